@@ -1,0 +1,23 @@
+//! Shared by the benches: which corpus to use.
+//!
+//! `CODECTX_BENCH_CORPUS=/path/to/repo` benchmarks a real repository (sympy, the
+//! cargo registry sources, ...). Without it the benches use this project's own
+//! source tree, so that `cargo test --all-targets` runs them once, quickly.
+
+use std::path::PathBuf;
+
+/// The corpus folder.
+pub fn corpus() -> PathBuf {
+    match std::env::var_os("CODECTX_BENCH_CORPUS") {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("crates"),
+    }
+}
+
+/// Files and bytes the walker would index in `root` (for throughput figures).
+pub fn corpus_size(root: &std::path::Path) -> (u64, u64) {
+    let config = codectx_core::IndexConfig::default();
+    let scratch = std::env::temp_dir().join("codectx-bench-walk");
+    let (files, _) = codectx_index::walk::walk(root, &scratch, &config).expect("walk the corpus");
+    (files.len() as u64, files.iter().map(|file| file.size).sum())
+}

@@ -1,0 +1,211 @@
+//! The TOML configuration.
+//!
+//! Looked up, in order: `--config FILE`; `<repo>/.codectx.toml`. Every field has a
+//! default, so an empty file (or none) is a valid configuration. Example:
+//!
+//! ```toml
+//! [index]
+//! max_file_size = 1048576      # bytes; larger files are skipped and counted
+//! chunk_tokens = 400           # cap of a chunk, o200k tokens
+//! exclude = ["vendor/**", "*.min.js"]
+//!
+//! [model]
+//! model = "gpt-4o-mini"
+//! base_url = "https://api.openai.com/v1"
+//!
+//! listen = "127.0.0.1:50051"
+//! [[repos]]
+//! name = "requests"
+//! path = "/src/requests"
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Indexing options.
+    pub index: IndexConfig,
+    /// Retrieval options.
+    pub retrieval: RetrievalConfig,
+    /// The model `ask` / `Generate` call.
+    pub model: ModelConfig,
+    /// Address `codectx serve` listens on (`127.0.0.1:50051` when unset).
+    pub listen: Option<String>,
+    /// Repositories `codectx serve` serves, besides those given with `--repo`.
+    pub repos: Vec<RepoEntry>,
+}
+
+/// A repository to serve.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RepoEntry {
+    /// Name clients use (`requests`).
+    pub name: String,
+    /// Root folder of the repository.
+    pub path: PathBuf,
+    /// Index folder, if not `<path>/.codectx`.
+    #[serde(default)]
+    pub index_dir: Option<PathBuf>,
+}
+
+/// Indexing options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexConfig {
+    /// Files larger than this many bytes are skipped and counted (default 1 MiB).
+    pub max_file_size: u64,
+    /// Cap of one chunk in `o200k_base` tokens (default 400). A single line longer
+    /// than the cap stays whole.
+    pub chunk_tokens: usize,
+    /// Lines of a text window chunk for files without a grammar (default 60).
+    pub window_lines: usize,
+    /// Per-file parse timeout in milliseconds (default 2000); on timeout the file
+    /// is indexed as text windows.
+    pub parse_timeout_ms: u64,
+    /// Only index paths matching one of these globs (all when empty).
+    pub include: Vec<String>,
+    /// Never index paths matching one of these globs (gitignore-style globs,
+    /// matched against repository-relative paths).
+    pub exclude: Vec<String>,
+    /// Skip files that are not valid UTF-8 instead of decoding them lossily.
+    pub skip_invalid_utf8: bool,
+    /// Follow symbolic links (loops are detected and skipped). Default true.
+    pub follow_links: bool,
+    /// Respect `.gitignore`, `.ignore` and global git excludes. Default true.
+    pub respect_gitignore: bool,
+    /// Index hidden files (names starting with `.`). Default false.
+    pub hidden: bool,
+    /// Worker threads for parsing (0 = one per core).
+    pub threads: usize,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            max_file_size: 1024 * 1024,
+            chunk_tokens: 400,
+            window_lines: 60,
+            parse_timeout_ms: 2000,
+            include: Vec::new(),
+            exclude: Vec::new(),
+            skip_invalid_utf8: false,
+            follow_links: true,
+            respect_gitignore: true,
+            hidden: false,
+            threads: 0,
+        }
+    }
+}
+
+/// Retrieval options.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RetrievalConfig {
+    /// Token budget when a request gives none (default 8000).
+    pub default_budget: usize,
+    /// Candidates each signal contributes to the fusion (default 200).
+    pub candidates_per_signal: usize,
+    /// The `k` of reciprocal rank fusion (default 60, as in Cormack et al. 2009).
+    pub rrf_k: f32,
+}
+
+impl Default for RetrievalConfig {
+    fn default() -> Self {
+        RetrievalConfig { default_budget: crate::DEFAULT_TOKEN_BUDGET, candidates_per_signal: 200, rrf_k: 60.0 }
+    }
+}
+
+/// The model `ask` and `Generate` call: any OpenAI-compatible
+/// `/v1/chat/completions` endpoint (OpenAI, vLLM, Ollama, llama.cpp server).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ModelConfig {
+    /// Model name sent in the request (`gpt-4o-mini`, `qwen2.5-coder:7b`). No model
+    /// configured means `ask` prints the assembled context instead.
+    pub model: Option<String>,
+    /// Base URL up to and including `/v1` (`http://localhost:11434/v1`). Default
+    /// `https://api.openai.com/v1` when a model is set.
+    pub base_url: Option<String>,
+    /// Most completion tokens (default: the server's).
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature (default 0.2).
+    pub temperature: Option<f32>,
+    /// Request timeout in seconds (default 300).
+    pub timeout_secs: Option<u64>,
+}
+
+impl ModelConfig {
+    /// Default base URL when a model is set but no URL.
+    pub const DEFAULT_BASE_URL: &'static str = "https://api.openai.com/v1";
+
+    /// Overlays the environment: `CODECTX_MODEL`, `CODECTX_BASE_URL` fill unset fields.
+    pub fn with_env(mut self) -> Self {
+        if self.model.is_none() {
+            self.model = std::env::var("CODECTX_MODEL").ok().filter(|value| !value.is_empty());
+        }
+        if self.base_url.is_none() {
+            self.base_url = std::env::var("CODECTX_BASE_URL").ok().filter(|value| !value.is_empty());
+        }
+        self
+    }
+
+    /// The API key: `CODECTX_API_KEY`, else `OPENAI_API_KEY`, else none (local servers).
+    pub fn api_key() -> Option<String> {
+        ["CODECTX_API_KEY", "OPENAI_API_KEY"]
+            .iter()
+            .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()))
+    }
+}
+
+impl Config {
+    /// Reads and parses a TOML file. A missing file is [`Error::Io`], a malformed
+    /// one [`Error::Config`] with the parser's message.
+    pub fn load(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::io(path, source))?;
+        Config::parse(&text).map_err(|reason| Error::Config { path: path.to_path_buf(), reason })
+    }
+
+    /// Parses TOML text; the error is the parser's one-line message.
+    pub fn parse(text: &str) -> std::result::Result<Config, String> {
+        toml::from_str(text).map_err(|error| error.message().to_string())
+    }
+
+    /// `explicit` if given, else `<repo>/.codectx.toml` if it exists, else defaults.
+    pub fn discover(explicit: Option<&Path>, repo: Option<&Path>) -> Result<Config> {
+        if let Some(path) = explicit {
+            return Config::load(path);
+        }
+        if let Some(repo) = repo {
+            let candidate = repo.join(".codectx.toml");
+            if candidate.is_file() {
+                return Config::load(&candidate);
+            }
+        }
+        Ok(Config::default())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_full_config_and_rejects_unknown_keys() {
+        let config = Config::parse(
+            "listen = \"127.0.0.1:1\"\n[index]\nmax_file_size = 10\nexclude = [\"a/**\"]\n[model]\nmodel = \"m\"\n[[repos]]\nname = \"r\"\npath = \"/x\"\n",
+        )
+        .unwrap();
+        assert_eq!(config.index.max_file_size, 10);
+        assert_eq!(config.index.chunk_tokens, 400);
+        assert_eq!(config.model.model.as_deref(), Some("m"));
+        assert_eq!(config.repos[0].name, "r");
+        let error = Config::parse("[index]\nmax_filesize = 1\n").unwrap_err();
+        assert!(error.contains("max_filesize"), "{error}");
+    }
+}

@@ -1,0 +1,44 @@
+//! Domain types shared by every codectx crate.
+//!
+//! The data flows `walk → parse → chunk → store → retrieve → assemble`, and the
+//! types of this crate are what travels between those stages:
+//!
+//! * [`Language`] — what a file is, detected from its path.
+//! * [`Span`] — a byte range *and* a 1-based inclusive line range in one file.
+//! * [`Symbol`], [`Chunk`], [`Import`] — what [`codectx-syntax`] extracts from a file
+//!   ([`ParsedFile`]).
+//! * [`ContextRequest`] → [`ContextBundle`], [`SearchRequest`] → [`SearchHit`] — the
+//!   requests and answers of the domain service that the CLI and the gRPC adapter share.
+//! * [`Config`] — the TOML configuration (`.codectx.toml` / `--config`).
+//! * [`tokens`] — token counting with a real BPE tokenizer (tiktoken `o200k_base`).
+//!
+//! This crate has no heavy dependencies and no I/O beyond reading a config file.
+//!
+//! ```
+//! use codectx_core::{Language, Span};
+//! assert_eq!(Language::from_path("src/lib.rs"), Language::Rust);
+//! let span = Span { start_byte: 0, end_byte: 10, start_line: 1, end_line: 2 };
+//! assert_eq!(span.line_count(), 2);
+//! ```
+#![deny(missing_docs)]
+
+mod config;
+mod error;
+mod language;
+mod model;
+mod request;
+pub mod tokens;
+
+pub use config::{Config, ModelConfig, IndexConfig, RetrievalConfig, RepoEntry};
+pub use error::{Error, Result};
+pub use language::Language;
+pub use model::*;
+pub use request::*;
+
+/// Version of the on-disk index format. Bumped whenever the layout of a generation
+/// changes; an index with another version is refused with [`Error::IndexVersion`]
+/// ("re-index with `codectx index`"), never read.
+pub const INDEX_FORMAT_VERSION: u32 = 1;
+
+/// Name of the folder, under the repository root, that holds the index by default.
+pub const DEFAULT_INDEX_DIR: &str = ".codectx";

@@ -1,0 +1,407 @@
+//! Requests and answers of the domain service (`codectx-service`), shared by the CLI
+//! and the gRPC adapter. The proto messages of `codectx.v1` mirror these types.
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Language, Span, SymbolKind};
+
+/// Largest query accepted, in bytes (a long issue text with a stack trace fits).
+pub const MAX_QUERY_BYTES: usize = 64 * 1024;
+/// Smallest token budget accepted.
+pub const MIN_TOKEN_BUDGET: usize = 256;
+/// Largest token budget accepted.
+pub const MAX_TOKEN_BUDGET: usize = 1_000_000;
+/// Token budget used when a request gives none.
+pub const DEFAULT_TOKEN_BUDGET: usize = 8_000;
+
+/// A retrieval signal: one ranked list that takes part in the fusion.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Signal {
+    /// BM25 over chunks (tantivy), with field boosts.
+    Bm25,
+    /// Exact or fuzzy symbol-name hits for identifiers in the query.
+    Symbol,
+    /// File paths and module names mentioned in the query.
+    Path,
+    /// Frames of a stack trace in the query.
+    StackTrace,
+    /// Personalized PageRank over the dependency graph.
+    Graph,
+    /// Vector nearest neighbours of the query embedding.
+    Vector,
+}
+
+impl Signal {
+    /// Snake-case name (`"bm25"`, `"stack_trace"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Signal::Bm25 => "bm25",
+            Signal::Symbol => "symbol",
+            Signal::Path => "path",
+            Signal::StackTrace => "stack_trace",
+            Signal::Graph => "graph",
+            Signal::Vector => "vector",
+        }
+    }
+}
+
+/// One signal's contribution to a result: which list found it, and at what rank.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SignalHit {
+    /// The signal.
+    pub signal: Signal,
+    /// 1-based rank in that signal's list.
+    pub rank: u32,
+    /// The signal's raw score (BM25 score, match strength, ...).
+    pub score: f32,
+}
+
+/// Path filters of a request: globs on repository-relative paths.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct PathFilter {
+    /// Only paths matching one of these globs (all when empty).
+    pub include: Vec<String>,
+    /// No path matching one of these globs.
+    pub exclude: Vec<String>,
+}
+
+/// A request for a context bundle.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContextRequest {
+    /// The question, instruction or issue text.
+    pub query: String,
+    /// Token budget for the blocks' text, in `o200k_base` tokens
+    /// ([`MIN_TOKEN_BUDGET`]..=[`MAX_TOKEN_BUDGET`]).
+    pub token_budget: usize,
+    /// Most distinct files in the bundle (0 = no limit).
+    pub max_files: usize,
+    /// Path filters.
+    pub filter: PathFilter,
+}
+
+impl ContextRequest {
+    /// A request with the default budget and no filters.
+    pub fn new(query: impl Into<String>) -> Self {
+        ContextRequest {
+            query: query.into(),
+            token_budget: DEFAULT_TOKEN_BUDGET,
+            max_files: 0,
+            filter: PathFilter::default(),
+        }
+    }
+
+    /// Checks the request: non-empty query of at most [`MAX_QUERY_BYTES`], budget
+    /// in range. Returns [`crate::Error::InvalidArgument`] otherwise.
+    pub fn validate(&self) -> crate::Result<()> {
+        validate_query(&self.query)?;
+        if !(MIN_TOKEN_BUDGET..=MAX_TOKEN_BUDGET).contains(&self.token_budget) {
+            return Err(crate::Error::InvalidArgument(format!(
+                "token budget {} is outside {MIN_TOKEN_BUDGET}..={MAX_TOKEN_BUDGET}",
+                self.token_budget
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// Checks a query: not empty or blank, at most [`MAX_QUERY_BYTES`] bytes.
+pub fn validate_query(query: &str) -> crate::Result<()> {
+    if query.trim().is_empty() {
+        return Err(crate::Error::InvalidArgument("the query is empty".into()));
+    }
+    if query.len() > MAX_QUERY_BYTES {
+        return Err(crate::Error::InvalidArgument(format!(
+            "the query has {} bytes, more than the limit of {MAX_QUERY_BYTES}",
+            query.len()
+        )));
+    }
+    Ok(())
+}
+
+/// What a block of a bundle holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum BlockKind {
+    /// Source text of one or more merged chunks.
+    Code,
+    /// Only the signature and doc of a definition too large for the budget left.
+    Signature,
+}
+
+/// One block of an assembled context: a contiguous span of one file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Block {
+    /// Repository-relative path.
+    pub path: String,
+    /// First line, 1-based.
+    pub start_line: u32,
+    /// Last line, 1-based, inclusive.
+    pub end_line: u32,
+    /// Qualified name of the (first) symbol the block covers, or empty.
+    pub symbol: String,
+    /// What the block holds.
+    pub kind: BlockKind,
+    /// Fused relevance score (higher is better) of the best chunk in the block.
+    pub score: f32,
+    /// The signals that found the block's chunks, with their ranks.
+    pub signals: Vec<SignalHit>,
+    /// Tokens of `text` (`o200k_base`).
+    pub tokens: u32,
+    /// The text.
+    pub text: String,
+}
+
+/// A file ranked by the fused relevance of its chunks.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RankedFile {
+    /// Repository-relative path.
+    pub path: String,
+    /// Fused score (higher is better).
+    pub score: f32,
+    /// Language.
+    pub language: Language,
+}
+
+/// The assembled context for a request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ContextBundle {
+    /// Blocks, ordered by file (in rank order of the files) then by line.
+    pub blocks: Vec<Block>,
+    /// Files ranked by relevance (more than appear in `blocks`).
+    pub files: Vec<RankedFile>,
+    /// Tokens used by the blocks' text (≤ the request's budget).
+    pub tokens_used: u32,
+    /// The budget asked for.
+    pub token_budget: u32,
+    /// Content fingerprint of the index generation served: a blake3 hash over the
+    /// sorted (path, content hash) manifest, 16 hex digits.
+    pub fingerprint: String,
+    /// The git commit `HEAD` pointed at when the generation was indexed (40 hex),
+    /// or empty when the repository is not a git work tree.
+    pub commit: String,
+}
+
+impl ContextBundle {
+    /// Renders the bundle as plain text for a prompt: each block headed by
+    /// `path:start-end` and its symbol, in a fenced code block.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for block in &self.blocks {
+            out.push_str(&format!("{}:{}-{}", block.path, block.start_line, block.end_line));
+            if !block.symbol.is_empty() {
+                out.push_str(&format!(" ({})", block.symbol));
+            }
+            if block.kind == BlockKind::Signature {
+                out.push_str(" [signature only]");
+            }
+            out.push_str("\n```\n");
+            out.push_str(&block.text);
+            if !block.text.ends_with('\n') {
+                out.push('\n');
+            }
+            out.push_str("```\n\n");
+        }
+        out
+    }
+}
+
+/// A search request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchRequest {
+    /// Query text.
+    pub query: String,
+    /// Most results (1..=1000).
+    pub limit: usize,
+    /// Path filters.
+    pub filter: PathFilter,
+}
+
+/// One ranked chunk of a search.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHit {
+    /// Repository-relative path.
+    pub path: String,
+    /// Span of the chunk.
+    pub span: Span,
+    /// Qualified name of the chunk's symbol, or empty.
+    pub symbol: String,
+    /// Kind of that symbol, if any.
+    pub symbol_kind: Option<SymbolKind>,
+    /// Fused score.
+    pub score: f32,
+    /// Contributing signals.
+    pub signals: Vec<SignalHit>,
+    /// First lines of the chunk (at most 5), for display.
+    pub preview: String,
+}
+
+/// A symbol definition as answered by `GetSymbols`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SymbolInfo {
+    /// Bare name.
+    pub name: String,
+    /// Qualified name.
+    pub qualified_name: String,
+    /// Kind.
+    pub kind: SymbolKind,
+    /// Repository-relative path.
+    pub path: String,
+    /// Span of the definition.
+    pub span: Span,
+    /// Declaration head.
+    pub signature: String,
+    /// Doc comment, or empty.
+    pub doc: String,
+    /// Language.
+    pub language: Language,
+}
+
+/// One dependency edge of a file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DependencyEdge {
+    /// The importing file.
+    pub from_path: String,
+    /// The imported file, or empty if the import is external.
+    pub to_path: String,
+    /// The module as written.
+    pub module: String,
+    /// 1-based line of the import in `from_path`.
+    pub line: u32,
+}
+
+/// Imports of a file and the files that import it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileDependencies {
+    /// The file asked about.
+    pub path: String,
+    /// Its imports (resolved or external).
+    pub imports: Vec<DependencyEdge>,
+    /// Imports of it by other files.
+    pub imported_by: Vec<DependencyEdge>,
+}
+
+/// Counters of one indexing run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IndexStats {
+    /// Files in the index after the run.
+    pub files: u64,
+    /// Bytes of those files.
+    pub bytes: u64,
+    /// Files parsed in this run (new or changed).
+    pub parsed: u64,
+    /// Files reused unchanged from the previous generation.
+    pub reused: u64,
+    /// Files removed since the previous generation.
+    pub removed: u64,
+    /// Symbols in the index.
+    pub symbols: u64,
+    /// Chunks in the index.
+    pub chunks: u64,
+    /// Import edges (resolved to a repository file).
+    pub resolved_imports: u64,
+    /// Import statements in total.
+    pub imports: u64,
+    /// Files skipped as binary (a NUL byte in the first 8 KiB).
+    pub skipped_binary: u64,
+    /// Files skipped for exceeding the size cap.
+    pub skipped_too_large: u64,
+    /// Files that were not valid UTF-8 (decoded lossily, or skipped by config).
+    pub invalid_utf8: u64,
+    /// Files skipped because reading them failed (permissions, vanished).
+    pub unreadable: u64,
+    /// Files whose parse hit the timeout.
+    pub parse_timeouts: u64,
+    /// Generation number written (unchanged if nothing changed).
+    pub generation: u64,
+    /// Wall time in milliseconds.
+    pub elapsed_ms: u64,
+}
+
+/// Progress of an indexing run, reported to CLI progress bars and gRPC streams.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexProgress {
+    /// The phase: `"walk"`, `"parse"`, `"write"`, `"commit"`, `"done"`.
+    pub phase: String,
+    /// Items done in this phase.
+    pub done: u64,
+    /// Items in this phase, if known (0 when unknown).
+    pub total: u64,
+}
+
+/// A served repository.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RepositoryInfo {
+    /// Name it is served under.
+    pub name: String,
+    /// Root folder.
+    pub root: String,
+    /// Whether an index exists.
+    pub indexed: bool,
+    /// Current generation's fingerprint, or empty.
+    pub fingerprint: String,
+    /// Git commit of the current generation, or empty.
+    pub commit: String,
+    /// Files in the index.
+    pub files: u64,
+    /// Chunks in the index.
+    pub chunks: u64,
+    /// Symbols in the index.
+    pub symbols: u64,
+}
+
+/// Token usage of a generation.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Usage {
+    /// Tokens of the context blocks.
+    pub context_tokens: u32,
+    /// Prompt tokens as reported by the model, or counted locally if it does not report them.
+    pub prompt_tokens: u32,
+    /// Completion tokens as reported by the model, or counted locally.
+    pub completion_tokens: u32,
+}
+
+/// One event of a streamed generation (`ask`, `Generate`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum GenerateEvent {
+    /// The context was assembled; sent first.
+    Context(ContextBundle),
+    /// A piece of the answer.
+    Token(String),
+    /// The last event: the sources used and the token counts.
+    Done {
+        /// `path:start-end` of each block given to the model.
+        sources: Vec<String>,
+        /// Token counts.
+        usage: Usage,
+    },
+}
+
+/// Per-request overrides of the configured model.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ModelOverrides {
+    /// Model name instead of the configured one.
+    pub model: Option<String>,
+    /// Most completion tokens.
+    pub max_tokens: Option<u32>,
+    /// Sampling temperature.
+    pub temperature: Option<f32>,
+}
+
+/// A generation request: assemble the context for `context.query`, then ask the model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GenerateRequest {
+    /// The instruction (used as the retrieval query too) and the budget.
+    pub context: ContextRequest,
+    /// Model overrides.
+    pub model: ModelOverrides,
+}
+
+/// One event of an indexing run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum IndexEvent {
+    /// Progress within a phase.
+    Progress(IndexProgress),
+    /// The run finished; the last event.
+    Done(IndexStats),
+}

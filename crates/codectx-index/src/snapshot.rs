@@ -1,0 +1,182 @@
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use codectx_core::{Chunk, Error, Result, Symbol};
+use codectx_text::TextIndex;
+
+use crate::store::{self, FileEntry, Manifest};
+
+/// A symbol of a snapshot: indexes of its file and of the symbol in that file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct SymbolRef {
+    /// Index into [`IndexSnapshot::files`].
+    pub file: u32,
+    /// Index into that file's `parsed.symbols`.
+    pub symbol: u32,
+}
+
+/// One generation of an index, loaded for retrieval. Immutable: a new generation
+/// is a new snapshot, so readers never see half an update.
+pub struct IndexSnapshot {
+    index_dir: PathBuf,
+    generation: u64,
+    manifest: Manifest,
+    files: Vec<FileEntry>,
+    by_path: HashMap<String, u32>,
+    by_name: HashMap<String, Vec<SymbolRef>>,
+    /// For each file, the (importing file, import index) pairs that resolve to it.
+    imported_by: Vec<Vec<(u32, u32)>>,
+    text: TextIndex,
+}
+
+impl std::fmt::Debug for IndexSnapshot {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IndexSnapshot")
+            .field("index_dir", &self.index_dir)
+            .field("generation", &self.generation)
+            .field("files", &self.files.len())
+            .finish()
+    }
+}
+
+impl IndexSnapshot {
+    /// Opens the current generation of the index in `index_dir`.
+    ///
+    /// Errors: [`Error::NoIndex`] when there is none, [`Error::IndexVersion`] when it
+    /// was written by another format version, [`Error::CorruptIndex`] when a file of
+    /// it is unreadable.
+    pub fn open(index_dir: &Path) -> Result<IndexSnapshot> {
+        let Some((generation, dir)) = store::current_generation(index_dir)? else {
+            return Err(Error::NoIndex(index_dir.to_path_buf()));
+        };
+        let manifest = store::read_manifest(index_dir, &dir)?;
+        let data = store::read_store(index_dir, &dir)?;
+        let text = TextIndex::open(&dir.text()).map_err(|error| Error::CorruptIndex {
+            path: index_dir.to_path_buf(),
+            reason: format!("text index: {error}"),
+        })?;
+        let files = data.files;
+        let mut by_path = HashMap::with_capacity(files.len());
+        let mut by_name: HashMap<String, Vec<SymbolRef>> = HashMap::new();
+        for (file_index, entry) in files.iter().enumerate() {
+            by_path.insert(entry.record.path.clone(), file_index as u32);
+            for (symbol_index, symbol) in entry.parsed.symbols.iter().enumerate() {
+                by_name
+                    .entry(symbol.name.to_lowercase())
+                    .or_default()
+                    .push(SymbolRef { file: file_index as u32, symbol: symbol_index as u32 });
+            }
+        }
+        let mut imported_by = vec![Vec::new(); files.len()];
+        for (file_index, entry) in files.iter().enumerate() {
+            for (import_index, import) in entry.parsed.imports.iter().enumerate() {
+                if let Some(&target) = import.resolved.as_deref().and_then(|path| by_path.get(path)) {
+                    imported_by[target as usize].push((file_index as u32, import_index as u32));
+                }
+            }
+        }
+        Ok(IndexSnapshot {
+            index_dir: index_dir.to_path_buf(),
+            generation,
+            manifest,
+            files,
+            by_path,
+            by_name,
+            imported_by,
+            text,
+        })
+    }
+
+    /// Generation number.
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
+    /// The index folder.
+    pub fn index_dir(&self) -> &Path {
+        &self.index_dir
+    }
+
+    /// The generation's manifest (fingerprint, commit, stats).
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Every file, sorted by path.
+    pub fn files(&self) -> &[FileEntry] {
+        &self.files
+    }
+
+    /// The file at a repository-relative path, with its index.
+    pub fn file(&self, path: &str) -> Option<(u32, &FileEntry)> {
+        let index = *self.by_path.get(path)?;
+        Some((index, &self.files[index as usize]))
+    }
+
+    /// The file at an index. Panics on an index not from this snapshot.
+    pub fn file_at(&self, index: u32) -> &FileEntry {
+        &self.files[index as usize]
+    }
+
+    /// A symbol by reference.
+    pub fn symbol(&self, reference: SymbolRef) -> &Symbol {
+        &self.files[reference.file as usize].parsed.symbols[reference.symbol as usize]
+    }
+
+    /// A chunk by file index and ordinal, if it exists.
+    pub fn chunk(&self, file: u32, ordinal: u32) -> Option<&Chunk> {
+        self.files.get(file as usize)?.parsed.chunks.get(ordinal as usize)
+    }
+
+    /// Symbols whose bare name equals `name`, case-insensitively.
+    pub fn symbols_named(&self, name: &str) -> &[SymbolRef] {
+        self.by_name.get(&name.to_lowercase()).map_or(&[], Vec::as_slice)
+    }
+
+    /// Symbols matching `name`: a bare name, or a qualified name matched on
+    /// whole segments from the end (`Session.get` matches `sessions.Session.get`
+    /// and `Session.get`; `walk::Walker::new` matches itself). `.` and `::` are
+    /// interchangeable separators.
+    pub fn find_symbols(&self, name: &str) -> Vec<SymbolRef> {
+        let wanted: Vec<&str> = split_qualified(name).collect();
+        let Some(last) = wanted.last() else { return Vec::new() };
+        self.symbols_named(last)
+            .iter()
+            .copied()
+            .filter(|&reference| {
+                let qualified: Vec<&str> = split_qualified(&self.symbol(reference).qualified_name).collect();
+                qualified.len() >= wanted.len()
+                    && qualified[qualified.len() - wanted.len()..]
+                        .iter()
+                        .zip(&wanted)
+                        .all(|(have, want)| have.eq_ignore_ascii_case(want))
+            })
+            .collect()
+    }
+
+    /// `(importing file, import index)` pairs of the imports that resolve to `file`.
+    pub fn imported_by(&self, file: u32) -> &[(u32, u32)] {
+        self.imported_by.get(file as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The full-text index of this generation.
+    pub fn text(&self) -> &TextIndex {
+        &self.text
+    }
+
+    /// The text of a chunk, from the index (the repository may have changed since).
+    pub fn chunk_text(&self, file: u32, ordinal: u32) -> Result<String> {
+        let path = &self.files[file as usize].record.path;
+        self.text
+            .chunk_text(path, ordinal)
+            .map_err(|error| Error::CorruptIndex { path: self.index_dir.clone(), reason: format!("chunk text: {error}") })?
+            .ok_or_else(|| Error::CorruptIndex {
+                path: self.index_dir.clone(),
+                reason: format!("chunk {path}#{ordinal} missing from the text index"),
+            })
+    }
+}
+
+fn split_qualified(name: &str) -> impl Iterator<Item = &str> {
+    name.split(['.', ':']).filter(|part| !part.is_empty())
+}

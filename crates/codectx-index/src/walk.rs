@@ -1,0 +1,139 @@
+//! Parallel repository walk with `ignore` (the walker of ripgrep).
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Mutex;
+
+use codectx_core::{Error, IndexConfig, Result};
+use ignore::overrides::OverrideBuilder;
+use ignore::{WalkBuilder, WalkState};
+
+/// A file the walk found, before reading it.
+#[derive(Debug, Clone)]
+pub struct WalkedFile {
+    /// Repository-relative path with `/` separators.
+    pub rel_path: String,
+    /// Absolute path.
+    pub abs_path: PathBuf,
+    /// Size in bytes from the file's metadata.
+    pub size: u64,
+}
+
+/// What the walk skipped, by reason.
+#[derive(Debug, Default)]
+pub struct WalkCounters {
+    /// Files over the size cap.
+    pub too_large: AtomicU64,
+    /// Walk errors: symlink loops, unreadable directories, broken links.
+    pub errors: AtomicU64,
+}
+
+/// Walks `root` in parallel, honouring `.gitignore`, `.ignore`, global git excludes,
+/// the include/exclude globs of `config`, skipping `.git` and `index_dir`, and
+/// files over `config.max_file_size` bytes (counted in the returned counters).
+/// Symbolic links are followed when `config.follow_links`; loops are reported by
+/// `ignore` as errors, counted and skipped. The result is sorted by path.
+///
+/// Errors: [`Error::InvalidArgument`] for an invalid include/exclude glob.
+pub fn walk(root: &Path, index_dir: &Path, config: &IndexConfig) -> Result<(Vec<WalkedFile>, WalkCounters)> {
+    let mut overrides = OverrideBuilder::new(root);
+    for glob in &config.include {
+        overrides
+            .add(glob)
+            .map_err(|error| Error::InvalidArgument(format!("include glob {glob:?}: {error}")))?;
+    }
+    for glob in &config.exclude {
+        overrides
+            .add(&format!("!{glob}"))
+            .map_err(|error| Error::InvalidArgument(format!("exclude glob {glob:?}: {error}")))?;
+    }
+    let overrides = overrides
+        .build()
+        .map_err(|error| Error::InvalidArgument(format!("globs: {error}")))?;
+
+    let index_dir = index_dir.canonicalize().unwrap_or_else(|_| index_dir.to_path_buf());
+    let mut builder = WalkBuilder::new(root);
+    builder
+        .hidden(!config.hidden)
+        .git_ignore(config.respect_gitignore)
+        .git_global(config.respect_gitignore)
+        .git_exclude(config.respect_gitignore)
+        .ignore(config.respect_gitignore)
+        .parents(config.respect_gitignore)
+        .require_git(false)
+        .follow_links(config.follow_links)
+        .overrides(overrides)
+        .threads(config.threads)
+        .filter_entry(move |entry| {
+            let name = entry.file_name();
+            if name == ".git" || name == codectx_core::DEFAULT_INDEX_DIR {
+                return false;
+            }
+            !(entry.file_type().is_some_and(|kind| kind.is_dir()) && entry.path() == index_dir)
+        });
+
+    let counters = WalkCounters::default();
+    let found = Mutex::new(Vec::new());
+    let max_size = config.max_file_size;
+    builder.build_parallel().run(|| {
+        let counters = &counters;
+        let found = &found;
+        Box::new(move |entry| {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(error) => {
+                    tracing::debug!(%error, "walk error");
+                    counters.errors.fetch_add(1, Ordering::Relaxed);
+                    return WalkState::Continue;
+                }
+            };
+            if !entry.file_type().is_some_and(|kind| kind.is_file()) {
+                return WalkState::Continue;
+            }
+            let size = match entry.metadata() {
+                Ok(metadata) => metadata.len(),
+                Err(_) => {
+                    counters.errors.fetch_add(1, Ordering::Relaxed);
+                    return WalkState::Continue;
+                }
+            };
+            if size > max_size {
+                counters.too_large.fetch_add(1, Ordering::Relaxed);
+                return WalkState::Continue;
+            }
+            let Ok(relative) = entry.path().strip_prefix(root) else {
+                return WalkState::Continue;
+            };
+            let Some(rel_path) = relative_path_string(relative) else {
+                counters.errors.fetch_add(1, Ordering::Relaxed);
+                return WalkState::Continue;
+            };
+            found.lock().expect("walk result lock").push(WalkedFile {
+                rel_path,
+                abs_path: entry.path().to_path_buf(),
+                size,
+            });
+            WalkState::Continue
+        })
+    });
+    let mut files = found.into_inner().expect("walk result lock");
+    files.sort_by(|a, b| a.rel_path.cmp(&b.rel_path));
+    // Two links to one file reach it by two paths; both are indexed under their own
+    // path, as a user browsing the tree sees them. Exact duplicates cannot occur.
+    files.dedup_by(|a, b| a.rel_path == b.rel_path);
+    Ok((files, counters))
+}
+
+/// `a/b/c.rs` from a relative path; `None` for a path that is not valid UTF-8
+/// (such names cannot be cited in `path:line` form).
+fn relative_path_string(relative: &Path) -> Option<String> {
+    let mut out = String::new();
+    for component in relative.components() {
+        let part = component.as_os_str().to_str()?;
+        if !out.is_empty() {
+            out.push('/');
+        }
+        out.push_str(part);
+    }
+    (!out.is_empty()).then_some(out)
+}

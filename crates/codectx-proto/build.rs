@@ -1,0 +1,15 @@
+use std::path::PathBuf;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let protoc = protoc_bin_vendored::protoc_bin_path()?;
+    // SAFETY: build scripts are single-threaded; PROTOC is read by prost-build below.
+    unsafe { std::env::set_var("PROTOC", protoc) };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    let proto = root.join("codectx/v1/codectx.proto");
+    println!("cargo:rerun-if-changed={}", proto.display());
+    let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
+    tonic_prost_build::configure()
+        .file_descriptor_set_path(out_dir.join("codectx_descriptor.bin"))
+        .compile_protos(&[proto], &[root])?;
+    Ok(())
+}

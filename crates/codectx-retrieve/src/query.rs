@@ -1,0 +1,239 @@
+//! Query analysis: what an issue text or question says about code.
+//!
+//! A query is split into the parts that point at code in different ways, each of
+//! which feeds its own signal:
+//! * identifiers (`snake_case`, `CamelCase`, `dotted.paths`, `Class.method`, `a::b`),
+//!   words in backticks, and names followed by `(` → the symbol signal;
+//! * file paths (`src/walk.rs`, `requests/sessions.py`) and dotted module names
+//!   → the path signal;
+//! * stack-trace frames (Python, Rust/Go/JS `path:line[:col]`, Java `at a.b.C.m(C.java:10)`)
+//!   → the stack-trace signal;
+//! * all words, code-tokenized → BM25.
+
+use std::collections::HashSet;
+use std::sync::OnceLock;
+
+use regex::Regex;
+
+/// A stack-trace frame found in a query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    /// The path as written (may be absolute or have a prefix outside the repository).
+    pub path: String,
+    /// 1-based line, if given.
+    pub line: Option<u32>,
+    /// The function, if given.
+    pub function: Option<String>,
+    /// Position of the frame in the trace (0 = first printed).
+    pub order: usize,
+}
+
+/// The parts of a query.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct AnalyzedQuery {
+    /// Code identifiers, deduplicated, in order of first mention.
+    pub identifiers: Vec<String>,
+    /// File paths mentioned (with an extension or a `/`).
+    pub paths: Vec<String>,
+    /// Dotted names that may be module paths (`requests.sessions`).
+    pub modules: Vec<String>,
+    /// Stack-trace frames, in printed order.
+    pub frames: Vec<Frame>,
+}
+
+fn identifier_pattern() -> &'static Regex {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| {
+        Regex::new(r"[A-Za-z_][A-Za-z0-9_]*(?:(?:\.|::)[A-Za-z_][A-Za-z0-9_]*)*(\s*\()?").expect("valid regex")
+    })
+}
+
+fn backtick_pattern() -> &'static Regex {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| Regex::new(r"`([^`\n]{1,200})`").expect("valid regex"))
+}
+
+fn path_pattern() -> &'static Regex {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| {
+        Regex::new(
+            r"(?:[A-Za-z]:)?[A-Za-z0-9_.\-/\\]*[A-Za-z0-9_\-]\.(?:py|pyi|rs|js|mjs|cjs|jsx|ts|tsx|go|java|c|h|cc|cpp|cxx|hpp|hh|md|toml|yaml|yml|json|cfg|ini|txt|rst)\b",
+        )
+        .expect("valid regex")
+    })
+}
+
+fn python_frame() -> &'static Regex {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| Regex::new(r#"File "([^"]+)", line (\d+)(?:, in ([A-Za-z_<>][\w<>]*))?"#).expect("valid regex"))
+}
+
+fn java_frame() -> &'static Regex {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| Regex::new(r"at ([\w$.]+)\.([\w$<>]+)\(([\w$]+\.(?:java|kt|scala)):(\d+)\)").expect("valid regex"))
+}
+
+fn line_frame() -> &'static Regex {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| {
+        Regex::new(r"((?:[A-Za-z]:)?[A-Za-z0-9_.\-/\\]*[A-Za-z0-9_\-]\.(?:py|rs|js|mjs|cjs|jsx|ts|tsx|go|java|c|h|cc|cpp|cxx|hpp|rb|php)):(\d+)(?::\d+)?")
+            .expect("valid regex")
+    })
+}
+
+/// Whether a bare word looks like code rather than English: it has an underscore,
+/// an inner capital (`camelCase`, `HTTPError`), a digit after letters, or a
+/// separator (`a.b`, `a::b`).
+pub fn looks_like_code(word: &str) -> bool {
+    if word.contains("::") || (word.contains('.') && !word.ends_with('.')) {
+        return true;
+    }
+    let trimmed = word.trim_matches('_');
+    if trimmed.contains('_') || (word.starts_with('_') && word.len() > 2) {
+        return true;
+    }
+    let mut chars = trimmed.chars();
+    let Some(first) = chars.next() else { return false };
+    let rest: String = chars.collect();
+    if rest.chars().any(|c| c.is_ascii_uppercase()) && rest.chars().any(|c| c.is_ascii_lowercase()) {
+        return true; // camelCase, PascalCase with an inner capital
+    }
+    if first.is_ascii_uppercase() && rest.len() >= 2 && rest.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+        return false; // an all-caps word in prose (ERROR, HTTP)
+    }
+    trimmed.chars().any(|c| c.is_ascii_digit()) && trimmed.chars().any(|c| c.is_ascii_alphabetic()) && trimmed.len() > 2
+}
+
+/// Analyzes a query. Never fails; an empty query yields an empty analysis.
+pub fn analyze(query: &str) -> AnalyzedQuery {
+    let mut analyzed = AnalyzedQuery::default();
+    let mut seen_identifiers = HashSet::new();
+    let mut push_identifier = |analyzed: &mut AnalyzedQuery, name: &str| {
+        let name = name.trim_matches(|c: char| c == '.' || c == ':');
+        if name.len() >= 2 && name.len() <= 200 && seen_identifiers.insert(name.to_string()) {
+            analyzed.identifiers.push(name.to_string());
+        }
+    };
+
+    // Stack-trace frames.
+    let mut order = 0;
+    for capture in python_frame().captures_iter(query) {
+        analyzed.frames.push(Frame {
+            path: capture[1].to_string(),
+            line: capture[2].parse().ok(),
+            function: capture.get(3).map(|m| m.as_str().to_string()).filter(|f| !f.starts_with('<')),
+            order,
+        });
+        order += 1;
+    }
+    for capture in java_frame().captures_iter(query) {
+        let class_path = &capture[1];
+        let file = &capture[3];
+        let directory = class_path.rsplit_once('.').map_or("", |(package, _)| package).replace('.', "/");
+        let path = if directory.is_empty() { file.to_string() } else { format!("{directory}/{file}") };
+        analyzed.frames.push(Frame {
+            path,
+            line: capture[4].parse().ok(),
+            function: Some(capture[2].to_string()),
+            order,
+        });
+        order += 1;
+    }
+    if analyzed.frames.is_empty() {
+        for capture in line_frame().captures_iter(query) {
+            analyzed.frames.push(Frame { path: capture[1].to_string(), line: capture[2].parse().ok(), function: None, order });
+            order += 1;
+        }
+    }
+    let functions: Vec<String> = analyzed.frames.iter().filter_map(|frame| frame.function.clone()).collect();
+    for function in &functions {
+        push_identifier(&mut analyzed, function);
+    }
+
+    // Paths.
+    let mut seen_paths = HashSet::new();
+    for found in path_pattern().find_iter(query) {
+        let path = found.as_str().replace('\\', "/");
+        let path = path.trim_start_matches("./").to_string();
+        if seen_paths.insert(path.clone()) {
+            analyzed.paths.push(path);
+        }
+    }
+
+    // Words in backticks are code whatever they look like.
+    for capture in backtick_pattern().captures_iter(query) {
+        for found in identifier_pattern().find_iter(&capture[1]) {
+            let word = found.as_str().trim_end_matches(|c: char| c == '(' || c.is_whitespace());
+            if word.len() >= 3 || looks_like_code(word) {
+                push_identifier(&mut analyzed, word);
+            }
+        }
+    }
+    // Identifiers in the prose.
+    for capture in identifier_pattern().captures_iter(query) {
+        let whole = capture.get(0).expect("match").as_str();
+        let called = capture.get(1).is_some();
+        let word = whole.trim_end_matches(|c: char| c == '(' || c.is_whitespace());
+        if is_path_like(word, &seen_paths) {
+            continue;
+        }
+        if looks_like_code(word) || (called && word.len() >= 3) {
+            push_identifier(&mut analyzed, word);
+        }
+    }
+
+    // Dotted identifiers may be modules (`requests.sessions`, `sympy.core.basic`).
+    for identifier in &analyzed.identifiers {
+        if identifier.contains('.') && identifier.split('.').all(|part| !part.is_empty()) {
+            analyzed.modules.push(identifier.clone());
+        }
+    }
+    analyzed
+}
+
+/// Whether a word is part of a path already found (`sessions.py` of `requests/sessions.py`).
+fn is_path_like(word: &str, paths: &HashSet<String>) -> bool {
+    paths.iter().any(|path| path.contains(word))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_identifiers_paths_and_frames() {
+        let query = "`Session.resolve_redirects` copies the request. See requests/sessions.py.\n\
+            Traceback (most recent call last):\n  File \"/usr/lib/python3/site-packages/requests/models.py\", line 12, in prepare_body\n\
+            calling getHTTPResponse() fails, and the Config object too";
+        let analyzed = analyze(query);
+        assert!(analyzed.identifiers.contains(&"Session.resolve_redirects".to_string()), "{analyzed:?}");
+        assert!(analyzed.identifiers.contains(&"prepare_body".to_string()));
+        assert!(analyzed.identifiers.contains(&"getHTTPResponse".to_string()));
+        assert!(!analyzed.identifiers.contains(&"copies".to_string()));
+        assert!(!analyzed.identifiers.contains(&"Config".to_string()));
+        assert!(analyzed.paths.contains(&"requests/sessions.py".to_string()));
+        assert_eq!(analyzed.frames.len(), 1);
+        assert_eq!(analyzed.frames[0].line, Some(12));
+        assert!(analyzed.modules.contains(&"Session.resolve_redirects".to_string()));
+    }
+
+    #[test]
+    fn parses_java_and_rust_frames() {
+        let java = analyze("Exception\n\tat com.acme.util.Parser.parse(Parser.java:42)\n");
+        assert_eq!(java.frames[0].path, "com/acme/util/Parser.java");
+        assert_eq!(java.frames[0].line, Some(42));
+        let rust = analyze("thread 'main' panicked at src/walk.rs:12:5:");
+        assert_eq!(rust.frames[0].path, "src/walk.rs");
+        assert_eq!(rust.frames[0].line, Some(12));
+    }
+
+    #[test]
+    fn prose_words_are_not_identifiers() {
+        for word in ["hello", "Request", "HTTP", "ERROR", "the"] {
+            assert!(!looks_like_code(word), "{word}");
+        }
+        for word in ["snake_case", "camelCase", "HTTPError", "a.b", "x::y", "md5sum"] {
+            assert!(looks_like_code(word), "{word}");
+        }
+    }
+}

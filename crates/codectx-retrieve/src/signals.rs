@@ -1,0 +1,421 @@
+//! The first-stage signals and their fusion into one ranking of chunks and files.
+
+use std::collections::{HashMap, HashSet};
+
+use codectx_core::{Result, Signal, SignalHit};
+use codectx_index::{IndexSnapshot, SymbolRef};
+
+use crate::filter::PathMatcher;
+use crate::fusion::{reciprocal_rank_fusion, RankedList};
+use crate::query::{analyze, AnalyzedQuery, Frame};
+
+/// A chunk of a snapshot: file index and ordinal within the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct ChunkRef {
+    /// Index into [`IndexSnapshot::files`].
+    pub file: u32,
+    /// Index into that file's chunks.
+    pub ordinal: u32,
+}
+
+/// Weights of the signals in the fusion, and how many candidates each contributes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RetrieveOptions {
+    /// Candidates per signal (default 200).
+    pub candidates: usize,
+    /// The `k` of reciprocal rank fusion (default 60).
+    pub rrf_k: f32,
+    /// Weight of BM25 (default 1.0).
+    pub bm25_weight: f32,
+    /// Weight of symbol-name hits (default 1.5: a named definition is strong evidence).
+    pub symbol_weight: f32,
+    /// Weight of path and module mentions (default 1.5).
+    pub path_weight: f32,
+    /// Weight of stack-trace frames (default 2.0: a frame names file and line).
+    pub stack_weight: f32,
+    /// Most query terms sent to BM25, chosen by inverse document frequency (default 48).
+    pub max_terms: usize,
+}
+
+impl Default for RetrieveOptions {
+    fn default() -> Self {
+        RetrieveOptions {
+            candidates: 200,
+            rrf_k: 60.0,
+            bm25_weight: 1.0,
+            symbol_weight: 1.5,
+            path_weight: 1.5,
+            stack_weight: 2.0,
+            max_terms: 48,
+        }
+    }
+}
+
+/// A fused chunk.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RankedChunk {
+    /// The chunk.
+    pub chunk: ChunkRef,
+    /// Fused score.
+    pub score: f32,
+    /// Contributing signals.
+    pub signals: Vec<SignalHit>,
+}
+
+/// The fused ranking of a query.
+#[derive(Debug, Clone, Default)]
+pub struct Ranking {
+    /// Chunks, best first.
+    pub chunks: Vec<RankedChunk>,
+    /// Files, best first, with their aggregated score.
+    pub files: Vec<(u32, f32)>,
+    /// The query analysis.
+    pub query: AnalyzedQuery,
+}
+
+/// English and issue-tracker words that carry no information about code.
+const STOPWORDS: &[&str] = &[
+    "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
+    "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do",
+    "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having",
+    "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just",
+    "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our",
+    "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them",
+    "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very",
+    "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would",
+    "you", "your", "yours", "like", "get", "got", "use", "used", "using", "want", "way", "think", "see", "seems",
+    "following", "example", "issue", "problem", "bug", "expected", "actual", "result", "output", "please", "thanks",
+    "however", "instead", "would", "since", "currently", "something", "anything", "one", "two", "make", "work",
+    "works", "working", "http", "https", "www", "com", "github",
+];
+
+/// Runs every signal for `query` and fuses them. Chunks of files rejected by
+/// `matcher` never appear.
+pub fn rank(snapshot: &IndexSnapshot, query: &str, matcher: &PathMatcher, options: &RetrieveOptions) -> Result<Ranking> {
+    let analyzed = analyze(query);
+    let accepts = |file: u32| matcher.accepts(&snapshot.file_at(file).record.path);
+
+    let mut chunk_lists: Vec<RankedList<ChunkRef>> = Vec::new();
+    chunk_lists.push(RankedList {
+        signal: Signal::Bm25,
+        weight: options.bm25_weight,
+        items: bm25(snapshot, query, &analyzed, matcher, options)?,
+    });
+    chunk_lists.push(RankedList {
+        signal: Signal::Symbol,
+        weight: options.symbol_weight,
+        items: symbol_hits(snapshot, &analyzed, &accepts, options)?,
+    });
+    let (frame_chunks, frame_files) = stack_frames(snapshot, &analyzed.frames, &accepts);
+    chunk_lists.push(RankedList { signal: Signal::StackTrace, weight: options.stack_weight, items: frame_chunks });
+    let path_files = path_hits(snapshot, &analyzed, &accepts);
+
+    // File-level signals reach chunks through the file's best-ranked chunks, or
+    // its first chunks when no chunk-level signal found any.
+    let mut chunk_level: HashMap<u32, Vec<ChunkRef>> = HashMap::new();
+    for list in &chunk_lists {
+        for (chunk, _) in &list.items {
+            chunk_level.entry(chunk.file).or_default().push(*chunk);
+        }
+    }
+    let mut lift = |signal: Signal, weight: f32, files: &[(u32, f32)]| {
+        let mut items = Vec::new();
+        for &(file, score) in files {
+            let representatives: Vec<ChunkRef> = match chunk_level.get(&file) {
+                Some(chunks) => dedup(chunks.iter().copied()).into_iter().take(3).collect(),
+                None => first_chunks(snapshot, file, 2),
+            };
+            items.extend(representatives.into_iter().map(|chunk| (chunk, score)));
+        }
+        chunk_lists.push(RankedList { signal, weight, items });
+    };
+    lift(Signal::Path, options.path_weight, &path_files);
+    lift(Signal::StackTrace, options.stack_weight * 0.5, &frame_files);
+
+    let fused = reciprocal_rank_fusion(&chunk_lists, options.rrf_k);
+    let chunks: Vec<RankedChunk> = fused
+        .into_iter()
+        .map(|item| RankedChunk { chunk: item.key, score: item.score, signals: merge_signals(item.signals) })
+        .collect();
+
+    // Files: best chunk, plus decaying credit for the next two.
+    let mut per_file: HashMap<u32, Vec<f32>> = HashMap::new();
+    for chunk in &chunks {
+        per_file.entry(chunk.chunk.file).or_default().push(chunk.score);
+    }
+    let mut files: Vec<(u32, f32)> = per_file
+        .into_iter()
+        .map(|(file, scores)| {
+            let score = scores.iter().take(3).zip([1.0, 0.5, 0.25]).map(|(score, decay)| score * decay).sum();
+            (file, score)
+        })
+        .collect();
+    files.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    Ok(Ranking { chunks, files, query: analyzed })
+}
+
+/// One hit per signal (the best rank), in a fixed signal order.
+fn merge_signals(signals: Vec<SignalHit>) -> Vec<SignalHit> {
+    let mut best: Vec<SignalHit> = Vec::new();
+    for hit in signals {
+        match best.iter_mut().find(|existing| existing.signal == hit.signal) {
+            Some(existing) if existing.rank <= hit.rank => {}
+            Some(existing) => *existing = hit,
+            None => best.push(hit),
+        }
+    }
+    best.sort_by_key(|hit| (hit.signal, hit.rank));
+    best
+}
+
+fn dedup(chunks: impl Iterator<Item = ChunkRef>) -> Vec<ChunkRef> {
+    let mut seen = HashSet::new();
+    chunks.filter(|chunk| seen.insert(*chunk)).collect()
+}
+
+fn first_chunks(snapshot: &IndexSnapshot, file: u32, count: usize) -> Vec<ChunkRef> {
+    let chunks = &snapshot.file_at(file).parsed.chunks;
+    (0..chunks.len().min(count)).map(|ordinal| ChunkRef { file, ordinal: ordinal as u32 }).collect()
+}
+
+/// Query terms for BM25: code tokens of the whole query, stopwords dropped,
+/// weighted by term frequency (sub-linearly) and doubled for tokens of
+/// identifiers; the `max_terms` rarest (by document frequency) are kept.
+pub fn bm25_terms(snapshot: &IndexSnapshot, query: &str, analyzed: &AnalyzedQuery, max_terms: usize) -> Vec<(String, f32)> {
+    let stopwords: HashSet<&str> = STOPWORDS.iter().copied().collect();
+    let mut frequency: HashMap<String, u32> = HashMap::new();
+    for token in codectx_text::code_tokens(query) {
+        if token.len() < 2 || stopwords.contains(token.as_str()) || token.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        *frequency.entry(token).or_default() += 1;
+    }
+    let identifier_tokens: HashSet<String> =
+        analyzed.identifiers.iter().flat_map(|identifier| codectx_text::code_tokens(identifier)).collect();
+    let total = snapshot.text().num_chunks().max(1) as f32;
+    let mut terms: Vec<(String, f32, f32)> = frequency
+        .into_iter()
+        .filter_map(|(term, count)| {
+            let document_frequency = snapshot.text().doc_freq(&term) as f32;
+            if document_frequency == 0.0 {
+                return None;
+            }
+            let idf = ((total - document_frequency + 0.5) / (document_frequency + 0.5) + 1.0).ln();
+            let mut weight = 1.0 + (count as f32).ln();
+            if identifier_tokens.contains(&term) {
+                weight *= 2.0;
+            }
+            Some((term, weight, idf))
+        })
+        .collect();
+    terms.sort_by(|a, b| (b.1 * b.2).total_cmp(&(a.1 * a.2)).then_with(|| a.0.cmp(&b.0)));
+    terms.truncate(max_terms);
+    terms.into_iter().map(|(term, weight, _)| (term, weight)).collect()
+}
+
+fn bm25(
+    snapshot: &IndexSnapshot,
+    query: &str,
+    analyzed: &AnalyzedQuery,
+    matcher: &PathMatcher,
+    options: &RetrieveOptions,
+) -> Result<Vec<(ChunkRef, f32)>> {
+    let terms = bm25_terms(snapshot, query, analyzed, options.max_terms);
+    if terms.is_empty() {
+        return Ok(Vec::new());
+    }
+    let accept = |path: &str| matcher.accepts(path);
+    let filter: Option<&(dyn Fn(&str) -> bool + Sync)> = if matcher.is_all() { None } else { Some(&accept) };
+    let hits = snapshot
+        .text()
+        .search(&terms, options.candidates, filter)
+        .map_err(|error| codectx_core::Error::Internal(format!("bm25 search: {error}")))?;
+    Ok(hits
+        .into_iter()
+        .filter_map(|hit| {
+            let (file, _) = snapshot.file(&hit.path)?;
+            Some((ChunkRef { file, ordinal: hit.ordinal }, hit.score))
+        })
+        .collect())
+}
+
+/// The chunk that holds a symbol: the chunk whose symbol it is, else the chunk
+/// whose span contains its name.
+pub fn chunk_of_symbol(snapshot: &IndexSnapshot, reference: SymbolRef) -> Option<ChunkRef> {
+    let entry = snapshot.file_at(reference.file);
+    let chunks = &entry.parsed.chunks;
+    if let Some(ordinal) = chunks.iter().position(|chunk| chunk.symbol == Some(reference.symbol)) {
+        return Some(ChunkRef { file: reference.file, ordinal: ordinal as u32 });
+    }
+    let at = entry.parsed.symbols[reference.symbol as usize].name_span.start_byte;
+    chunks
+        .iter()
+        .position(|chunk| chunk.span.start_byte <= at && at < chunk.span.end_byte)
+        .map(|ordinal| ChunkRef { file: reference.file, ordinal: ordinal as u32 })
+}
+
+fn symbol_hits(
+    snapshot: &IndexSnapshot,
+    analyzed: &AnalyzedQuery,
+    accepts: &dyn Fn(u32) -> bool,
+    options: &RetrieveOptions,
+) -> Result<Vec<(ChunkRef, f32)>> {
+    let mut scored: Vec<(ChunkRef, f32)> = Vec::new();
+    for (position, identifier) in analyzed.identifiers.iter().enumerate() {
+        // Earlier mentions (titles, first sentences) weigh a little more.
+        let mention = 1.0 / (1.0 + position as f32 * 0.05);
+        let segments: Vec<&str> = identifier.split(['.', ':']).filter(|part| !part.is_empty()).collect();
+        let mut found = Vec::new();
+        let mut matched_segments = 0;
+        // Longest qualified suffix that names a symbol: `pkg.Session.send` → `Session.send` → `send`.
+        for start in 0..segments.len() {
+            let candidate = segments[start..].join(".");
+            found = snapshot.find_symbols(&candidate);
+            if !found.is_empty() {
+                matched_segments = segments.len() - start;
+                break;
+            }
+        }
+        if !found.is_empty() {
+            let specificity = 1.0 / (found.len() as f32).sqrt();
+            let qualified_bonus = 1.0 + 0.5 * (matched_segments as f32 - 1.0);
+            for reference in found.into_iter().take(options.candidates) {
+                if !accepts(reference.file) {
+                    continue;
+                }
+                if let Some(chunk) = chunk_of_symbol(snapshot, reference) {
+                    scored.push((chunk, mention * specificity * qualified_bonus));
+                }
+            }
+            continue;
+        }
+        // No exact hit: a fuzzy one (typos, other spellings) for longer names.
+        let last = segments.last().copied().unwrap_or("");
+        if last.len() >= 6 {
+            let hits = snapshot
+                .text()
+                .symbol_hits(last, 1, 20)
+                .map_err(|error| codectx_core::Error::Internal(format!("symbol search: {error}")))?;
+            for hit in hits {
+                if let Some((file, _)) = snapshot.file(&hit.path) {
+                    if accepts(file) {
+                        scored.push((ChunkRef { file, ordinal: hit.ordinal }, 0.3 * mention));
+                    }
+                }
+            }
+        }
+    }
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    scored.truncate(options.candidates);
+    Ok(scored)
+}
+
+/// Files whose path ends with `wanted` on whole segments, or whose path is a
+/// suffix of `wanted` (an absolute path from another machine).
+fn files_matching_path(snapshot: &IndexSnapshot, wanted: &str) -> Vec<(u32, usize)> {
+    let wanted = wanted.trim_start_matches('/');
+    let wanted_segments: Vec<&str> = wanted.split('/').filter(|part| !part.is_empty()).collect();
+    if wanted_segments.is_empty() {
+        return Vec::new();
+    }
+    if let Some((file, _)) = snapshot.file(wanted) {
+        return vec![(file, wanted_segments.len())];
+    }
+    let file_name = wanted_segments[wanted_segments.len() - 1];
+    let mut out = Vec::new();
+    for (index, entry) in snapshot.files().iter().enumerate() {
+        let path = &entry.record.path;
+        if !path.ends_with(file_name) {
+            continue;
+        }
+        let segments: Vec<&str> = path.split('/').collect();
+        let common = segments.iter().rev().zip(wanted_segments.iter().rev()).take_while(|(a, b)| a == b).count();
+        if common >= 1 {
+            out.push((index as u32, common));
+        }
+    }
+    let best = out.iter().map(|(_, common)| *common).max().unwrap_or(0);
+    out.retain(|(_, common)| *common == best);
+    out
+}
+
+fn path_hits(snapshot: &IndexSnapshot, analyzed: &AnalyzedQuery, accepts: &dyn Fn(u32) -> bool) -> Vec<(u32, f32)> {
+    let mut scored: Vec<(u32, f32)> = Vec::new();
+    for path in &analyzed.paths {
+        let matches = files_matching_path(snapshot, path);
+        let count = matches.len().max(1) as f32;
+        for (file, common) in matches {
+            scored.push((file, common as f32 / count));
+        }
+    }
+    for module in &analyzed.modules {
+        let base = module.replace('.', "/");
+        for candidate in [
+            format!("{base}.py"),
+            format!("{base}/__init__.py"),
+            format!("{base}.rs"),
+            format!("{base}/mod.rs"),
+            format!("{base}.go"),
+            format!("{base}.java"),
+            format!("{base}.ts"),
+            format!("{base}.js"),
+        ] {
+            let matches = files_matching_path(snapshot, &candidate);
+            // A dotted name is only a module mention when it matches on at least two segments.
+            let wanted_segments = candidate.split('/').count();
+            for (file, common) in matches {
+                if common >= 2 || (wanted_segments == 1 && common == 1) {
+                    scored.push((file, common as f32 * 0.8));
+                }
+            }
+        }
+    }
+    scored.retain(|(file, _)| accepts(*file));
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    let mut seen = HashSet::new();
+    scored.retain(|(file, _)| seen.insert(*file));
+    scored
+}
+
+/// Chunk and file hits of stack-trace frames. The frame nearest the error (the
+/// last printed in Python traces, the first in Java traces) ranks first; frames
+/// outside the repository match nothing.
+fn stack_frames(
+    snapshot: &IndexSnapshot,
+    frames: &[Frame],
+    accepts: &dyn Fn(u32) -> bool,
+) -> (Vec<(ChunkRef, f32)>, Vec<(u32, f32)>) {
+    let mut chunks = Vec::new();
+    let mut files = Vec::new();
+    let python_like = frames.iter().any(|frame| frame.path.ends_with(".py"));
+    let mut ordered: Vec<&Frame> = frames.iter().collect();
+    if python_like {
+        ordered.reverse();
+    }
+    for (position, frame) in ordered.into_iter().enumerate() {
+        let matches = files_matching_path(snapshot, &frame.path);
+        if matches.len() > 3 {
+            continue; // a bare file name that many files share says little
+        }
+        let score = 1.0 / (1.0 + position as f32);
+        for (file, _) in matches {
+            if !accepts(file) {
+                continue;
+            }
+            files.push((file, score));
+            let entry = snapshot.file_at(file);
+            let by_line = frame.line.and_then(|line| {
+                entry.parsed.chunks.iter().position(|chunk| chunk.span.start_line <= line && line <= chunk.span.end_line)
+            });
+            let by_function = || {
+                let function = frame.function.as_deref()?;
+                let symbol = entry.parsed.symbols.iter().position(|symbol| symbol.name == function)?;
+                chunk_of_symbol(snapshot, SymbolRef { file, symbol: symbol as u32 }).map(|chunk| chunk.ordinal as usize)
+            };
+            if let Some(ordinal) = by_line.or_else(by_function) {
+                chunks.push((ChunkRef { file, ordinal: ordinal as u32 }, score));
+            }
+        }
+    }
+    (chunks, files)
+}

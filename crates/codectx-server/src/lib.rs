@@ -1,0 +1,404 @@
+//! The codectx gRPC server: a thin tonic adapter over
+//! [`ContextService`].
+//!
+//! [`GrpcAdapter`] implements the generated `codectx.v1.CodeContext` service by
+//! converting each request to its domain type ([`convert`], which also applies the
+//! API's defaults and limits), calling the domain service, and converting the answer
+//! back; domain errors become gRPC statuses through the one table in [`status`].
+//! [`serve`] runs it with the standard gRPC health service (`grpc.health.v1`) and
+//! server reflection (`grpc.reflection.v1` and `v1alpha`, so `grpcurl` and
+//! `grpc_cli` work without the `.proto`), until a shutdown future resolves; then it
+//! reports `NOT_SERVING`, stops accepting connections and drains in-flight RPCs.
+//!
+//! Every RPC logs one `tracing` event at `INFO` when it ends, with the fields `rpc`,
+//! `repository`, `latency_ms` and `code` (plus `error` when it failed); a streaming
+//! RPC ends when its last event is sent, or with `code = Cancelled` when the client
+//! goes away first.
+//!
+//! ```no_run
+//! # async fn demo<S: codectx_service::ContextService>(service: std::sync::Arc<S>) -> codectx_core::Result<()> {
+//! let listener = tokio::net::TcpListener::bind("127.0.0.1:50051").await.unwrap();
+//! codectx_server::serve(service, listener, codectx_server::shutdown_signal()).await
+//! # }
+//! ```
+#![deny(missing_docs)]
+
+pub mod convert;
+pub mod status;
+
+#[cfg(test)]
+mod tests;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use codectx_core::{Error, Result};
+use codectx_proto::v1 as pb;
+use codectx_proto::v1::code_context_server::{CodeContext, CodeContextServer};
+use codectx_service::{ContextService, ResultStream};
+use futures::{Stream, StreamExt};
+use tokio::net::TcpListener;
+use tokio_stream::wrappers::TcpListenerStream;
+use tonic::{Code, Request, Response, Status};
+
+use crate::convert::IntoProto;
+
+/// Largest request message the server decodes, in bytes (16 MiB). Requests are
+/// small (a query is at most 64 KiB); answers are not capped by the server, but a
+/// bundle with a large token budget can exceed the 4 MiB that gRPC clients accept by
+/// default, so clients asking for budgets above ~500k tokens should raise their
+/// decoding limit.
+pub const MAX_DECODING_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
+
+/// Full name of the gRPC service, as reported by health checks and reflection.
+pub const SERVICE_NAME: &str = "codectx.v1.CodeContext";
+
+/// The `codectx.v1.CodeContext` gRPC service over a domain [`ContextService`].
+///
+/// Holds no state of its own: every RPC is one call of the domain service. Use it
+/// with [`serve`], or mount it on a tonic server of your own with
+/// [`GrpcAdapter::into_server`].
+pub struct GrpcAdapter<S: ContextService> {
+    service: Arc<S>,
+}
+
+impl<S: ContextService> GrpcAdapter<S> {
+    /// An adapter over `service`.
+    pub fn new(service: Arc<S>) -> Self {
+        GrpcAdapter { service }
+    }
+
+    /// The tonic service for this adapter, decoding requests up to
+    /// [`MAX_DECODING_MESSAGE_SIZE`].
+    pub fn into_server(self) -> CodeContextServer<Self> {
+        CodeContextServer::new(self).max_decoding_message_size(MAX_DECODING_MESSAGE_SIZE)
+    }
+}
+
+/// The one log event of an RPC.
+struct RpcLog {
+    rpc: &'static str,
+    repository: String,
+    started: Instant,
+    logged: bool,
+}
+
+impl RpcLog {
+    fn start(rpc: &'static str, repository: &str) -> Self {
+        RpcLog { rpc, repository: repository.to_string(), started: Instant::now(), logged: false }
+    }
+
+    fn finish(&mut self, code: Code, error: Option<&str>) {
+        if std::mem::replace(&mut self.logged, true) {
+            return;
+        }
+        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let (rpc, repository) = (self.rpc, self.repository.as_str());
+        match error {
+            None => tracing::info!(rpc, repository, latency_ms, code = ?code, "rpc finished"),
+            Some(error) => tracing::info!(rpc, repository, latency_ms, code = ?code, error, "rpc failed"),
+        }
+    }
+
+    /// Logs the outcome of a unary RPC and turns it into its tonic form.
+    fn unary<T>(mut self, result: Result<T>) -> std::result::Result<Response<T>, Status> {
+        match result {
+            Ok(answer) => {
+                self.finish(Code::Ok, None);
+                Ok(Response::new(answer))
+            }
+            Err(error) => {
+                let status = status::to_status(&error);
+                self.finish(status.code(), Some(status.message()));
+                Err(status)
+            }
+        }
+    }
+
+    /// Logs a streaming RPC that failed before its stream opened, or wraps its stream.
+    fn streaming<E>(
+        mut self,
+        result: Result<ResultStream<E>>,
+    ) -> std::result::Result<Response<EventStream<E::Proto>>, Status>
+    where
+        E: IntoProto + Send + 'static,
+        E::Proto: Send + 'static,
+    {
+        match result {
+            Ok(events) => {
+                let stream: EventStream<E::Proto> = Box::pin(ProtoStream { events, log: self, done: false });
+                Ok(Response::new(stream))
+            }
+            Err(error) => {
+                let status = status::to_status(&error);
+                self.finish(status.code(), Some(status.message()));
+                Err(status)
+            }
+        }
+    }
+}
+
+impl Drop for RpcLog {
+    fn drop(&mut self) {
+        // Only a stream dropped before its end gets here unlogged: the client left.
+        self.finish(Code::Cancelled, Some("the client cancelled the call"));
+    }
+}
+
+/// A streamed RPC answer, as tonic wants it.
+pub type EventStream<T> = Pin<Box<dyn Stream<Item = std::result::Result<T, Status>> + Send + 'static>>;
+
+/// Converts a domain event stream into proto events; a domain error becomes the
+/// final status and ends the stream. Logs the RPC when the stream ends.
+struct ProtoStream<E> {
+    events: ResultStream<E>,
+    log: RpcLog,
+    done: bool,
+}
+
+impl<E: IntoProto> Stream for ProtoStream<E> {
+    type Item = std::result::Result<E::Proto, Status>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if self.done {
+            return Poll::Ready(None);
+        }
+        match self.events.poll_next_unpin(cx) {
+            Poll::Pending => Poll::Pending,
+            Poll::Ready(Some(Ok(event))) => Poll::Ready(Some(Ok(event.into_proto()))),
+            Poll::Ready(Some(Err(error))) => {
+                self.done = true;
+                let status = status::to_status(&error);
+                self.log.finish(status.code(), Some(status.message()));
+                Poll::Ready(Some(Err(status)))
+            }
+            Poll::Ready(None) => {
+                self.done = true;
+                self.log.finish(Code::Ok, None);
+                Poll::Ready(None)
+            }
+        }
+    }
+}
+
+#[tonic::async_trait]
+impl<S: ContextService> CodeContext for GrpcAdapter<S> {
+    async fn get_context(
+        &self,
+        request: Request<pb::GetContextRequest>,
+    ) -> std::result::Result<Response<pb::ContextBundle>, Status> {
+        let request = request.into_inner();
+        let log = RpcLog::start("GetContext", &request.repository);
+        let result = async {
+            let (repository, request) = convert::context_request(request)?;
+            Ok(self.service.get_context(&repository, request).await?.into_proto())
+        }
+        .await;
+        log.unary(result)
+    }
+
+    type GenerateStream = EventStream<pb::GenerateEvent>;
+
+    async fn generate(
+        &self,
+        request: Request<pb::GenerateRequest>,
+    ) -> std::result::Result<Response<Self::GenerateStream>, Status> {
+        let request = request.into_inner();
+        let log = RpcLog::start("Generate", &request.repository);
+        let result = async {
+            let (repository, request) = convert::generate_request(request)?;
+            self.service.generate(&repository, request).await
+        }
+        .await;
+        log.streaming(result)
+    }
+
+    async fn search(
+        &self,
+        request: Request<pb::SearchRequest>,
+    ) -> std::result::Result<Response<pb::SearchResponse>, Status> {
+        let request = request.into_inner();
+        let log = RpcLog::start("Search", &request.repository);
+        let result = async {
+            let (repository, request) = convert::search_request(request)?;
+            let hits = self.service.search(&repository, request).await?;
+            Ok(pb::SearchResponse { hits: hits.into_iter().map(IntoProto::into_proto).collect() })
+        }
+        .await;
+        log.unary(result)
+    }
+
+    async fn get_symbols(
+        &self,
+        request: Request<pb::GetSymbolsRequest>,
+    ) -> std::result::Result<Response<pb::GetSymbolsResponse>, Status> {
+        let request = request.into_inner();
+        let log = RpcLog::start("GetSymbols", &request.repository);
+        let result = async {
+            let (repository, name, limit) = convert::symbols_request(request)?;
+            let symbols = self.service.symbols(&repository, &name, limit).await?;
+            Ok(pb::GetSymbolsResponse { symbols: symbols.into_iter().map(IntoProto::into_proto).collect() })
+        }
+        .await;
+        log.unary(result)
+    }
+
+    async fn get_file_dependencies(
+        &self,
+        request: Request<pb::GetFileDependenciesRequest>,
+    ) -> std::result::Result<Response<pb::FileDependencies>, Status> {
+        let request = request.into_inner();
+        let log = RpcLog::start("GetFileDependencies", &request.repository);
+        let result = async {
+            let (repository, path) = convert::dependencies_request(request)?;
+            Ok(self.service.file_dependencies(&repository, &path).await?.into_proto())
+        }
+        .await;
+        log.unary(result)
+    }
+
+    type IndexRepositoryStream = EventStream<pb::IndexEvent>;
+
+    async fn index_repository(
+        &self,
+        request: Request<pb::IndexRepositoryRequest>,
+    ) -> std::result::Result<Response<Self::IndexRepositoryStream>, Status> {
+        let request = request.into_inner();
+        let log = RpcLog::start("IndexRepository", &request.repository);
+        let result = async {
+            let repository = convert::repository_name(request.repository)?;
+            self.service.index(&repository).await
+        }
+        .await;
+        log.streaming(result)
+    }
+
+    async fn list_repositories(
+        &self,
+        _request: Request<pb::ListRepositoriesRequest>,
+    ) -> std::result::Result<Response<pb::ListRepositoriesResponse>, Status> {
+        let log = RpcLog::start("ListRepositories", "");
+        let result = async {
+            let repositories = self.service.list_repositories().await?;
+            Ok(pb::ListRepositoriesResponse {
+                repositories: repositories.into_iter().map(IntoProto::into_proto).collect(),
+            })
+        }
+        .await;
+        log.unary(result)
+    }
+}
+
+/// Serves `service` over gRPC on `listener` until `shutdown` resolves.
+///
+/// Mounted services: `codectx.v1.CodeContext` ([`GrpcAdapter`], requests up to
+/// [`MAX_DECODING_MESSAGE_SIZE`]); `grpc.health.v1.Health`, reporting `SERVING` for
+/// both `""` (the server) and [`SERVICE_NAME`]; `grpc.reflection.v1` and
+/// `grpc.reflection.v1alpha`, describing `codectx.v1` and the health service.
+/// Accepted connections get `TCP_NODELAY`, so streamed tokens are not delayed.
+///
+/// When `shutdown` resolves, health turns `NOT_SERVING`, the listener is closed, and
+/// the call returns once the RPCs in flight have finished (streams included).
+///
+/// # Errors
+///
+/// [`Error::Internal`] if the reflection service cannot be built from the embedded
+/// descriptors (a build defect) or the HTTP/2 server fails. Errors accepting a
+/// connection are logged and do not stop the server.
+pub async fn serve<S: ContextService>(
+    service: Arc<S>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let (reporter, health) = tonic_health::server::health_reporter();
+    reporter.set_serving::<CodeContextServer<GrpcAdapter<S>>>().await;
+
+    let reflection_error =
+        |error: tonic_reflection::server::Error| Error::Internal(format!("gRPC reflection: {error}"));
+    let reflection_v1 = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(codectx_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1()
+        .map_err(reflection_error)?;
+    let reflection_v1alpha = tonic_reflection::server::Builder::configure()
+        .register_encoded_file_descriptor_set(codectx_proto::FILE_DESCRIPTOR_SET)
+        .register_encoded_file_descriptor_set(tonic_health::pb::FILE_DESCRIPTOR_SET)
+        .build_v1alpha()
+        .map_err(reflection_error)?;
+
+    if let Ok(address) = listener.local_addr() {
+        tracing::info!(%address, "gRPC server listening");
+    }
+    let incoming = TcpListenerStream::new(listener).map(|connection| {
+        connection.and_then(|stream| {
+            stream.set_nodelay(true)?;
+            Ok(stream)
+        })
+    });
+    let shutdown = async move {
+        shutdown.await;
+        tracing::info!("gRPC server shutting down: draining in-flight calls");
+        reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
+        reporter.set_not_serving::<CodeContextServer<GrpcAdapter<S>>>().await;
+    };
+
+    tonic::transport::Server::builder()
+        .add_service(health)
+        .add_service(reflection_v1)
+        .add_service(reflection_v1alpha)
+        .add_service(GrpcAdapter::new(service).into_server())
+        .serve_with_incoming_shutdown(incoming, shutdown)
+        .await
+        .map_err(|error| Error::Internal(format!("gRPC server: {error}")))?;
+    tracing::info!("gRPC server stopped");
+    Ok(())
+}
+
+/// Resolves when the process receives `SIGINT` (Ctrl-C) or `SIGTERM`; pass it to
+/// [`serve`] for a graceful shutdown. Logs which signal arrived.
+///
+/// If a handler cannot be installed (which tokio only fails on for lack of
+/// resources), that signal is not waited for and a warning is logged. On non-Unix
+/// platforms, waits for Ctrl-C.
+pub async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, Signal, SignalKind};
+
+        fn install(kind: SignalKind, name: &str) -> Option<Signal> {
+            signal(kind)
+                .inspect_err(|error| tracing::warn!(signal = name, %error, "cannot install the signal handler"))
+                .ok()
+        }
+        async fn received(signal: &mut Option<Signal>) {
+            // `recv` yields `None` only once no more signals can arrive: wait forever then.
+            let arrived = match signal {
+                Some(signal) => signal.recv().await.is_some(),
+                None => false,
+            };
+            if !arrived {
+                std::future::pending::<()>().await;
+            }
+        }
+
+        let mut interrupt = install(SignalKind::interrupt(), "SIGINT");
+        let mut terminate = install(SignalKind::terminate(), "SIGTERM");
+        tokio::select! {
+            () = received(&mut interrupt) => tracing::info!(signal = "SIGINT", "shutdown requested"),
+            () = received(&mut terminate) => tracing::info!(signal = "SIGTERM", "shutdown requested"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        match tokio::signal::ctrl_c().await {
+            Ok(()) => tracing::info!(signal = "Ctrl-C", "shutdown requested"),
+            Err(error) => {
+                tracing::warn!(%error, "cannot install the Ctrl-C handler");
+                std::future::pending::<()>().await
+            }
+        }
+    }
+}

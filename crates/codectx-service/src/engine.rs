@@ -1,0 +1,376 @@
+//! [`Engine`]: the [`ContextService`] over repositories on local disk.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use codectx_core::{
+    Config, ContextBundle, ContextRequest, Error, FileDependencies, GenerateEvent, GenerateRequest, IndexEvent,
+    RepositoryInfo, Result, SearchHit, SearchRequest, SymbolInfo, Usage,
+};
+use codectx_index::{IndexSnapshot, Indexer};
+use codectx_model::{build_messages, ChatClient, ChatDelta};
+use codectx_retrieve::RetrieveOptions;
+use futures::StreamExt;
+use tokio::sync::mpsc;
+
+use crate::{BoxFuture, ContextService, ResultStream};
+
+/// A repository to serve: its name, root and optional index folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RepositorySpec {
+    /// Name clients use (`requests`).
+    pub name: String,
+    /// Root folder.
+    pub root: PathBuf,
+    /// Index folder (default `<root>/.codectx`).
+    pub index_dir: Option<PathBuf>,
+}
+
+impl RepositorySpec {
+    /// The index folder: `index_dir`, or `<root>/.codectx`.
+    pub fn index_dir(&self) -> PathBuf {
+        self.index_dir.clone().unwrap_or_else(|| self.root.join(codectx_core::DEFAULT_INDEX_DIR))
+    }
+}
+
+struct Repository {
+    spec: RepositorySpec,
+    /// The generation served, reloaded when `CURRENT` moves.
+    snapshot: RwLock<Option<Arc<IndexSnapshot>>>,
+    /// Serializes index runs of this repository within the process.
+    indexing: tokio::sync::Mutex<()>,
+}
+
+/// The domain service over local repositories.
+///
+/// Cheap to share (`Arc<Engine>`). Snapshots are opened lazily and re-opened when
+/// another process (`codectx index`) publishes a new generation, so a long-running
+/// server serves fresh indexes; a request holds its snapshot for its whole
+/// duration and never sees half an update.
+pub struct Engine {
+    repositories: BTreeMap<String, Arc<Repository>>,
+    config: Config,
+    options: RetrieveOptions,
+}
+
+impl Engine {
+    /// An engine serving `repositories` with `config`.
+    ///
+    /// Errors: [`Error::InvalidArgument`] for an empty or duplicate name,
+    /// [`Error::PathNotFound`] / [`Error::NotADirectory`] for a bad root.
+    pub fn new(repositories: Vec<RepositorySpec>, config: Config) -> Result<Engine> {
+        let mut map = BTreeMap::new();
+        for spec in repositories {
+            if spec.name.trim().is_empty() {
+                return Err(Error::InvalidArgument("a repository name is empty".into()));
+            }
+            let metadata = std::fs::metadata(&spec.root).map_err(|_| Error::PathNotFound(spec.root.clone()))?;
+            if !metadata.is_dir() {
+                return Err(Error::NotADirectory(spec.root.clone()));
+            }
+            let name = spec.name.clone();
+            let repository = Repository { spec, snapshot: RwLock::new(None), indexing: tokio::sync::Mutex::new(()) };
+            if map.insert(name.clone(), Arc::new(repository)).is_some() {
+                return Err(Error::InvalidArgument(format!("repository {name} is given twice")));
+            }
+        }
+        let options = RetrieveOptions {
+            candidates: config.retrieval.candidates_per_signal.max(10),
+            rrf_k: config.retrieval.rrf_k,
+            ..RetrieveOptions::default()
+        };
+        Ok(Engine { repositories: map, config, options })
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    fn repository(&self, name: &str) -> Result<Arc<Repository>> {
+        self.repositories.get(name).cloned().ok_or_else(|| Error::UnknownRepository(name.to_string()))
+    }
+
+    /// The current snapshot of a repository, opened (or re-opened after a new
+    /// generation was published) on a blocking thread.
+    async fn snapshot(&self, name: &str) -> Result<Arc<IndexSnapshot>> {
+        let repository = self.repository(name)?;
+        run_blocking(move || current_snapshot(&repository)).await
+    }
+
+    fn default_budget(&self, request: &mut ContextRequest) {
+        if request.token_budget == 0 {
+            request.token_budget = self.config.retrieval.default_budget;
+        }
+    }
+}
+
+fn current_snapshot(repository: &Repository) -> Result<Arc<IndexSnapshot>> {
+    let index_dir = repository.spec.index_dir();
+    let on_disk = current_generation_number(&index_dir);
+    if let Some(snapshot) = repository.snapshot.read().expect("snapshot lock").as_ref() {
+        if on_disk == Some(snapshot.generation()) {
+            return Ok(snapshot.clone());
+        }
+    }
+    let snapshot = Arc::new(IndexSnapshot::open(&index_dir)?);
+    *repository.snapshot.write().expect("snapshot lock") = Some(snapshot.clone());
+    Ok(snapshot)
+}
+
+fn current_generation_number(index_dir: &Path) -> Option<u64> {
+    codectx_index::store::current_generation(index_dir).ok().flatten().map(|(number, _)| number)
+}
+
+async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| Error::Internal(format!("worker thread: {error}")))?
+}
+
+impl ContextService for Engine {
+    fn get_context(&self, repository: &str, mut request: ContextRequest) -> BoxFuture<'_, Result<ContextBundle>> {
+        let repository = repository.to_string();
+        Box::pin(async move {
+            self.default_budget(&mut request);
+            request.validate()?;
+            let snapshot = self.snapshot(&repository).await?;
+            let options = self.options.clone();
+            run_blocking(move || codectx_retrieve::assemble(&snapshot, &request, &options)).await
+        })
+    }
+
+    fn generate(&self, repository: &str, mut request: GenerateRequest) -> BoxFuture<'_, Result<ResultStream<GenerateEvent>>> {
+        let repository = repository.to_string();
+        Box::pin(async move {
+            let model_config = self.config.model.clone().with_env();
+            let model = request
+                .model
+                .model
+                .clone()
+                .or(model_config.model.clone())
+                .ok_or(Error::NoModel)?;
+            let base_url = model_config
+                .base_url
+                .clone()
+                .unwrap_or_else(|| codectx_core::ModelConfig::DEFAULT_BASE_URL.to_string());
+            let timeout = Duration::from_secs(model_config.timeout_secs.unwrap_or(300));
+            let client = ChatClient::new(&base_url, codectx_core::ModelConfig::api_key(), timeout)?;
+            self.default_budget(&mut request.context);
+            let question = request.context.query.clone();
+            let bundle = self.get_context(&repository, request.context.clone()).await?;
+            let messages = build_messages(&bundle, &question);
+            let prompt_text: String = messages.iter().map(|message| message.content.as_str()).collect();
+            let max_tokens = request.model.max_tokens.or(model_config.max_tokens);
+            let temperature = request.model.temperature.or(model_config.temperature).or(Some(0.2));
+            let stream = client.stream_chat(&model, messages, max_tokens, temperature).await?;
+
+            let sources: Vec<String> = bundle
+                .blocks
+                .iter()
+                .map(|block| format!("{}:{}-{}", block.path, block.start_line, block.end_line))
+                .collect();
+            let context_tokens = bundle.tokens_used;
+            let (sender, receiver) = mpsc::channel::<Result<GenerateEvent>>(64);
+            tokio::spawn(async move {
+                if sender.send(Ok(GenerateEvent::Context(bundle))).await.is_err() {
+                    return;
+                }
+                let mut stream = stream;
+                let mut answer = String::new();
+                let mut reported: Option<(u32, u32)> = None;
+                while let Some(item) = stream.next().await {
+                    match item {
+                        Ok(ChatDelta::Token(token)) => {
+                            answer.push_str(&token);
+                            if sender.send(Ok(GenerateEvent::Token(token))).await.is_err() {
+                                return; // the client went away
+                            }
+                        }
+                        Ok(ChatDelta::Usage { prompt_tokens, completion_tokens }) => {
+                            reported = Some((prompt_tokens, completion_tokens));
+                        }
+                        Err(error) => {
+                            let _ = sender.send(Err(error)).await;
+                            return;
+                        }
+                    }
+                }
+                let (prompt_tokens, completion_tokens) = reported.unwrap_or_else(|| {
+                    (codectx_core::tokens::count(&prompt_text) as u32, codectx_core::tokens::count(&answer) as u32)
+                });
+                let usage = Usage { context_tokens, prompt_tokens, completion_tokens };
+                let _ = sender.send(Ok(GenerateEvent::Done { sources, usage })).await;
+            });
+            Ok(tokio_stream_from(receiver))
+        })
+    }
+
+    fn search(&self, repository: &str, request: SearchRequest) -> BoxFuture<'_, Result<Vec<SearchHit>>> {
+        let repository = repository.to_string();
+        Box::pin(async move {
+            codectx_core::validate_query(&request.query)?;
+            let snapshot = self.snapshot(&repository).await?;
+            let options = self.options.clone();
+            run_blocking(move || codectx_retrieve::search(&snapshot, &request, &options)).await
+        })
+    }
+
+    fn symbols(&self, repository: &str, name: &str, limit: usize) -> BoxFuture<'_, Result<Vec<SymbolInfo>>> {
+        let repository = repository.to_string();
+        let name = name.trim().to_string();
+        Box::pin(async move {
+            if name.is_empty() {
+                return Err(Error::InvalidArgument("the symbol name is empty".into()));
+            }
+            if name.len() > 1024 {
+                return Err(Error::InvalidArgument("the symbol name is longer than 1024 bytes".into()));
+            }
+            let snapshot = self.snapshot(&repository).await?;
+            let mut found = snapshot.find_symbols(&name);
+            found.sort_by_key(|reference| (reference.file, reference.symbol));
+            Ok(found
+                .into_iter()
+                .take(limit.max(1))
+                .map(|reference| {
+                    let entry = snapshot.file_at(reference.file);
+                    let symbol = snapshot.symbol(reference);
+                    SymbolInfo {
+                        name: symbol.name.clone(),
+                        qualified_name: symbol.qualified_name.clone(),
+                        kind: symbol.kind,
+                        path: entry.record.path.clone(),
+                        span: symbol.span,
+                        signature: symbol.signature.clone(),
+                        doc: symbol.doc.clone().unwrap_or_default(),
+                        language: entry.record.language,
+                    }
+                })
+                .collect())
+        })
+    }
+
+    fn file_dependencies(&self, repository: &str, path: &str) -> BoxFuture<'_, Result<FileDependencies>> {
+        let repository = repository.to_string();
+        let path = path.trim_start_matches("./").to_string();
+        Box::pin(async move {
+            if path.is_empty() {
+                return Err(Error::InvalidArgument("the path is empty".into()));
+            }
+            let snapshot = self.snapshot(&repository).await?;
+            let (file, entry) = snapshot
+                .file(&path)
+                .ok_or_else(|| Error::NotFound(format!("{path} is not in the index of {repository}")))?;
+            let imports = entry
+                .parsed
+                .imports
+                .iter()
+                .map(|import| codectx_core::DependencyEdge {
+                    from_path: path.clone(),
+                    to_path: import.resolved.clone().unwrap_or_default(),
+                    module: import.module.clone(),
+                    line: import.line,
+                })
+                .collect();
+            let imported_by = snapshot
+                .imported_by(file)
+                .iter()
+                .map(|&(from, import_index)| {
+                    let from_entry = snapshot.file_at(from);
+                    let import = &from_entry.parsed.imports[import_index as usize];
+                    codectx_core::DependencyEdge {
+                        from_path: from_entry.record.path.clone(),
+                        to_path: path.clone(),
+                        module: import.module.clone(),
+                        line: import.line,
+                    }
+                })
+                .collect();
+            Ok(FileDependencies { path, imports, imported_by })
+        })
+    }
+
+    fn index(&self, repository: &str) -> BoxFuture<'_, Result<ResultStream<IndexEvent>>> {
+        let repository = repository.to_string();
+        Box::pin(async move {
+            let repository = self.repository(&repository)?;
+            let indexer = Indexer::new(&repository.spec.root, repository.spec.index_dir.as_deref(), self.config.index.clone())?;
+            let (sender, receiver) = mpsc::channel::<Result<IndexEvent>>(256);
+            tokio::spawn(async move {
+                // One run per repository at a time in this process; the lock file
+                // guards against other processes.
+                let _guard = repository.indexing.lock().await;
+                let progress_sender = sender.clone();
+                let result = tokio::task::spawn_blocking(move || {
+                    indexer.run(&|progress| {
+                        // Progress is advisory: dropped when the client reads slowly.
+                        let _ = progress_sender.try_send(Ok(IndexEvent::Progress(progress.clone())));
+                    })
+                })
+                .await;
+                let event = match result {
+                    Ok(Ok(stats)) => {
+                        // Serve the new generation from now on.
+                        let reloaded = {
+                            let repository = repository.clone();
+                            tokio::task::spawn_blocking(move || current_snapshot(&repository)).await
+                        };
+                        if let Ok(Err(error)) = reloaded {
+                            tracing::warn!(%error, "reloading the new generation failed");
+                        }
+                        Ok(IndexEvent::Done(stats))
+                    }
+                    Ok(Err(error)) => Err(error),
+                    Err(error) => Err(Error::Internal(format!("index worker: {error}"))),
+                };
+                let _ = sender.send(event).await;
+            });
+            Ok(tokio_stream_from(receiver))
+        })
+    }
+
+    fn list_repositories(&self) -> BoxFuture<'_, Result<Vec<RepositoryInfo>>> {
+        Box::pin(async move {
+            let mut out = Vec::with_capacity(self.repositories.len());
+            for (name, repository) in &self.repositories {
+                let snapshot = {
+                    let repository = repository.clone();
+                    run_blocking(move || current_snapshot(&repository)).await.ok()
+                };
+                let info = match snapshot {
+                    Some(snapshot) => {
+                        let stats = &snapshot.manifest().stats;
+                        RepositoryInfo {
+                            name: name.clone(),
+                            root: repository.spec.root.display().to_string(),
+                            indexed: true,
+                            fingerprint: snapshot.manifest().fingerprint.clone(),
+                            commit: snapshot.manifest().commit.clone(),
+                            files: stats.files,
+                            chunks: stats.chunks,
+                            symbols: stats.symbols,
+                        }
+                    }
+                    None => RepositoryInfo {
+                        name: name.clone(),
+                        root: repository.spec.root.display().to_string(),
+                        indexed: false,
+                        fingerprint: String::new(),
+                        commit: String::new(),
+                        files: 0,
+                        chunks: 0,
+                        symbols: 0,
+                    },
+                };
+                out.push(info);
+            }
+            Ok(out)
+        })
+    }
+}
+
+fn tokio_stream_from<T: Send + 'static>(mut receiver: mpsc::Receiver<T>) -> futures::stream::BoxStream<'static, T> {
+    futures::stream::poll_fn(move |context| receiver.poll_recv(context)).boxed()
+}

@@ -1,0 +1,108 @@
+//! Prints what codectx-syntax extracts from files (development aid):
+//! `cargo run -p codectx-syntax --example parse -- FILE...`
+//!
+//! With `--stats` only prints totals and the time taken (a throughput check).
+use std::time::Instant;
+
+use codectx_core::Language;
+use codectx_syntax::{check_queries, parse_file, ChunkOptions};
+
+fn main() {
+    if let Err(errors) = check_queries() {
+        for error in errors {
+            eprintln!("{error}");
+        }
+        std::process::exit(1);
+    }
+    let mut stats = false;
+    let mut tree = false;
+    let mut cap = ChunkOptions::default().chunk_tokens;
+    let mut paths = Vec::new();
+    for arg in std::env::args().skip(1) {
+        if arg == "--stats" {
+            stats = true;
+        } else if arg == "--tree" {
+            tree = true;
+        } else if let Some(value) = arg.strip_prefix("--cap=") {
+            cap = value.parse().expect("--cap=TOKENS");
+        } else {
+            paths.push(arg);
+        }
+    }
+    let options = ChunkOptions { chunk_tokens: cap, ..ChunkOptions::default() };
+    let started = Instant::now();
+    let (mut bytes, mut symbols, mut chunks, mut imports, mut timeouts) = (0usize, 0usize, 0usize, 0usize, 0usize);
+    for path in &paths {
+        let Ok(raw) = std::fs::read(path) else { continue };
+        let source = String::from_utf8_lossy(&raw);
+        let parsed = parse_file(path, Language::from_path(path), &source, &options);
+        bytes += source.len();
+        symbols += parsed.symbols.len();
+        chunks += parsed.chunks.len();
+        imports += parsed.imports.len();
+        timeouts += parsed.timed_out as usize;
+        if stats {
+            continue;
+        }
+        if tree {
+            print_tree(Language::from_path(path), &source);
+        }
+        println!("== {path} (errors: {}, timed out: {})", parsed.has_errors, parsed.timed_out);
+        for (i, symbol) in parsed.symbols.iter().enumerate() {
+            println!(
+                "  sym {i} {} {} [{}-{}] parent={:?} sig={:?} doc={:?}",
+                symbol.kind, symbol.qualified_name, symbol.span.start_line, symbol.span.end_line, symbol.parent,
+                symbol.signature, symbol.doc
+            );
+        }
+        for chunk in &parsed.chunks {
+            println!(
+                "  chunk {:?} [{}-{}] {:?} sym={:?} ctx={:?} refs={:?}",
+                chunk.kind, chunk.span.start_line, chunk.span.end_line, chunk.symbol_path, chunk.symbol,
+                chunk.context_header, chunk.references
+            );
+        }
+        for import in &parsed.imports {
+            println!("  import {} {:?} line {}", import.module, import.names, import.line);
+        }
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    eprintln!(
+        "{} files, {:.1} MB, {symbols} symbols, {chunks} chunks, {imports} imports, {timeouts} timeouts in {seconds:.2}s ({:.1} MB/s)",
+        paths.len(),
+        bytes as f64 / 1e6,
+        bytes as f64 / 1e6 / seconds
+    );
+}
+
+/// Prints the named nodes of the syntax tree, indented, with their lines.
+fn print_tree(language: Language, source: &str) {
+    let Some(ts_language) = codectx_syntax::languages::ts_language(language) else { return };
+    let mut parser = tree_sitter::Parser::new();
+    parser.set_language(&ts_language).expect("a compatible grammar");
+    let Some(tree) = parser.parse(source, None) else { return };
+    let mut cursor = tree.walk();
+    let mut depth = 0usize;
+    loop {
+        let node = cursor.node();
+        if node.is_named() {
+            let field = cursor.field_name().map(|f| format!("{f}: ")).unwrap_or_default();
+            let text: String = source[node.byte_range()].chars().take(40).collect::<String>().replace('\n', "⏎");
+            let (start, end) = (node.start_position().row + 1, node.end_position().row + 1);
+            println!("{}{field}{} [{start}-{end}] {text:?}", "  ".repeat(depth), node.kind());
+        }
+        if cursor.goto_first_child() {
+            depth += 1;
+            continue;
+        }
+        loop {
+            if cursor.goto_next_sibling() {
+                break;
+            }
+            if !cursor.goto_parent() {
+                return;
+            }
+            depth -= 1;
+        }
+    }
+}

@@ -1,0 +1,503 @@
+//! The `codectx` command line: `index`, `search`, `ask`, `symbols`, `deps`, `serve`.
+//!
+//! Every command but `index` goes through the same domain service
+//! ([`codectx_service::ContextService`]) that the gRPC server exposes, so `ask` and
+//! `GetContext` cannot disagree. Errors print as one line, `codectx: error: ...`;
+//! the exit code is 2 for a user's mistake (bad path, no index, bad query, model
+//! endpoint unreachable) and 1 otherwise.
+
+use std::io::{IsTerminal, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand};
+use codectx_core::{
+    Config, ContextBundle, ContextRequest, GenerateEvent, GenerateRequest, IndexEvent, IndexStats, ModelOverrides,
+    PathFilter, SearchRequest,
+};
+use codectx_service::{ContextService, Engine, RepositorySpec};
+use futures::StreamExt;
+use indicatif::{ProgressBar, ProgressStyle};
+
+/// Name under which the CLI serves the repository it works on.
+const LOCAL_REPOSITORY: &str = "local";
+
+#[derive(Parser)]
+#[command(name = "codectx", version, about = "Repository-scale context engine: index a repository, then assemble the most relevant multi-file context for a question within a token budget.")]
+struct Cli {
+    /// Configuration file (TOML). Default: <repo>/.codectx.toml if present.
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Log filter (e.g. `info`, `codectx_index=debug`); logs go to stderr.
+    #[arg(long, global = true, env = "CODECTX_LOG", default_value = "warn")]
+    log: String,
+    /// Log as JSON lines.
+    #[arg(long, global = true)]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Args, Clone)]
+struct RepoArgs {
+    /// Repository root.
+    #[arg(short = 'C', long = "repo", default_value = ".", value_name = "PATH")]
+    path: PathBuf,
+    /// Index folder (default <repo>/.codectx).
+    #[arg(long, value_name = "DIR")]
+    index_dir: Option<PathBuf>,
+}
+
+#[derive(Args, Clone, Default)]
+struct FilterArgs {
+    /// Only paths matching this glob (repeatable).
+    #[arg(long = "include", value_name = "GLOB")]
+    include: Vec<String>,
+    /// No paths matching this glob (repeatable).
+    #[arg(long = "exclude", value_name = "GLOB")]
+    exclude: Vec<String>,
+}
+
+impl FilterArgs {
+    fn filter(&self) -> PathFilter {
+        PathFilter { include: self.include.clone(), exclude: self.exclude.clone() }
+    }
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Index a repository (incremental: unchanged files are not re-parsed).
+    Index {
+        /// Repository root.
+        #[arg(default_value = ".")]
+        path: PathBuf,
+        /// Index folder (default <PATH>/.codectx).
+        #[arg(long, value_name = "DIR")]
+        index_dir: Option<PathBuf>,
+        /// Skip files larger than this many bytes (default 1 MiB).
+        #[arg(long, value_name = "BYTES")]
+        max_file_size: Option<u64>,
+        /// Only index paths matching this glob (repeatable).
+        #[arg(long = "include", value_name = "GLOB")]
+        include: Vec<String>,
+        /// Never index paths matching this glob (repeatable).
+        #[arg(long = "exclude", value_name = "GLOB")]
+        exclude: Vec<String>,
+        /// Worker threads (default: one per core).
+        #[arg(long)]
+        threads: Option<usize>,
+        /// Print the run's counters as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Ranked chunks and symbols for a query.
+    Search {
+        /// The query.
+        query: String,
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Number of results.
+        #[arg(short = 'k', long, default_value_t = 10)]
+        limit: usize,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Assemble the context for a question; with a model configured, ask it and stream the answer.
+    Ask {
+        /// The question or instruction.
+        question: String,
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Token budget of the context (o200k_base tokens).
+        #[arg(long, value_name = "TOKENS")]
+        budget: Option<usize>,
+        /// Most distinct files in the context.
+        #[arg(long, default_value_t = 0)]
+        max_files: usize,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// Model to call (OpenAI-compatible). Also CODECTX_MODEL or [model] in the config.
+        #[arg(long)]
+        model: Option<String>,
+        /// Base URL of the model endpoint, up to /v1. Also CODECTX_BASE_URL.
+        #[arg(long)]
+        base_url: Option<String>,
+        /// Most completion tokens.
+        #[arg(long)]
+        max_tokens: Option<u32>,
+        /// Print JSON (the bundle, or the answer with its sources).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Symbol definitions by name or qualified name (`Session.get`, `walk::Walker::new`).
+    Symbols {
+        /// The name.
+        name: String,
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Most results.
+        #[arg(short = 'k', long, default_value_t = 50)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Imports of a file and the files that import it.
+    Deps {
+        /// Repository-relative path.
+        path: String,
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve indexed repositories over gRPC (health checking and reflection included).
+    Serve {
+        /// Address to listen on (default 127.0.0.1:50051, or `listen` in the config).
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+        /// A repository to serve, as NAME=PATH (repeatable; also [[repos]] in the config).
+        #[arg(long = "repo", value_name = "NAME=PATH")]
+        repos: Vec<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(&cli.log, cli.log_json);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("codectx: error: cannot start the async runtime: {error}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            let chain: Vec<String> = error.chain().map(|cause| cause.to_string()).collect();
+            let mut line = chain.first().cloned().unwrap_or_default();
+            for cause in chain.iter().skip(1) {
+                if !line.contains(cause.as_str()) {
+                    line.push_str(": ");
+                    line.push_str(cause);
+                }
+            }
+            eprintln!("codectx: error: {line}");
+            let user_error = error
+                .chain()
+                .any(|cause| cause.downcast_ref::<codectx_core::Error>().is_some_and(codectx_core::Error::is_user_error));
+            ExitCode::from(if user_error { 2 } else { 1 })
+        }
+    }
+}
+
+fn init_logging(filter: &str, json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    if json {
+        builder.json().init();
+    } else {
+        builder.init();
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Index { path, index_dir, max_file_size, include, exclude, threads, json } => {
+            let root = check_dir(&path)?;
+            let mut config = Config::discover(cli.config.as_deref(), Some(&root))?;
+            if let Some(bytes) = max_file_size {
+                config.index.max_file_size = bytes;
+            }
+            config.index.include.extend(include);
+            config.index.exclude.extend(exclude);
+            if let Some(threads) = threads {
+                config.index.threads = threads;
+            }
+            let engine = engine_for(&root, index_dir, config)?;
+            let stats = index_with_progress(&engine).await?;
+            print_index_stats(&stats, json)
+        }
+        Command::Search { query, repo, limit, filter, json } => {
+            let (engine, _) = open_engine(&repo, cli.config.as_deref())?;
+            let request = SearchRequest { query, limit, filter: filter.filter() };
+            let hits = engine.search(LOCAL_REPOSITORY, request).await?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &hits)?;
+                writeln!(out)?;
+                return Ok(());
+            }
+            for (rank, hit) in hits.iter().enumerate() {
+                let symbol = if hit.symbol.is_empty() { String::new() } else { format!("  {}", hit.symbol) };
+                let kind = hit.symbol_kind.map(|kind| format!(" ({kind})")).unwrap_or_default();
+                writeln!(
+                    out,
+                    "{:>2}. {}:{}-{}{symbol}{kind}  [{:.4} {}]",
+                    rank + 1,
+                    hit.path,
+                    hit.span.start_line,
+                    hit.span.end_line,
+                    hit.score,
+                    codectx_retrieve::describe_signals(&hit.signals)
+                )?;
+                for line in hit.preview.lines().take(3) {
+                    writeln!(out, "      {line}")?;
+                }
+            }
+            if hits.is_empty() {
+                writeln!(out, "no results")?;
+            }
+            Ok(())
+        }
+        Command::Ask { question, repo, budget, max_files, filter, model, base_url, max_tokens, json } => {
+            let (engine, config) = open_engine_with(&repo, cli.config.as_deref(), |config| {
+                if base_url.is_some() {
+                    config.model.base_url = base_url.clone();
+                }
+                if model.is_some() {
+                    config.model.model = model.clone();
+                }
+            })?;
+            let request = ContextRequest {
+                query: question,
+                token_budget: budget.unwrap_or(config.retrieval.default_budget),
+                max_files,
+                filter: filter.filter(),
+            };
+            let model_config = config.model.clone().with_env();
+            if model_config.model.is_none() {
+                let bundle = engine.get_context(LOCAL_REPOSITORY, request).await?;
+                return print_context(&bundle, json);
+            }
+            let generate = GenerateRequest {
+                context: request,
+                model: ModelOverrides { model: None, max_tokens, temperature: None },
+            };
+            ask_model(&engine, generate, json).await
+        }
+        Command::Symbols { name, repo, limit, json } => {
+            let (engine, _) = open_engine(&repo, cli.config.as_deref())?;
+            let symbols = engine.symbols(LOCAL_REPOSITORY, &name, limit).await?;
+            if symbols.is_empty() {
+                return Err(codectx_core::Error::NotFound(format!("no symbol named {name}")).into());
+            }
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &symbols)?;
+                writeln!(out)?;
+                return Ok(());
+            }
+            for symbol in symbols {
+                writeln!(
+                    out,
+                    "{}:{}-{}  {} {}\n      {}",
+                    symbol.path, symbol.span.start_line, symbol.span.end_line, symbol.kind, symbol.qualified_name, symbol.signature
+                )?;
+            }
+            Ok(())
+        }
+        Command::Deps { path, repo, json } => {
+            let (engine, _) = open_engine(&repo, cli.config.as_deref())?;
+            let dependencies = engine.file_dependencies(LOCAL_REPOSITORY, &path).await?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &dependencies)?;
+                writeln!(out)?;
+                return Ok(());
+            }
+            writeln!(out, "{} imports:", dependencies.path)?;
+            for edge in &dependencies.imports {
+                let target = if edge.to_path.is_empty() { "(external)".to_string() } else { edge.to_path.clone() };
+                writeln!(out, "  :{:<5} {} -> {}", edge.line, edge.module, target)?;
+            }
+            writeln!(out, "imported by:")?;
+            for edge in &dependencies.imported_by {
+                writeln!(out, "  {}:{} ({})", edge.from_path, edge.line, edge.module)?;
+            }
+            Ok(())
+        }
+        Command::Serve { listen, repos } => serve(cli.config.as_deref(), listen, repos).await,
+    }
+}
+
+fn check_dir(path: &Path) -> Result<PathBuf> {
+    let metadata = std::fs::metadata(path).map_err(|_| codectx_core::Error::PathNotFound(path.to_path_buf()))?;
+    if !metadata.is_dir() {
+        return Err(codectx_core::Error::NotADirectory(path.to_path_buf()).into());
+    }
+    Ok(path.canonicalize().with_context(|| format!("cannot resolve {}", path.display()))?)
+}
+
+fn engine_for(root: &Path, index_dir: Option<PathBuf>, config: Config) -> Result<Engine> {
+    let spec = RepositorySpec { name: LOCAL_REPOSITORY.into(), root: root.to_path_buf(), index_dir };
+    Ok(Engine::new(vec![spec], config)?)
+}
+
+fn open_engine(repo: &RepoArgs, config: Option<&Path>) -> Result<(Engine, Config)> {
+    open_engine_with(repo, config, |_| {})
+}
+
+fn open_engine_with(repo: &RepoArgs, config: Option<&Path>, adjust: impl FnOnce(&mut Config)) -> Result<(Engine, Config)> {
+    let root = check_dir(&repo.path)?;
+    let mut config = Config::discover(config, Some(&root))?;
+    adjust(&mut config);
+    let engine = engine_for(&root, repo.index_dir.clone(), config.clone())?;
+    Ok((engine, config))
+}
+
+async fn index_with_progress(engine: &Engine) -> Result<IndexStats> {
+    let bar = if std::io::stderr().is_terminal() { ProgressBar::new(0) } else { ProgressBar::hidden() };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {prefix:>7} [{bar:30}] {pos}/{len} files {per_sec} eta {eta}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    bar.enable_steady_tick(Duration::from_millis(120));
+    let mut events = engine.index(LOCAL_REPOSITORY).await?;
+    while let Some(event) = events.next().await {
+        match event? {
+            IndexEvent::Progress(progress) => {
+                if bar.prefix() != progress.phase {
+                    bar.set_prefix(progress.phase.clone());
+                    bar.reset();
+                }
+                bar.set_length(progress.total);
+                bar.set_position(progress.done);
+            }
+            IndexEvent::Done(stats) => {
+                bar.finish_and_clear();
+                return Ok(stats);
+            }
+        }
+    }
+    bar.finish_and_clear();
+    anyhow::bail!("the index run ended without a result")
+}
+
+fn print_index_stats(stats: &IndexStats, json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, stats)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "indexed {} files ({:.1} MB): {} parsed, {} unchanged, {} removed; {} symbols, {} chunks, {}/{} imports resolved; generation {} in {:.2}s",
+        stats.files,
+        stats.bytes as f64 / 1e6,
+        stats.parsed,
+        stats.reused,
+        stats.removed,
+        stats.symbols,
+        stats.chunks,
+        stats.resolved_imports,
+        stats.imports,
+        stats.generation,
+        stats.elapsed_ms as f64 / 1000.0
+    )?;
+    writeln!(
+        out,
+        "skipped: {} binary, {} over the size cap, {} unreadable; {} not valid UTF-8 (decoded lossily unless configured to skip); {} parse timeouts",
+        stats.skipped_binary, stats.skipped_too_large, stats.unreadable, stats.invalid_utf8, stats.parse_timeouts
+    )?;
+    Ok(())
+}
+
+fn print_context(bundle: &ContextBundle, json: bool) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, bundle)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    out.write_all(bundle.render().as_bytes())?;
+    writeln!(out, "Ranked source files:")?;
+    for (rank, file) in bundle.files.iter().take(15).enumerate() {
+        writeln!(out, "{:>3}. {}  ({:.4})", rank + 1, file.path, file.score)?;
+    }
+    writeln!(out, "\n{} of {} tokens used in {} blocks.", bundle.tokens_used, bundle.token_budget, bundle.blocks.len())?;
+    writeln!(
+        out,
+        "No model is configured, so this is the assembled context. To get an answer, set one: `codectx ask --model gpt-4o-mini \"...\"` (key from CODECTX_API_KEY or OPENAI_API_KEY), or --base-url http://localhost:11434/v1 for a local server."
+    )?;
+    Ok(())
+}
+
+async fn ask_model(engine: &Engine, request: GenerateRequest, json: bool) -> Result<()> {
+    let mut events = engine.generate(LOCAL_REPOSITORY, request).await?;
+    let mut out = std::io::stdout();
+    let mut answer = String::new();
+    let mut bundle = None;
+    while let Some(event) = events.next().await {
+        match event? {
+            GenerateEvent::Context(context) => bundle = Some(context),
+            GenerateEvent::Token(token) => {
+                if !json {
+                    out.write_all(token.as_bytes())?;
+                    out.flush()?;
+                }
+                answer.push_str(&token);
+            }
+            GenerateEvent::Done { sources, usage } => {
+                if json {
+                    let value = serde_json::json!({ "answer": answer, "sources": sources, "usage": usage, "context": bundle });
+                    serde_json::to_writer_pretty(&mut out, &value)?;
+                    writeln!(out)?;
+                } else {
+                    writeln!(out, "\n\nSources:")?;
+                    for source in &sources {
+                        writeln!(out, "  {source}")?;
+                    }
+                    writeln!(
+                        out,
+                        "({} context tokens, {} prompt tokens, {} completion tokens)",
+                        usage.context_tokens, usage.prompt_tokens, usage.completion_tokens
+                    )?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn serve(config_path: Option<&Path>, listen: Option<String>, repos: Vec<String>) -> Result<()> {
+    let config = Config::discover(config_path, None)?;
+    let mut specs: Vec<RepositorySpec> = config
+        .repos
+        .iter()
+        .map(|entry| RepositorySpec { name: entry.name.clone(), root: entry.path.clone(), index_dir: entry.index_dir.clone() })
+        .collect();
+    for repo in repos {
+        let (name, path) = repo
+            .split_once('=')
+            .ok_or_else(|| codectx_core::Error::InvalidArgument(format!("--repo {repo:?} is not NAME=PATH")))?;
+        specs.push(RepositorySpec { name: name.to_string(), root: check_dir(Path::new(path))?, index_dir: None });
+    }
+    if specs.is_empty() {
+        return Err(codectx_core::Error::InvalidArgument("no repository to serve: give --repo NAME=PATH or [[repos]] in --config".into()).into());
+    }
+    let address = listen.or(config.listen.clone()).unwrap_or_else(|| "127.0.0.1:50051".to_string());
+    let address: SocketAddr = address
+        .parse()
+        .map_err(|_| codectx_core::Error::InvalidArgument(format!("--listen {address:?} is not an address like 127.0.0.1:50051")))?;
+    let engine = Arc::new(Engine::new(specs, config)?);
+    // Warm the tokenizer so the first request does not pay for it.
+    tokio::task::spawn_blocking(codectx_core::tokens::warm_up);
+    let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
+    let bound = listener.local_addr()?;
+    eprintln!("codectx: serving {} repositories on {bound}", engine.list_repositories().await?.len());
+    codectx_server::serve(engine, listener, codectx_server::shutdown_signal()).await?;
+    eprintln!("codectx: shut down");
+    Ok(())
+}

@@ -1,0 +1,369 @@
+//! The gRPC server in-process over the fixture, called with the generated client:
+//! every RPC, the status codes of the domain errors, health checking, shutdown.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use codectx_core::{Config, ModelConfig};
+use codectx_proto::v1::code_context_client::CodeContextClient;
+use codectx_proto::v1::{
+    generate_event, index_event, GenerateRequest, GetContextRequest, GetFileDependenciesRequest, GetSymbolsRequest,
+    IndexRepositoryRequest, ListRepositoriesRequest, SearchRequest,
+};
+use codectx_service::{Engine, RepositorySpec};
+use tonic::transport::Channel;
+use tonic::Code;
+
+use crate::util::{self, fixture_root, line_of, shared_index, ModelStub, StubReply};
+
+const REPO: &str = "fixture";
+
+struct TestServer {
+    addr: SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    async fn start(engine: Engine) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = receiver.await;
+        };
+        let task = tokio::spawn(async move {
+            codectx_server::serve(Arc::new(engine), listener, shutdown).await.expect("the server ran and shut down cleanly");
+        });
+        TestServer { addr, shutdown: Some(sender), task }
+    }
+
+    async fn channel(&self) -> Channel {
+        tonic::transport::Endpoint::from_shared(format!("http://{}", self.addr))
+            .expect("endpoint")
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .expect("connect to the test server")
+    }
+
+    async fn client(&self) -> CodeContextClient<Channel> {
+        CodeContextClient::new(self.channel().await)
+    }
+
+    async fn stop(mut self) {
+        let _ = self.shutdown.take().expect("running").send(());
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the server stops within 10 s of the shutdown signal")
+            .expect("server task");
+    }
+}
+
+fn engine(index_dir: PathBuf, model: ModelConfig) -> Engine {
+    let config = Config { index: util::index_config(), model, ..Config::default() };
+    let spec = RepositorySpec { name: REPO.into(), root: fixture_root(), index_dir: Some(index_dir) };
+    Engine::new(vec![spec], config).expect("engine")
+}
+
+fn context_request(query: &str, budget: u32) -> GetContextRequest {
+    GetContextRequest { repository: REPO.into(), query: query.into(), token_budget: budget, max_files: 0, filter: None }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_every_rpc_over_the_fixture() {
+    let index_dir = util::temp_dir();
+    let stub = ModelStub::start(StubReply::Stream(vec!["Redirects ".into(), "are followed.".into()]));
+    let model = ModelConfig { model: Some("test-model".into()), base_url: Some(stub.base_url.clone()), ..ModelConfig::default() };
+    let server = TestServer::start(engine(index_dir.path().to_path_buf(), model)).await;
+    let mut client = server.client().await;
+
+    // Before indexing: listed, not indexed.
+    let listed = client.list_repositories(ListRepositoriesRequest {}).await.expect("ListRepositories").into_inner();
+    assert_eq!(listed.repositories.len(), 1);
+    assert!(!listed.repositories[0].indexed);
+
+    // IndexRepository streams progress, then the stats.
+    let mut events = client
+        .index_repository(IndexRepositoryRequest { repository: REPO.into() })
+        .await
+        .expect("IndexRepository")
+        .into_inner();
+    let mut progress = 0;
+    let mut done = None;
+    while let Some(event) = events.message().await.expect("index event") {
+        assert!(done.is_none(), "nothing follows the done event");
+        match event.event.expect("event set") {
+            index_event::Event::Progress(step) => {
+                assert!(!step.phase.is_empty());
+                progress += 1;
+            }
+            index_event::Event::Done(stats) => done = Some(stats),
+        }
+    }
+    let stats = done.expect("a done event with the stats");
+    assert!(progress > 0, "progress events come before done");
+    assert_eq!(stats.files, shared_index().stats.files);
+    assert_eq!(stats.generation, 1);
+    assert_eq!((stats.skipped_binary, stats.skipped_too_large, stats.invalid_utf8), (1, 1, 1));
+
+    let listed = client.list_repositories(ListRepositoriesRequest {}).await.expect("ListRepositories").into_inner();
+    let repository = &listed.repositories[0];
+    assert_eq!(repository.name, REPO);
+    assert!(repository.indexed);
+    assert_eq!(repository.files, stats.files);
+    assert_eq!(repository.symbols, stats.symbols);
+    assert_eq!(repository.fingerprint.len(), 16);
+    assert_eq!(PathBuf::from(&repository.root), fixture_root().canonicalize().unwrap());
+
+    // GetContext.
+    let bundle = client
+        .get_context(context_request("How does Session.resolve_redirects follow redirects?", 2000))
+        .await
+        .expect("GetContext")
+        .into_inner();
+    assert!(!bundle.blocks.is_empty());
+    assert_eq!(bundle.blocks[0].path, "pyapp/sessions.py");
+    assert!(bundle.tokens_used > 0 && bundle.tokens_used <= 2000, "tokens_used {}", bundle.tokens_used);
+    assert_eq!(bundle.token_budget, 2000);
+    assert_eq!(bundle.fingerprint, repository.fingerprint);
+    assert_eq!(bundle.files[0].path, "pyapp/sessions.py");
+    assert_eq!(bundle.files[0].language, "python");
+    for block in &bundle.blocks {
+        assert!(block.kind == "code" || block.kind == "signature", "kind {:?}", block.kind);
+        assert!(block.start_line >= 1 && block.start_line <= block.end_line);
+        assert!(!block.signals.is_empty(), "every block says which signals found it");
+        for hit in &block.signals {
+            assert!(["bm25", "symbol", "path", "stack_trace", "graph", "vector"].contains(&hit.signal.as_str()), "{}", hit.signal);
+            assert!(hit.rank >= 1);
+        }
+    }
+    let sum: u32 = bundle.blocks.iter().map(|block| block.tokens).sum();
+    assert_eq!(sum, bundle.tokens_used);
+    let resolve = bundle.blocks.iter().find(|block| block.symbol.contains("resolve_redirects")).expect("the method's block");
+    assert!(resolve.text.contains("def resolve_redirects(self, response):"));
+    // Budget 0 is the server default.
+    let default = client.get_context(context_request("redirects", 0)).await.expect("GetContext").into_inner();
+    assert_eq!(default.token_budget, 8000);
+
+    // Generate: context first, then tokens, done last with the sources.
+    let mut stream = client
+        .generate(GenerateRequest {
+            repository: REPO.into(),
+            instruction: "Explain how redirects are followed.".into(),
+            token_budget: 1500,
+            model: None,
+            filter: None,
+        })
+        .await
+        .expect("Generate")
+        .into_inner();
+    let mut kinds = Vec::new();
+    let mut answer = String::new();
+    let mut context_tokens = 0;
+    let mut finished = None;
+    while let Some(event) = stream.message().await.expect("generate event") {
+        match event.event.expect("event set") {
+            generate_event::Event::Context(context) => {
+                kinds.push("context");
+                assert!(!context.blocks.is_empty());
+                assert!(context.tokens_used <= 1500);
+                context_tokens = context.tokens_used;
+            }
+            generate_event::Event::Token(token) => {
+                kinds.push("token");
+                answer.push_str(&token);
+            }
+            generate_event::Event::Done(done) => {
+                kinds.push("done");
+                finished = Some(done);
+            }
+        }
+    }
+    assert_eq!(kinds.first(), Some(&"context"), "{kinds:?}");
+    assert_eq!(kinds.last(), Some(&"done"), "{kinds:?}");
+    assert_eq!(answer, "Redirects are followed.");
+    let finished = finished.unwrap();
+    assert!(finished.sources.iter().any(|source| source.starts_with("pyapp/sessions.py:")), "{:?}", finished.sources);
+    let usage = finished.usage.expect("usage");
+    assert_eq!(usage.context_tokens, context_tokens);
+    assert!(usage.completion_tokens > 0);
+    let request = stub.next_request();
+    assert_eq!(request.body["model"], "test-model");
+    assert_eq!(request.body["stream"], true);
+    assert!(request.messages_of("user").contains("pyapp/sessions.py:"), "{}", request.body);
+
+    // Search.
+    let hits = client
+        .search(SearchRequest { repository: REPO.into(), query: "resolve_redirects".into(), limit: 3, filter: None })
+        .await
+        .expect("Search")
+        .into_inner()
+        .hits;
+    assert!(!hits.is_empty() && hits.len() <= 3, "{} hits", hits.len());
+    assert_eq!(hits[0].path, "pyapp/sessions.py");
+    assert_eq!(hits[0].symbol, "Session.resolve_redirects");
+    assert_eq!(hits[0].symbol_kind, "method");
+    assert_eq!(hits[0].start_line, line_of("pyapp/sessions.py", "def resolve_redirects(self, response):"));
+    assert!(hits[0].preview.contains("def resolve_redirects"));
+    let many = client
+        .search(SearchRequest { repository: REPO.into(), query: "session request response".into(), limit: 0, filter: None })
+        .await
+        .expect("Search")
+        .into_inner()
+        .hits;
+    assert!(many.len() > 3 && many.len() <= 20, "limit 0 means 20: {}", many.len());
+
+    // GetSymbols.
+    let symbols = client
+        .get_symbols(GetSymbolsRequest { repository: REPO.into(), name: "Server.Start".into(), limit: 0 })
+        .await
+        .expect("GetSymbols")
+        .into_inner()
+        .symbols;
+    assert_eq!(symbols.len(), 1, "{symbols:?}");
+    let start = &symbols[0];
+    assert_eq!((start.path.as_str(), start.kind.as_str(), start.language.as_str()), ("goapp/server/server.go", "method", "go"));
+    assert_eq!(start.qualified_name, "Server.Start");
+    let line = line_of("goapp/server/server.go", "func (s *Server) Start() error {");
+    assert_eq!((start.start_line, start.end_line), (line, line + 2));
+    assert!(start.end_byte > start.start_byte);
+    assert!(start.signature.contains("Start()"), "{}", start.signature);
+    assert!(start.doc.contains("begins listening"), "{}", start.doc);
+    let rust = client
+        .get_symbols(GetSymbolsRequest { repository: REPO.into(), name: "walk::Walker::new".into(), limit: 5 })
+        .await
+        .expect("GetSymbols")
+        .into_inner()
+        .symbols;
+    assert_eq!(rust.len(), 1);
+    assert_eq!((rust[0].path.as_str(), rust[0].language.as_str()), ("rustlib/src/walk.rs", "rust"));
+
+    // GetFileDependencies: imports out and in.
+    let deps = client
+        .get_file_dependencies(GetFileDependenciesRequest { repository: REPO.into(), path: "pyapp/sessions.py".into() })
+        .await
+        .expect("GetFileDependencies")
+        .into_inner();
+    assert_eq!(deps.path, "pyapp/sessions.py");
+    let models = deps.imports.iter().find(|edge| edge.to_path == "pyapp/models.py").expect("import of models");
+    assert_eq!(models.line, line_of("pyapp/sessions.py", "from .models import Request"));
+    assert_eq!(models.from_path, "pyapp/sessions.py");
+    assert!(deps.imports.iter().any(|edge| edge.module == "logging" && edge.to_path.is_empty()), "external imports have no to_path");
+    let importers: Vec<&str> = deps.imported_by.iter().map(|edge| edge.from_path.as_str()).collect();
+    assert!(importers.contains(&"tests/test_sessions.py") && importers.contains(&"pyapp/__init__.py"), "{importers:?}");
+    assert!(deps.imported_by.iter().all(|edge| edge.to_path == "pyapp/sessions.py"));
+
+    // Re-indexing an unchanged repository keeps the generation.
+    let mut events = client.index_repository(IndexRepositoryRequest { repository: REPO.into() }).await.unwrap().into_inner();
+    let mut last = None;
+    while let Some(event) = events.message().await.unwrap() {
+        last = event.event;
+    }
+    match last {
+        Some(index_event::Event::Done(again)) => {
+            assert_eq!((again.parsed, again.generation), (0, 1));
+        }
+        other => panic!("the last event is done, got {other:?}"),
+    }
+
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn maps_domain_errors_to_grpc_status_codes() {
+    let server = TestServer::start(engine(shared_index().index_dir.clone(), ModelConfig::default())).await;
+    let mut client = server.client().await;
+
+    let mut unknown = context_request("redirects", 0);
+    unknown.repository = "nope".into();
+    let status = client.get_context(unknown).await.expect_err("unknown repository");
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    assert!(status.message().contains("nope"), "{status:?}");
+    let status = client
+        .index_repository(IndexRepositoryRequest { repository: "nope".into() })
+        .await
+        .expect_err("unknown repository");
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+
+    let status = client.get_context(context_request("", 0)).await.expect_err("empty query");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    assert!(status.message().contains("empty"), "{status:?}");
+    let status = client
+        .search(SearchRequest { repository: REPO.into(), query: "  ".into(), limit: 5, filter: None })
+        .await
+        .expect_err("blank query");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let status = client.get_context(context_request("redirects", 10)).await.expect_err("budget too small");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+    let status = client
+        .get_symbols(GetSymbolsRequest { repository: REPO.into(), name: String::new(), limit: 0 })
+        .await
+        .expect_err("empty name");
+    assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
+
+    let status = client
+        .get_file_dependencies(GetFileDependenciesRequest { repository: REPO.into(), path: "no/such/file.py".into() })
+        .await
+        .expect_err("unknown file");
+    assert_eq!(status.code(), Code::NotFound, "{status:?}");
+    assert!(status.message().contains("no/such/file.py"), "{status:?}");
+
+    if std::env::var_os("CODECTX_MODEL").is_none() {
+        let status = client
+            .generate(GenerateRequest {
+                repository: REPO.into(),
+                instruction: "explain redirects".into(),
+                token_budget: 0,
+                model: None,
+                filter: None,
+            })
+            .await
+            .expect_err("no model configured");
+        assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+        assert!(status.message().contains("no model configured"), "{status:?}");
+    } else {
+        eprintln!("CODECTX_MODEL is set in this environment: skipping the no-model check");
+    }
+
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_repository_without_an_index_is_a_failed_precondition() {
+    let empty = util::temp_dir();
+    let server = TestServer::start(engine(empty.path().to_path_buf(), ModelConfig::default())).await;
+    let mut client = server.client().await;
+    let status = client.get_context(context_request("redirects", 0)).await.expect_err("no index");
+    assert_eq!(status.code(), Code::FailedPrecondition, "{status:?}");
+    assert!(status.message().contains("codectx index"), "{status:?}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_check_reports_serving_and_shutdown_is_graceful() {
+    use tonic_health::pb::health_check_response::ServingStatus;
+    use tonic_health::pb::health_client::HealthClient;
+    use tonic_health::pb::HealthCheckRequest;
+
+    let server = TestServer::start(engine(shared_index().index_dir.clone(), ModelConfig::default())).await;
+    let mut health = HealthClient::new(server.channel().await);
+    for service in ["", "codectx.v1.CodeContext"] {
+        let response = health
+            .check(HealthCheckRequest { service: service.into() })
+            .await
+            .unwrap_or_else(|status| panic!("health check of {service:?}: {status:?}"))
+            .into_inner();
+        assert_eq!(response.status, ServingStatus::Serving as i32, "service {service:?}");
+    }
+    let addr = server.addr;
+    server.stop().await;
+    let refused = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+        .unwrap()
+        .connect_timeout(Duration::from_secs(2))
+        .connect()
+        .await;
+    assert!(refused.is_err(), "the server no longer accepts connections after shutdown");
+}

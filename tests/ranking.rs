@@ -1,0 +1,219 @@
+//! Ranking golden files (`tests/data/golden/*.txt`), evaluated against the fixture.
+//!
+//! Format, one case per file:
+//!
+//! ```text
+//! # comments
+//! query: first line of the query
+//! query: more lines (a stack trace), joined with newlines
+//! top: 3
+//! expect_file: pyapp/sessions.py          (in the top N files of the bundle)
+//! expect_symbol: Session.resolve_redirects (in the top N symbols of the search hits)
+//! ```
+//!
+//! `CODECTX_UPDATE_GOLDEN=1 cargo test --test tests ranking` rewrites the expectations
+//! of every file with the actual top N results (review the diff before committing).
+
+use std::path::{Path, PathBuf};
+
+use codectx_core::{ContextRequest, SearchRequest};
+use codectx_retrieve::RetrieveOptions;
+
+use crate::util::{self, shared_index};
+
+struct GoldenCase {
+    path: PathBuf,
+    comments: Vec<String>,
+    query: String,
+    top: usize,
+    expect_files: Vec<String>,
+    expect_symbols: Vec<String>,
+}
+
+fn parse(path: &Path) -> GoldenCase {
+    let text = std::fs::read_to_string(path).expect("read golden file");
+    let mut case = GoldenCase {
+        path: path.to_path_buf(),
+        comments: Vec::new(),
+        query: String::new(),
+        top: 5,
+        expect_files: Vec::new(),
+        expect_symbols: Vec::new(),
+    };
+    let mut query_lines: Vec<String> = Vec::new();
+    for line in text.lines() {
+        if line.starts_with('#') {
+            case.comments.push(line.to_string());
+        } else if let Some(value) = line.strip_prefix("query:") {
+            query_lines.push(value.strip_prefix(' ').unwrap_or(value).to_string());
+        } else if let Some(value) = line.strip_prefix("top:") {
+            case.top = value.trim().parse().unwrap_or_else(|_| panic!("{}: bad top: {line}", path.display()));
+        } else if let Some(value) = line.strip_prefix("expect_file:") {
+            case.expect_files.push(value.trim().to_string());
+        } else if let Some(value) = line.strip_prefix("expect_symbol:") {
+            case.expect_symbols.push(value.trim().to_string());
+        } else if !line.trim().is_empty() {
+            panic!("{}: unknown line {line:?}", path.display());
+        }
+    }
+    case.query = query_lines.join("\n");
+    assert!(!case.query.is_empty(), "{}: no query", path.display());
+    assert!(
+        !case.expect_files.is_empty() || !case.expect_symbols.is_empty(),
+        "{}: no expectation",
+        path.display()
+    );
+    case
+}
+
+/// Ranked files of the bundle and symbols of the search hits, best first.
+fn actual(query: &str) -> (Vec<String>, Vec<String>) {
+    let snapshot = &shared_index().snapshot;
+    let options = RetrieveOptions::default();
+    let bundle = codectx_retrieve::assemble(snapshot, &ContextRequest::new(query), &options).expect("assemble");
+    let files = bundle.files.iter().map(|file| file.path.clone()).collect();
+    let hits = codectx_retrieve::search(snapshot, &SearchRequest { query: query.into(), limit: 20, filter: Default::default() }, &options)
+        .expect("search");
+    let mut symbols: Vec<String> = Vec::new();
+    for hit in hits {
+        if !hit.symbol.is_empty() && !symbols.contains(&hit.symbol) {
+            symbols.push(hit.symbol);
+        }
+    }
+    (files, symbols)
+}
+
+fn write(case: &GoldenCase, files: &[String], symbols: &[String]) {
+    let mut out = String::new();
+    for comment in &case.comments {
+        out.push_str(comment);
+        out.push('\n');
+    }
+    for line in case.query.lines() {
+        out.push_str(&format!("query: {line}\n"));
+    }
+    out.push_str(&format!("top: {}\n", case.top));
+    if !case.expect_files.is_empty() {
+        for file in files.iter().take(case.top) {
+            out.push_str(&format!("expect_file: {file}\n"));
+        }
+    }
+    if !case.expect_symbols.is_empty() {
+        for symbol in symbols.iter().take(case.top) {
+            out.push_str(&format!("expect_symbol: {symbol}\n"));
+        }
+    }
+    std::fs::write(&case.path, out).expect("update golden file");
+}
+
+#[test]
+fn golden_queries_rank_the_expected_files_and_symbols() {
+    let update = std::env::var_os("CODECTX_UPDATE_GOLDEN").is_some_and(|value| value == "1");
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(util::golden_dir())
+        .expect("tests/data/golden")
+        .map(|entry| entry.expect("dir entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "txt"))
+        .collect();
+    paths.sort();
+    assert!(paths.len() >= 6, "golden files: {paths:?}");
+
+    let mut failures = Vec::new();
+    for path in &paths {
+        let case = parse(path);
+        let (files, symbols) = actual(&case.query);
+        if update {
+            write(&case, &files, &symbols);
+            continue;
+        }
+        let top_files: Vec<&String> = files.iter().take(case.top).collect();
+        let top_symbols: Vec<&String> = symbols.iter().take(case.top).collect();
+        let missing_files: Vec<&String> = case.expect_files.iter().filter(|file| !top_files.contains(file)).collect();
+        let missing_symbols: Vec<&String> = case.expect_symbols.iter().filter(|symbol| !top_symbols.contains(symbol)).collect();
+        if !missing_files.is_empty() || !missing_symbols.is_empty() {
+            failures.push(format!(
+                "{}: not in the top {}: files {missing_files:?}, symbols {missing_symbols:?}\n  actual files:   {:?}\n  actual symbols: {:?}",
+                path.file_name().unwrap().to_string_lossy(),
+                case.top,
+                files.iter().take(5).collect::<Vec<_>>(),
+                symbols.iter().take(5).collect::<Vec<_>>()
+            ));
+        }
+    }
+    assert!(failures.is_empty(), "golden ranking failures (CODECTX_UPDATE_GOLDEN=1 rewrites them):\n{}", failures.join("\n"));
+}
+
+#[test]
+fn a_python_traceback_puts_the_failing_line_first() {
+    let line = util::line_of("pyapp/sessions.py", "location = utils.join_location(response.request.url");
+    let query = format!(
+        "Traceback (most recent call last):\n  File \"/srv/app/tests/test_sessions.py\", line 26, in test_follows_the_location_header\n    history = session.resolve_redirects(moved)\n  File \"/srv/app/pyapp/sessions.py\", line {line}, in resolve_redirects\nKeyError: 'location'"
+    );
+    let bundle = codectx_retrieve::assemble(&shared_index().snapshot, &ContextRequest::new(&query), &RetrieveOptions::default())
+        .expect("assemble");
+    let first = bundle.blocks.first().expect("a block");
+    assert_eq!(first.path, "pyapp/sessions.py");
+    assert!(
+        first.start_line <= line && line <= first.end_line,
+        "the first block {}:{}-{} holds the failing line {line}",
+        first.path,
+        first.start_line,
+        first.end_line
+    );
+    assert!(first.text.contains("utils.join_location"), "{}", first.text);
+    assert!(
+        bundle.blocks.iter().any(|block| block.path == "tests/test_sessions.py"),
+        "the calling test is in the context too: {:?}",
+        bundle.blocks.iter().map(|block| &block.path).collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn a_definition_ranks_above_its_mentions() {
+    let hits = codectx_retrieve::search(
+        &shared_index().snapshot,
+        &SearchRequest { query: "resolve_redirects".into(), limit: 20, filter: Default::default() },
+        &RetrieveOptions::default(),
+    )
+    .expect("search");
+    let position = |predicate: &dyn Fn(&codectx_core::SearchHit) -> bool| hits.iter().position(predicate);
+    let definition = position(&|hit| hit.symbol == "Session.resolve_redirects").expect("the definition is found");
+    let mention = position(&|hit| hit.path == "tests/test_sessions.py").expect("the test that calls it is found");
+    let caller = position(&|hit| hit.symbol == "Session.send").expect("the method that calls it is found");
+    assert_eq!(definition, 0, "hits: {:?}", hits.iter().map(|hit| (&hit.path, &hit.symbol)).collect::<Vec<_>>());
+    assert!(definition < mention && definition < caller);
+}
+
+#[test]
+fn filters_and_budget_shape_the_bundle() {
+    let snapshot = &shared_index().snapshot;
+    let options = RetrieveOptions::default();
+    let mut request = ContextRequest::new("how are redirects followed and locations joined?");
+    request.token_budget = 300;
+    let small = codectx_retrieve::assemble(snapshot, &request, &options).expect("assemble");
+    assert!(small.tokens_used <= 300, "tokens_used {} over the budget", small.tokens_used);
+    assert!(!small.blocks.is_empty());
+    let counted: u32 = small.blocks.iter().map(|block| codectx_core::tokens::count(&block.text) as u32).sum();
+    assert_eq!(counted, small.tokens_used, "tokens_used is the sum of the blocks' tokens");
+
+    request.token_budget = 8000;
+    request.filter.include = vec!["web/**".into()];
+    let web = codectx_retrieve::assemble(snapshot, &request, &options).expect("assemble");
+    assert!(web.blocks.iter().all(|block| block.path.starts_with("web/")), "include filter");
+    assert!(web.files.iter().all(|file| file.path.starts_with("web/")), "include filter on files");
+
+    request.filter.include.clear();
+    request.filter.exclude = vec!["pyapp/**".into()];
+    let without = codectx_retrieve::assemble(snapshot, &request, &options).expect("assemble");
+    assert!(without.blocks.iter().all(|block| !block.path.starts_with("pyapp/")), "exclude filter");
+
+    request.filter.exclude.clear();
+    request.max_files = 1;
+    let one = codectx_retrieve::assemble(snapshot, &request, &options).expect("assemble");
+    let mut paths: Vec<&str> = one.blocks.iter().map(|block| block.path.as_str()).collect();
+    paths.dedup();
+    assert_eq!(paths.len(), 1, "max_files = 1: {paths:?}");
+
+    // Same index, same query: same answer.
+    let again = codectx_retrieve::assemble(snapshot, &request, &options).expect("assemble");
+    assert_eq!(one, again, "retrieval is deterministic");
+}
