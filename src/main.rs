@@ -45,7 +45,8 @@ struct Cli {
 #[derive(Args, Clone)]
 struct RepoArgs {
     /// Repository root.
-    #[arg(short = 'C', long = "repo", default_value = ".", value_name = "PATH")]
+    // The id is not `path`: that would clash with the `path` positional of `deps`.
+    #[arg(short = 'C', long = "repo", id = "repo_path", default_value = ".", value_name = "PATH")]
     path: PathBuf,
     /// Index folder (default <repo>/.codectx).
     #[arg(long, value_name = "DIR")]
@@ -156,6 +157,34 @@ enum Command {
         #[command(flatten)]
         repo: RepoArgs,
         /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Measure retrieval quality on SWE-bench-style instances (file/function Acc@k, MRR, bundle recall).
+    Eval {
+        /// JSON-lines file of instances (instance_id, repo, base_commit, problem_statement, gold_files, gold_functions).
+        #[arg(long, value_name = "FILE.jsonl")]
+        dataset: PathBuf,
+        /// Folder of git clones, as DIR/<owner>/<name> (bare or not).
+        #[arg(long, value_name = "DIR")]
+        repos: PathBuf,
+        /// Configurations to compare, comma-separated: bm25, lexical, each optionally
+        /// tuned as PRESET+KEY=VALUE (e.g. lexical+file_prior=0).
+        #[arg(long, value_delimiter = ',', default_value = "bm25,lexical")]
+        mode: Vec<String>,
+        /// Only the first N instances.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Work folder: work trees, indexes and the per-instance result cache (resumable).
+        #[arg(long, default_value = ".codectx-eval", value_name = "DIR")]
+        work_dir: PathBuf,
+        /// Token budgets for bundle recall, comma-separated.
+        #[arg(long, value_delimiter = ',', default_value = "4000,8000,16000")]
+        budget: Vec<usize>,
+        /// Write every per-instance result (ranks of each gold file and function) to this JSON file.
+        #[arg(long, value_name = "FILE")]
+        report: Option<PathBuf>,
+        /// Print the summaries as JSON.
         #[arg(long)]
         json: bool,
     },
@@ -327,6 +356,21 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Serve { listen, repos } => serve(cli.config.as_deref(), listen, repos).await,
+        Command::Eval { dataset, repos, mode, limit, work_dir, budget, report, json } => {
+            let config = Config::discover(cli.config.as_deref(), None)?;
+            let mut instances = codectx_eval::dataset::load(&dataset)?;
+            if let Some(limit) = limit {
+                instances.truncate(limit);
+            }
+            let mut configs = Vec::new();
+            for name in &mode {
+                let options = codectx_retrieve::RetrieveOptions::parse(name)
+                    .map_err(|reason| codectx_core::Error::InvalidArgument(format!("--mode: {reason}")))?;
+                configs.push(codectx_eval::EvalConfig { name: name.clone(), options });
+            }
+            let options = codectx_eval::EvalOptions { instances, repos, work_dir, configs, index: config.index, budgets: budget };
+            tokio::task::spawn_blocking(move || run_eval(options, report, json)).await?
+        }
     }
 }
 
@@ -467,6 +511,75 @@ async fn ask_model(engine: &Engine, request: GenerateRequest, json: bool) -> Res
                 }
             }
         }
+    }
+    Ok(())
+}
+
+fn run_eval(options: codectx_eval::EvalOptions, report_path: Option<PathBuf>, json: bool) -> Result<()> {
+    let bar = if std::io::stderr().is_terminal() {
+        ProgressBar::new(options.instances.len() as u64)
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} eval [{bar:30}] {pos}/{len} instances, eta {eta} {msg}")
+            .expect("valid template")
+            .progress_chars("=> "),
+    );
+    let report = codectx_eval::run(&options, &|progress| {
+        bar.set_position(progress.done as u64);
+        bar.set_message(progress.instance_id.clone());
+    })?;
+    bar.finish_and_clear();
+    if let Some(path) = report_path {
+        let file = std::fs::File::create(&path).with_context(|| format!("cannot write {}", path.display()))?;
+        serde_json::to_writer_pretty(std::io::BufWriter::new(file), &report)?;
+    }
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &report.summaries)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    writeln!(
+        out,
+        "{:<10} {:>4} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>6} {:>22} {:>14} {:>6}",
+        "mode", "n", "Acc@1", "Acc@3", "Acc@5", "Acc@10", "R@5", "fAcc@5", "fAcc@10", "MRR", "bundle files 4k/8k/16k", "bundle fn 8k", "ms"
+    )?;
+    for summary in &report.summaries {
+        let bundle: Vec<String> = summary.bundle_file_recall.values().map(|value| format!("{value:.3}")).collect();
+        writeln!(
+            out,
+            "{:<10} {:>4} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>7.3} {:>7.3} {:>6.3} {:>22} {:>14.3} {:>6.1}",
+            summary.config,
+            summary.instances,
+            summary.file_acc[&1],
+            summary.file_acc[&3],
+            summary.file_acc[&5],
+            summary.file_acc[&10],
+            summary.file_recall[&5],
+            summary.function_acc[&5],
+            summary.function_acc[&10],
+            summary.mrr,
+            bundle.join("/"),
+            summary.bundle_function_recall.get(&8000).copied().unwrap_or(0.0),
+            summary.median_rank_ms
+        )?;
+    }
+    let index = &report.index;
+    writeln!(
+        out,
+        "indexing: {} commits, {} files parsed, {} reused ({:.1}% reuse), checkout {:.1}s, index {:.1}s, {} missing blobs",
+        index.commits,
+        index.parsed,
+        index.reused,
+        100.0 * index.reused as f64 / (index.parsed + index.reused).max(1) as f64,
+        index.checkout_ms as f64 / 1000.0,
+        index.index_ms as f64 / 1000.0,
+        index.missing_blobs
+    )?;
+    for (instance, error) in &report.failures {
+        writeln!(out, "failed: {instance}: {error}")?;
     }
     Ok(())
 }

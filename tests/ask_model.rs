@@ -14,7 +14,13 @@ fn answer_pieces() -> Vec<String> {
 
 fn ask(extra: &[&str], envs: &[(&str, &str)]) -> util::Run {
     let mut cmd = codectx();
-    cmd.arg("ask").args(extra).arg(QUESTION).arg("-C").arg(fixture_root()).arg("--index-dir").arg(&shared_index().index_dir);
+    cmd.arg("ask")
+        .args(extra)
+        .arg(QUESTION)
+        .arg("-C")
+        .arg(fixture_root())
+        .arg("--index-dir")
+        .arg(&shared_index().index_dir);
     for (name, value) in envs {
         cmd.env(name, value);
     }
@@ -45,7 +51,12 @@ fn ask_streams_the_answer_then_lists_the_sources() {
     let at_answer = out.find(&answer).unwrap_or_else(|| panic!("the streamed answer in stdout: {out}"));
     let at_sources = out.find("Sources:").unwrap_or_else(|| panic!("a Sources: section: {out}"));
     assert!(at_answer < at_sources, "the answer comes before its sources: {out}");
-    let sources: Vec<&str> = out[at_sources..].lines().skip(1).map(str::trim).take_while(|line| !line.is_empty() && !line.starts_with('(')).collect();
+    let sources: Vec<&str> = out[at_sources..]
+        .lines()
+        .skip(1)
+        .map(str::trim)
+        .take_while(|line| !line.is_empty() && !line.starts_with('('))
+        .collect();
     assert!(sources.iter().any(|source| source.starts_with("pyapp/sessions.py:")), "sources: {sources:?}");
     for source in &sources {
         let (_, range) = source.rsplit_once(':').expect("path:start-end");
@@ -64,7 +75,10 @@ fn ask_json_with_a_model_returns_answer_sources_and_usage() {
     let value = done.json();
     assert_eq!(value["answer"], answer_pieces().concat());
     let sources = value["sources"].as_array().expect("sources");
-    assert!(sources.iter().any(|source| source.as_str().is_some_and(|s| s.starts_with("pyapp/sessions.py:"))), "{value}");
+    assert!(
+        sources.iter().any(|source| source.as_str().is_some_and(|s| s.starts_with("pyapp/sessions.py:"))),
+        "{value}"
+    );
     assert!(value["usage"]["context_tokens"].as_u64().unwrap() > 0, "{value}");
     assert!(value["usage"]["completion_tokens"].as_u64().unwrap() > 0, "{value}");
     assert_eq!(value["context"]["blocks"].as_array().map(Vec::len), Some(sources.len()), "one source per block");

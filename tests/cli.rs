@@ -28,14 +28,20 @@ fn ask_without_a_model_prints_the_context_with_citations_and_a_hint() {
     let done = run(&mut on_fixture("ask", &["How does Session.resolve_redirects follow a redirect?"])).success();
     let out = &done.stdout;
     let header = util::line_of("pyapp/sessions.py", "def resolve_redirects(self, response):");
-    let citation = out
+    // Every block is headed `path:start-end`; one of sessions.py's holds the method.
+    let cited: Vec<(u32, u32)> = out
         .lines()
-        .find(|line| line.starts_with("pyapp/sessions.py:"))
-        .unwrap_or_else(|| panic!("a pyapp/sessions.py:start-end header: {out}"));
-    let range = citation.trim_start_matches("pyapp/sessions.py:").split_whitespace().next().unwrap();
-    let (start, end) = range.split_once('-').expect("start-end");
-    let (start, end): (u32, u32) = (start.parse().unwrap(), end.parse().unwrap());
-    assert!(start <= header && header <= end, "the cited block {start}-{end} holds resolve_redirects (line {header})");
+        .filter_map(|line| line.strip_prefix("pyapp/sessions.py:"))
+        .map(|rest| {
+            let range = rest.split_whitespace().next().unwrap_or_default();
+            let (start, end) = range.split_once('-').unwrap_or_else(|| panic!("start-end in {rest:?}"));
+            (start.parse().unwrap(), end.parse().unwrap())
+        })
+        .collect();
+    assert!(
+        cited.iter().any(|&(start, end)| start <= header && header <= end),
+        "a cited pyapp/sessions.py block holds resolve_redirects (line {header}): {cited:?}\n{out}"
+    );
     assert!(out.contains("def resolve_redirects(self, response):"), "the code itself is printed");
     assert!(out.contains("```"), "blocks are fenced");
     // The first block is the most relevant file.
@@ -51,7 +57,8 @@ fn ask_without_a_model_prints_the_context_with_citations_and_a_hint() {
 
 #[test]
 fn ask_json_prints_the_bundle_within_the_budget() {
-    let done = run(&mut on_fixture("ask", &["--json", "--budget", "1000", "where is the Go server started?"])).success();
+    let done =
+        run(&mut on_fixture("ask", &["--json", "--budget", "1000", "where is the Go server started?"])).success();
     let bundle = done.json();
     let blocks = bundle["blocks"].as_array().expect("blocks");
     assert!(!blocks.is_empty(), "{bundle}");
@@ -72,7 +79,14 @@ fn ask_json_prints_the_bundle_within_the_budget() {
     let files = bundle["files"].as_array().expect("files");
     assert_eq!(files[0]["path"], "goapp/server/server.go", "files: {files:?}");
     assert_eq!(bundle["fingerprint"].as_str().map(str::len), Some(16));
-    assert!(blocks.iter().any(|block| block["symbol"] == "Server.Start"), "{bundle}");
+    let start = u64::from(util::line_of("goapp/server/server.go", "func (s *Server) Start() error {"));
+    let holds_start = |block: &&serde_json::Value| {
+        block["path"] == "goapp/server/server.go"
+            && block["start_line"].as_u64().unwrap() <= start
+            && start <= block["end_line"].as_u64().unwrap()
+    };
+    let block = blocks.iter().find(holds_start).unwrap_or_else(|| panic!("a block holds Server.Start: {bundle}"));
+    assert!(block["text"].as_str().unwrap().contains("func (s *Server) Start() error {"));
 }
 
 #[test]
@@ -81,7 +95,8 @@ fn search_symbols_and_deps_print_what_they_find() {
     let first = done.stdout.lines().next().unwrap_or_default();
     assert!(first.trim_start().starts_with("1. pyapp/sessions.py:"), "{}", done.stdout);
     assert!(first.contains("Session.resolve_redirects (method)"), "{first}");
-    let ranks = done.stdout.lines().filter(|line| line.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit())).count();
+    let ranks =
+        done.stdout.lines().filter(|line| line.trim_start().chars().next().is_some_and(|c| c.is_ascii_digit())).count();
     assert!(ranks <= 3, "-k 3 limits the hits: {}", done.stdout);
 
     let done = run(&mut on_fixture("symbols", &["--json", "walk::Walker::new"])).success();
@@ -101,9 +116,11 @@ fn search_symbols_and_deps_print_what_they_find() {
 
     let done = run(&mut on_fixture("deps", &["--json", "pyapp/sessions.py"])).success();
     let deps = done.json();
-    let imports: Vec<&str> = deps["imports"].as_array().unwrap().iter().filter_map(|edge| edge["to_path"].as_str()).collect();
+    let imports: Vec<&str> =
+        deps["imports"].as_array().unwrap().iter().filter_map(|edge| edge["to_path"].as_str()).collect();
     assert!(imports.contains(&"pyapp/models.py") && imports.contains(&"pyapp/utils.py"), "{deps}");
-    let importers: Vec<&str> = deps["imported_by"].as_array().unwrap().iter().filter_map(|edge| edge["from_path"].as_str()).collect();
+    let importers: Vec<&str> =
+        deps["imported_by"].as_array().unwrap().iter().filter_map(|edge| edge["from_path"].as_str()).collect();
     assert!(importers.contains(&"pyapp/__init__.py") && importers.contains(&"tests/test_sessions.py"), "{deps}");
 
     let done = run(&mut on_fixture("deps", &["web/lib/format.js"])).success();
@@ -205,6 +222,18 @@ fn a_budget_out_of_range_is_rejected() {
 
 #[test]
 fn an_unreachable_model_endpoint_is_a_one_line_error_with_the_url() {
-    let done = run(&mut on_fixture("ask", &["--model", "m", "--base-url", "http://127.0.0.1:1/v1", "how are redirects followed?"]));
+    let done = run(&mut on_fixture(
+        "ask",
+        &["--model", "m", "--base-url", "http://127.0.0.1:1/v1", "how are redirects followed?"],
+    ));
     done.assert_user_error(&["model endpoint", "http://127.0.0.1:1/v1"]);
+}
+
+#[test]
+fn an_invalid_glob_is_rejected() {
+    let index_dir = util::temp_dir();
+    let mut cmd = codectx();
+    cmd.arg("index").arg(fixture_root()).arg("--index-dir").arg(index_dir.path()).args(["--include", "src/[a"]);
+    run(&mut cmd).assert_user_error(&["include glob", "src/[a"]);
+    run(&mut on_fixture("ask", &["--exclude", "a[", "redirects"])).assert_user_error(&["invalid path glob"]);
 }

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 
 use crate::util::{self, cli_index, cli_search, codectx, current_generation, MAX_FILE_SIZE};
 
-const NEW_FUNCTION: &str = "\n\ndef crash_marker_function(url):\n    \"\"\"Added after the first index run.\"\"\"\n    return url.strip()\n";
+const NEW_FUNCTION: &str =
+    "\n\ndef crash_marker_function(url):\n    \"\"\"Added after the first index run.\"\"\"\n    return url.strip()\n";
 
 /// `codectx index` with a failpoint; the process aborts (no core dump).
 fn index_with_failpoint(root: &Path, index_dir: &Path, failpoint: &str) {
@@ -112,7 +113,7 @@ fn a_run_killed_mid_way_keeps_the_previous_generation() {
     let mut killed_mid_way = false;
     loop {
         if building.exists() {
-            std::thread::sleep(Duration::from_millis(20));
+            // Still running now means it is killed (just below) before its switch.
             killed_mid_way = child.try_wait().unwrap().is_none();
             break;
         }

@@ -58,7 +58,10 @@ fn symbol_in(path: &str, qualified: &str, kind: Option<SymbolKind>) -> Symbol {
             .map(|&reference| {
                 let symbol = snapshot.symbol(reference);
                 let at = &snapshot.file_at(reference.file).record.path;
-                format!("{} {} at {at}:{}-{}", symbol.kind, symbol.qualified_name, symbol.span.start_line, symbol.span.end_line)
+                format!(
+                    "{} {} at {at}:{}-{}",
+                    symbol.kind, symbol.qualified_name, symbol.span.start_line, symbol.span.end_line
+                )
             })
             .collect();
         panic!("expected one {kind:?} {qualified} in {path}, found {}; symbols named {last}: {named:#?}", found.len());
@@ -87,25 +90,22 @@ fn resolved_imports(from: &str) -> Vec<(String, Option<String>)> {
 
 fn assert_resolves(from: &str, module_fragment: &str, to: &str) {
     let imports = resolved_imports(from);
-    let edge = imports
-        .iter()
-        .find(|(module, resolved)| module.contains(module_fragment) && resolved.as_deref() == Some(to));
+    let edge =
+        imports.iter().find(|(module, resolved)| module.contains(module_fragment) && resolved.as_deref() == Some(to));
     assert!(edge.is_some(), "{from}: an import of {module_fragment:?} should resolve to {to}; imports: {imports:?}");
     // The reverse edge is what `deps` and GetFileDependencies show.
     let snapshot = &shared_index().snapshot;
     let (target, _) = snapshot.file(to).expect("target indexed");
-    let importers: Vec<&str> = snapshot
-        .imported_by(target)
-        .iter()
-        .map(|&(file, _)| snapshot.file_at(file).record.path.as_str())
-        .collect();
+    let importers: Vec<&str> =
+        snapshot.imported_by(target).iter().map(|&(file, _)| snapshot.file_at(file).record.path.as_str()).collect();
     assert!(importers.contains(&from), "{to} should be imported by {from}; importers: {importers:?}");
 }
 
 fn assert_external(from: &str, module: &str) {
     let imports = resolved_imports(from);
     let edge = imports.iter().find(|(written, _)| written.trim_matches(['"', '<', '>', '\'']) == module);
-    let (_, resolved) = edge.unwrap_or_else(|| panic!("{from} should record the import of {module}; imports: {imports:?}"));
+    let (_, resolved) =
+        edge.unwrap_or_else(|| panic!("{from} should record the import of {module}; imports: {imports:?}"));
     assert_eq!(resolved, &None, "{from}: {module} is external and must not resolve to a repository file");
 }
 
@@ -205,10 +205,14 @@ fn extracts_python_symbols_with_spans_docstrings_and_decorators() {
     let path = "pyapp/sessions.py";
     let class_start = line_of(path, "class Session:");
     let session = assert_symbol("Session", path, SymbolKind::Class, class_start, python_block_end(path, class_start));
-    assert_eq!(session.doc.as_deref().map(str::trim), Some("A session: default headers, a transport, and redirect handling."));
+    assert_eq!(
+        session.doc.as_deref().map(str::trim),
+        Some("A session: default headers, a transport, and redirect handling.")
+    );
 
     let start = line_of(path, "def resolve_redirects(self, response):");
-    let method = assert_symbol("Session.resolve_redirects", path, SymbolKind::Method, start, python_block_end(path, start));
+    let method =
+        assert_symbol("Session.resolve_redirects", path, SymbolKind::Method, start, python_block_end(path, start));
     let doc = method.doc.as_deref().unwrap_or_default();
     assert!(doc.starts_with("Follow the Location headers of a redirect chain."), "docstring: {doc:?}");
     assert!(doc.contains("Raises TooManyRedirects"), "the whole docstring is kept: {doc:?}");
@@ -233,7 +237,13 @@ fn extracts_python_symbols_with_spans_docstrings_and_decorators() {
     let start = line_of(models, "@property");
     assert_symbol("Response.is_redirect", models, SymbolKind::Method, start, python_block_end(models, start));
     let start = line_of("pyapp/utils.py", "def join_location(base, location):");
-    assert_symbol("join_location", "pyapp/utils.py", SymbolKind::Function, start, python_block_end("pyapp/utils.py", start));
+    assert_symbol(
+        "join_location",
+        "pyapp/utils.py",
+        SymbolKind::Function,
+        start,
+        python_block_end("pyapp/utils.py", start),
+    );
 }
 
 #[test]
@@ -254,12 +264,8 @@ fn extracts_rust_symbols_qualified_by_module_path() {
 
     let snapshot = &shared_index().snapshot;
     let (file, entry) = snapshot.file(path).unwrap();
-    let impl_block = entry
-        .parsed
-        .symbols
-        .iter()
-        .find(|symbol| symbol.kind == SymbolKind::Impl)
-        .expect("the impl block is a symbol");
+    let impl_block =
+        entry.parsed.symbols.iter().find(|symbol| symbol.kind == SymbolKind::Impl).expect("the impl block is a symbol");
     let start = line_of(path, "impl Walker {");
     assert_eq!((impl_block.span.start_line, impl_block.span.end_line), (start, brace_block_end(path, start)));
     let _ = file;
@@ -279,7 +285,8 @@ fn extracts_typescript_tsx_and_javascript_symbols() {
     let start = line_of(api, "export class ApiClient {");
     assert_symbol("ApiClient", api, SymbolKind::Class, start, brace_block_end(api, start));
     let start = line_of(api, "async fetchUserProfile(id: number)");
-    let fetch = assert_symbol("ApiClient.fetchUserProfile", api, SymbolKind::Method, start, brace_block_end(api, start));
+    let fetch =
+        assert_symbol("ApiClient.fetchUserProfile", api, SymbolKind::Method, start, brace_block_end(api, start));
     assert!(fetch.doc.as_deref().unwrap_or_default().contains("Fetches one user's profile"), "doc: {:?}", fetch.doc);
 
     let index = "web/src/index.ts";
@@ -343,7 +350,10 @@ fn resolves_python_relative_absolute_and_package_imports() {
     // `from . import utils` names the submodule, not the package.
     let imports = resolved_imports("pyapp/sessions.py");
     let from_dot = imports.iter().filter(|(_, resolved)| resolved.as_deref() == Some("pyapp/utils.py")).count();
-    assert_eq!(from_dot, 2, "both `import pyapp.utils` and `from . import utils` resolve to pyapp/utils.py: {imports:?}");
+    assert_eq!(
+        from_dot, 2,
+        "both `import pyapp.utils` and `from . import utils` resolve to pyapp/utils.py: {imports:?}"
+    );
     assert_external("pyapp/sessions.py", "logging");
     assert_resolves("pyapp/__init__.py", "sessions", "pyapp/sessions.py");
     assert_resolves("pyapp/__init__.py", "models", "pyapp/models.py");
@@ -376,15 +386,17 @@ fn resolves_rust_typescript_go_java_and_c_imports() {
     assert_external("goapp/main.go", "log");
     assert_external("goapp/server/server.go", "net/http");
     // Java: a class import resolves through the package folders.
-    assert_resolves("java/src/main/java/com/acme/App.java", "com.acme.util.Parser", "java/src/main/java/com/acme/util/Parser.java");
+    assert_resolves(
+        "java/src/main/java/com/acme/App.java",
+        "com.acme.util.Parser",
+        "java/src/main/java/com/acme/util/Parser.java",
+    );
     assert_external("java/src/main/java/com/acme/App.java", "java.util.List");
     // C and C++: quoted includes, next to the file or under an include folder.
     assert_resolves("cpp/src/shape.cpp", "geometry/shape.h", "cpp/include/geometry/shape.h");
     assert_resolves("c/src/list.c", "list.h", "c/src/list.h");
-    let system: Vec<_> = resolved_imports("c/src/list.c")
-        .into_iter()
-        .filter(|(module, _)| module.contains("stdlib.h"))
-        .collect();
+    let system: Vec<_> =
+        resolved_imports("c/src/list.c").into_iter().filter(|(module, _)| module.contains("stdlib.h")).collect();
     assert!(system.iter().all(|(_, resolved)| resolved.is_none()), "<stdlib.h> is not a repository file: {system:?}");
 }
 
@@ -401,7 +413,11 @@ fn chunks_a_long_class_into_members_and_keeps_methods_whole() {
     let chunk = &chunks[method];
     assert_eq!(chunk.kind, ChunkKind::Definition);
     let start = line_of(path, "def resolve_redirects(self, response):");
-    assert_eq!((chunk.span.start_line, chunk.span.end_line), (start, python_block_end(path, start)), "the chunk is the method");
+    assert_eq!(
+        (chunk.span.start_line, chunk.span.end_line),
+        (start, python_block_end(path, start)),
+        "the chunk is the method"
+    );
     let header = chunk.context_header.as_deref().unwrap_or_default();
     assert!(header.contains("class Session"), "a member chunk carries its class header: {header:?}");
     let text = snapshot.chunk_text(file, method as u32).unwrap();
@@ -411,8 +427,11 @@ fn chunks_a_long_class_into_members_and_keeps_methods_whole() {
     // The class is too long for one chunk: a header chunk plus one chunk per method.
     let class_start = line_of(path, "class Session:");
     let source = util::fixture_text(path);
-    let class_lines: Vec<&str> =
-        source.lines().skip(class_start as usize - 1).take((python_block_end(path, class_start) - class_start + 1) as usize).collect();
+    let class_lines: Vec<&str> = source
+        .lines()
+        .skip(class_start as usize - 1)
+        .take((python_block_end(path, class_start) - class_start + 1) as usize)
+        .collect();
     let session_tokens = codectx_core::tokens::count(&class_lines.join("\n"));
     assert!(session_tokens > 400, "the fixture's Session class must exceed the 400-token cap");
     assert!(
@@ -420,7 +439,9 @@ fn chunks_a_long_class_into_members_and_keeps_methods_whole() {
         "the class's header chunk: {:?}",
         chunks.iter().map(|chunk| (&chunk.symbol_path, chunk.kind)).collect::<Vec<_>>()
     );
-    for member in ["Session.__init__", "Session.mount", "Session.prepare", "Session.send", "Session.get", "Session.close"] {
+    for member in
+        ["Session.__init__", "Session.mount", "Session.prepare", "Session.send", "Session.get", "Session.close"]
+    {
         let found = chunks.iter().find(|chunk| chunk.symbol_path == member);
         assert!(found.is_some_and(|chunk| chunk.kind == ChunkKind::Definition), "{member} is its own chunk");
     }
@@ -430,7 +451,8 @@ fn chunks_a_long_class_into_members_and_keeps_methods_whole() {
 
     // A small class stays one chunk.
     let (_, models) = snapshot.file("pyapp/models.py").unwrap();
-    let request: Vec<_> = models.parsed.chunks.iter().filter(|chunk| chunk.symbol_path.starts_with("Request")).collect();
+    let request: Vec<_> =
+        models.parsed.chunks.iter().filter(|chunk| chunk.symbol_path.starts_with("Request")).collect();
     assert_eq!(request.len(), 1, "the small Request class is one chunk: {request:?}");
     assert_eq!(request[0].kind, ChunkKind::Definition);
     assert_eq!(request[0].span.start_line, line_of("pyapp/models.py", "@dataclass"));
@@ -448,12 +470,22 @@ fn chunks_are_ordered_disjoint_within_the_cap_and_match_the_source() {
         for (ordinal, chunk) in entry.parsed.chunks.iter().enumerate() {
             let span = chunk.span;
             assert!(span.start_byte >= previous_end, "{path}: chunk {ordinal} overlaps the previous one");
-            assert!(span.start_line >= 1 && span.start_line <= span.end_line && span.end_line <= line_count, "{path}: chunk {ordinal} lines {span:?}");
+            assert!(
+                span.start_line >= 1 && span.start_line <= span.end_line && span.end_line <= line_count,
+                "{path}: chunk {ordinal} lines {span:?}"
+            );
             previous_end = span.end_byte;
             let text = snapshot.chunk_text(file as u32, ordinal as u32).expect("chunk text");
-            assert_eq!(text, source[span.start_byte as usize..span.end_byte as usize], "{path}: chunk {ordinal} text is the source span");
+            assert_eq!(
+                text,
+                source[span.start_byte as usize..span.end_byte as usize],
+                "{path}: chunk {ordinal} text is the source span"
+            );
             let first_line = source.lines().nth(span.start_line as usize - 1).unwrap();
-            assert!(first_line.contains(text.lines().next().unwrap_or("").trim()), "{path}: chunk {ordinal} starts on its start line");
+            assert!(
+                first_line.contains(text.lines().next().unwrap_or("").trim()),
+                "{path}: chunk {ordinal} starts on its start line"
+            );
             if span.line_count() > 1 {
                 let tokens = codectx_core::tokens::count(&text);
                 assert!(tokens <= 400, "{path}: chunk {ordinal} has {tokens} tokens, over the cap");
@@ -465,7 +497,10 @@ fn chunks_are_ordered_disjoint_within_the_cap_and_match_the_source() {
     for path in ["README.md", "config.toml", "goapp/go.mod"] {
         let (_, entry) = snapshot.file(path).unwrap();
         assert!(entry.parsed.symbols.is_empty(), "{path} has no symbols");
-        assert!(entry.parsed.chunks.iter().all(|chunk| chunk.kind == ChunkKind::Window && chunk.symbol_path.is_empty()), "{path}");
+        assert!(
+            entry.parsed.chunks.iter().all(|chunk| chunk.kind == ChunkKind::Window && chunk.symbol_path.is_empty()),
+            "{path}"
+        );
     }
     assert_eq!(snapshot.file("README.md").unwrap().1.record.language, Language::Markdown);
     assert_eq!(snapshot.file("config.toml").unwrap().1.record.language, Language::Config);
@@ -480,6 +515,7 @@ fn splits_identifiers_so_their_parts_are_searchable() {
     assert_eq!(codectx_text::code_tokens("pyapp/sessions.py"), ["pyapp", "sessions", "py"]);
 
     // "user profile" in prose finds the camelCase method.
+    let method_line = line_of("web/src/api/index.ts", "async fetchUserProfile(id: number)");
     let hits = codectx_retrieve::search(
         &shared_index().snapshot,
         &SearchRequest { query: "fetch the user profile".into(), limit: 3, filter: Default::default() },
@@ -487,9 +523,11 @@ fn splits_identifiers_so_their_parts_are_searchable() {
     )
     .expect("search");
     assert!(
-        hits.iter().any(|hit| hit.symbol == "ApiClient.fetchUserProfile"),
-        "top hits: {:?}",
-        hits.iter().map(|hit| (&hit.path, &hit.symbol)).collect::<Vec<_>>()
+        hits.iter().any(|hit| hit.path == "web/src/api/index.ts"
+            && hit.span.start_line <= method_line
+            && method_line <= hit.span.end_line),
+        "a top hit holds ApiClient.fetchUserProfile: {:?}",
+        hits.iter().map(|hit| (&hit.path, hit.span.start_line, hit.span.end_line, &hit.symbol)).collect::<Vec<_>>()
     );
 }
 

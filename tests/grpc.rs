@@ -35,7 +35,9 @@ impl TestServer {
             let _ = receiver.await;
         };
         let task = tokio::spawn(async move {
-            codectx_server::serve(Arc::new(engine), listener, shutdown).await.expect("the server ran and shut down cleanly");
+            codectx_server::serve(Arc::new(engine), listener, shutdown)
+                .await
+                .expect("the server ran and shut down cleanly");
         });
         TestServer { addr, shutdown: Some(sender), task }
     }
@@ -76,7 +78,11 @@ fn context_request(query: &str, budget: u32) -> GetContextRequest {
 async fn serves_every_rpc_over_the_fixture() {
     let index_dir = util::temp_dir();
     let stub = ModelStub::start(StubReply::Stream(vec!["Redirects ".into(), "are followed.".into()]));
-    let model = ModelConfig { model: Some("test-model".into()), base_url: Some(stub.base_url.clone()), ..ModelConfig::default() };
+    let model = ModelConfig {
+        model: Some("test-model".into()),
+        base_url: Some(stub.base_url.clone()),
+        ..ModelConfig::default()
+    };
     let server = TestServer::start(engine(index_dir.path().to_path_buf(), model)).await;
     let mut client = server.client().await;
 
@@ -136,13 +142,24 @@ async fn serves_every_rpc_over_the_fixture() {
         assert!(block.start_line >= 1 && block.start_line <= block.end_line);
         assert!(!block.signals.is_empty(), "every block says which signals found it");
         for hit in &block.signals {
-            assert!(["bm25", "symbol", "path", "stack_trace", "graph", "vector"].contains(&hit.signal.as_str()), "{}", hit.signal);
+            assert!(
+                ["bm25", "symbol", "path", "stack_trace", "graph", "vector"].contains(&hit.signal.as_str()),
+                "{}",
+                hit.signal
+            );
             assert!(hit.rank >= 1);
         }
     }
     let sum: u32 = bundle.blocks.iter().map(|block| block.tokens).sum();
     assert_eq!(sum, bundle.tokens_used);
-    let resolve = bundle.blocks.iter().find(|block| block.symbol.contains("resolve_redirects")).expect("the method's block");
+    let method_line = line_of("pyapp/sessions.py", "def resolve_redirects(self, response):");
+    let resolve = bundle
+        .blocks
+        .iter()
+        .find(|block| {
+            block.path == "pyapp/sessions.py" && block.start_line <= method_line && method_line <= block.end_line
+        })
+        .expect("a block holds the method");
     assert!(resolve.text.contains("def resolve_redirects(self, response):"));
     // Budget 0 is the server default.
     let default = client.get_context(context_request("redirects", 0)).await.expect("GetContext").into_inner();
@@ -209,7 +226,12 @@ async fn serves_every_rpc_over_the_fixture() {
     assert_eq!(hits[0].start_line, line_of("pyapp/sessions.py", "def resolve_redirects(self, response):"));
     assert!(hits[0].preview.contains("def resolve_redirects"));
     let many = client
-        .search(SearchRequest { repository: REPO.into(), query: "session request response".into(), limit: 0, filter: None })
+        .search(SearchRequest {
+            repository: REPO.into(),
+            query: "session request response".into(),
+            limit: 0,
+            filter: None,
+        })
         .await
         .expect("Search")
         .into_inner()
@@ -225,7 +247,10 @@ async fn serves_every_rpc_over_the_fixture() {
         .symbols;
     assert_eq!(symbols.len(), 1, "{symbols:?}");
     let start = &symbols[0];
-    assert_eq!((start.path.as_str(), start.kind.as_str(), start.language.as_str()), ("goapp/server/server.go", "method", "go"));
+    assert_eq!(
+        (start.path.as_str(), start.kind.as_str(), start.language.as_str()),
+        ("goapp/server/server.go", "method", "go")
+    );
     assert_eq!(start.qualified_name, "Server.Start");
     let line = line_of("goapp/server/server.go", "func (s *Server) Start() error {");
     assert_eq!((start.start_line, start.end_line), (line, line + 2));
@@ -251,13 +276,17 @@ async fn serves_every_rpc_over_the_fixture() {
     let models = deps.imports.iter().find(|edge| edge.to_path == "pyapp/models.py").expect("import of models");
     assert_eq!(models.line, line_of("pyapp/sessions.py", "from .models import Request"));
     assert_eq!(models.from_path, "pyapp/sessions.py");
-    assert!(deps.imports.iter().any(|edge| edge.module == "logging" && edge.to_path.is_empty()), "external imports have no to_path");
+    assert!(
+        deps.imports.iter().any(|edge| edge.module == "logging" && edge.to_path.is_empty()),
+        "external imports have no to_path"
+    );
     let importers: Vec<&str> = deps.imported_by.iter().map(|edge| edge.from_path.as_str()).collect();
     assert!(importers.contains(&"tests/test_sessions.py") && importers.contains(&"pyapp/__init__.py"), "{importers:?}");
     assert!(deps.imported_by.iter().all(|edge| edge.to_path == "pyapp/sessions.py"));
 
     // Re-indexing an unchanged repository keeps the generation.
-    let mut events = client.index_repository(IndexRepositoryRequest { repository: REPO.into() }).await.unwrap().into_inner();
+    let mut events =
+        client.index_repository(IndexRepositoryRequest { repository: REPO.into() }).await.unwrap().into_inner();
     let mut last = None;
     while let Some(event) = events.message().await.unwrap() {
         last = event.event;
@@ -366,4 +395,72 @@ async fn health_check_reports_serving_and_shutdown_is_graceful() {
         .connect()
         .await;
     assert!(refused.is_err(), "the server no longer accepts connections after shutdown");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_serve_command_serves_configured_repositories_and_stops_on_sigterm() {
+    use std::io::BufRead;
+
+    let dir = util::temp_dir();
+    let config = dir.path().join("codectx.toml");
+    let toml = format!(
+        "listen = \"127.0.0.1:0\"\n\n[[repos]]\nname = \"{REPO}\"\npath = {:?}\nindex_dir = {:?}\n",
+        fixture_root().display().to_string(),
+        shared_index().index_dir.display().to_string()
+    );
+    std::fs::write(&config, toml).unwrap();
+    let mut child = util::codectx()
+        .arg("serve")
+        .arg("--config")
+        .arg(&config)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn codectx serve");
+    let stderr = child.stderr.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let serving = loop {
+        let line = receiver.recv_timeout(Duration::from_secs(30)).expect("codectx serve reports where it listens");
+        if line.starts_with("codectx: serving") {
+            break line;
+        }
+    };
+    assert!(serving.starts_with("codectx: serving 1 repositories on 127.0.0.1:"), "{serving}");
+    let addr: SocketAddr = serving.rsplit(' ').next().unwrap().parse().expect("a socket address");
+
+    let channel =
+        tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap().connect().await.expect("connect");
+    let mut client = CodeContextClient::new(channel);
+    let bundle = client
+        .get_context(context_request("where is the Go server started?", 1000))
+        .await
+        .expect("GetContext")
+        .into_inner();
+    assert_eq!(bundle.files[0].path, "goapp/server/server.go");
+    assert_eq!(bundle.fingerprint, shared_index().snapshot.manifest().fingerprint);
+    drop(client);
+
+    let killed =
+        std::process::Command::new("kill").arg("-TERM").arg(child.id().to_string()).status().expect("kill -TERM");
+    assert!(killed.success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(started.elapsed() < Duration::from_secs(10), "codectx serve stops within 10 s of SIGTERM");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "a graceful shutdown exits 0: {status}");
+    // The reader thread ends at the end of stderr.
+    let mut rest = Vec::new();
+    while let Ok(line) = receiver.recv_timeout(Duration::from_secs(5)) {
+        rest.push(line);
+    }
+    assert!(rest.iter().any(|line| line == "codectx: shut down"), "stderr after SIGTERM: {rest:?}");
 }

@@ -56,7 +56,9 @@ fn editing_one_file_reparses_only_it_and_the_edit_is_searchable() {
     let repo = util::fixture_copy();
     let index_dir = util::temp_dir();
     let first = index_repo(repo.path(), index_dir.path());
-    assert!(search_symbols(index_dir.path(), "normalize_scheme").iter().all(|(_, symbol)| symbol != "normalize_scheme"));
+    assert!(search_symbols(index_dir.path(), "normalize_scheme")
+        .iter()
+        .all(|(_, symbol)| symbol != "normalize_scheme"));
 
     let utils = repo.path().join("pyapp/utils.py");
     let mut text = std::fs::read_to_string(&utils).unwrap();
@@ -100,7 +102,11 @@ fn deleting_a_file_removes_it_and_unresolves_imports_of_it() {
     drop(snapshot);
     let hits = search_symbols(index_dir.path(), "is_redirect dataclass Response");
     assert!(hits.iter().all(|(path, _)| path != "pyapp/models.py"), "the deleted file is not searchable: {hits:?}");
-    assert_eq!(resolution_of(index_dir.path(), "pyapp/sessions.py", "models"), None, "the import of a deleted file no longer resolves");
+    assert_eq!(
+        resolution_of(index_dir.path(), "pyapp/sessions.py", "models"),
+        None,
+        "the import of a deleted file no longer resolves"
+    );
 
     // Restoring it makes the old import resolve again, without re-parsing the importer.
     std::fs::write(&models, saved).unwrap();
@@ -117,7 +123,11 @@ fn removing_one_file_and_adding_another_in_one_run_counts_both() {
     let index_dir = util::temp_dir();
     let first = index_repo(repo.path(), index_dir.path());
     std::fs::remove_file(repo.path().join("pyapp/models.py")).unwrap();
-    std::fs::write(repo.path().join("pyapp/auth.py"), "def basic_auth_header(user, password):\n    return user + ':' + password\n").unwrap();
+    std::fs::write(
+        repo.path().join("pyapp/auth.py"),
+        "def basic_auth_header(user, password):\n    return user + ':' + password\n",
+    )
+    .unwrap();
 
     let second = index_repo(repo.path(), index_dir.path());
     assert_eq!(second.parsed, 1, "the new file: {second:?}");

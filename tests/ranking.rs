@@ -8,7 +8,7 @@
 //! query: more lines (a stack trace), joined with newlines
 //! top: 3
 //! expect_file: pyapp/sessions.py          (in the top N files of the bundle)
-//! expect_symbol: Session.resolve_redirects (in the top N symbols of the search hits)
+//! expect_symbol: Session.resolve_redirects (defined in one of the top N search hits)
 //! ```
 //!
 //! `CODECTX_UPDATE_GOLDEN=1 cargo test --test tests ranking` rewrites the expectations
@@ -58,29 +58,48 @@ fn parse(path: &Path) -> GoldenCase {
     }
     case.query = query_lines.join("\n");
     assert!(!case.query.is_empty(), "{}: no query", path.display());
-    assert!(
-        !case.expect_files.is_empty() || !case.expect_symbols.is_empty(),
-        "{}: no expectation",
-        path.display()
-    );
+    assert!(!case.expect_files.is_empty() || !case.expect_symbols.is_empty(), "{}: no expectation", path.display());
     case
 }
 
-/// Ranked files of the bundle and symbols of the search hits, best first.
-fn actual(query: &str) -> (Vec<String>, Vec<String>) {
+/// What a query ranks: files of the bundle, best first; the symbol of each search
+/// hit (its chunk's symbol, or empty), best first; and, per hit, every symbol defined in it.
+struct Actual {
+    files: Vec<String>,
+    hit_symbols: Vec<String>,
+    defined: Vec<Vec<String>>,
+}
+
+fn actual(query: &str) -> Actual {
     let snapshot = &shared_index().snapshot;
     let options = RetrieveOptions::default();
     let bundle = codectx_retrieve::assemble(snapshot, &ContextRequest::new(query), &options).expect("assemble");
     let files = bundle.files.iter().map(|file| file.path.clone()).collect();
-    let hits = codectx_retrieve::search(snapshot, &SearchRequest { query: query.into(), limit: 20, filter: Default::default() }, &options)
-        .expect("search");
-    let mut symbols: Vec<String> = Vec::new();
+    let hits = codectx_retrieve::search(
+        snapshot,
+        &SearchRequest { query: query.into(), limit: 20, filter: Default::default() },
+        &options,
+    )
+    .expect("search");
+    let mut hit_symbols: Vec<String> = Vec::new();
+    let mut defined = Vec::new();
     for hit in hits {
-        if !hit.symbol.is_empty() && !symbols.contains(&hit.symbol) {
-            symbols.push(hit.symbol);
-        }
+        let (_, entry) = snapshot.file(&hit.path).expect("hit file");
+        defined.push(
+            entry
+                .parsed
+                .symbols
+                .iter()
+                .filter(|symbol| {
+                    hit.span.start_byte <= symbol.name_span.start_byte
+                        && symbol.name_span.start_byte < hit.span.end_byte
+                })
+                .map(|symbol| symbol.qualified_name.clone())
+                .collect(),
+        );
+        hit_symbols.push(hit.symbol);
     }
-    (files, symbols)
+    Actual { files, hit_symbols, defined }
 }
 
 fn write(case: &GoldenCase, files: &[String], symbols: &[String]) {
@@ -99,8 +118,12 @@ fn write(case: &GoldenCase, files: &[String], symbols: &[String]) {
         }
     }
     if !case.expect_symbols.is_empty() {
-        for symbol in symbols.iter().take(case.top) {
-            out.push_str(&format!("expect_symbol: {symbol}\n"));
+        let mut written: Vec<&String> = Vec::new();
+        for symbol in symbols.iter().take(case.top).filter(|symbol| !symbol.is_empty()) {
+            if !written.contains(&symbol) {
+                out.push_str(&format!("expect_symbol: {symbol}\n"));
+                written.push(symbol);
+            }
         }
     }
     std::fs::write(&case.path, out).expect("update golden file");
@@ -120,26 +143,31 @@ fn golden_queries_rank_the_expected_files_and_symbols() {
     let mut failures = Vec::new();
     for path in &paths {
         let case = parse(path);
-        let (files, symbols) = actual(&case.query);
+        let Actual { files, hit_symbols: symbols, defined } = actual(&case.query);
         if update {
             write(&case, &files, &symbols);
             continue;
         }
         let top_files: Vec<&String> = files.iter().take(case.top).collect();
-        let top_symbols: Vec<&String> = symbols.iter().take(case.top).collect();
+        let top_defined: Vec<&String> = defined.iter().take(case.top).flatten().collect();
         let missing_files: Vec<&String> = case.expect_files.iter().filter(|file| !top_files.contains(file)).collect();
-        let missing_symbols: Vec<&String> = case.expect_symbols.iter().filter(|symbol| !top_symbols.contains(symbol)).collect();
+        let missing_symbols: Vec<&String> =
+            case.expect_symbols.iter().filter(|symbol| !top_defined.contains(symbol)).collect();
         if !missing_files.is_empty() || !missing_symbols.is_empty() {
             failures.push(format!(
-                "{}: not in the top {}: files {missing_files:?}, symbols {missing_symbols:?}\n  actual files:   {:?}\n  actual symbols: {:?}",
+                "{}: not in the top {}: files {missing_files:?}, symbols {missing_symbols:?}\n  actual files:   {:?}\n  actual hits:    {:?}",
                 path.file_name().unwrap().to_string_lossy(),
                 case.top,
                 files.iter().take(5).collect::<Vec<_>>(),
-                symbols.iter().take(5).collect::<Vec<_>>()
+                defined.iter().take(5).collect::<Vec<_>>()
             ));
         }
     }
-    assert!(failures.is_empty(), "golden ranking failures (CODECTX_UPDATE_GOLDEN=1 rewrites them):\n{}", failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "golden ranking failures (CODECTX_UPDATE_GOLDEN=1 rewrites them):\n{}",
+        failures.join("\n")
+    );
 }
 
 #[test]
@@ -148,8 +176,9 @@ fn a_python_traceback_puts_the_failing_line_first() {
     let query = format!(
         "Traceback (most recent call last):\n  File \"/srv/app/tests/test_sessions.py\", line 26, in test_follows_the_location_header\n    history = session.resolve_redirects(moved)\n  File \"/srv/app/pyapp/sessions.py\", line {line}, in resolve_redirects\nKeyError: 'location'"
     );
-    let bundle = codectx_retrieve::assemble(&shared_index().snapshot, &ContextRequest::new(&query), &RetrieveOptions::default())
-        .expect("assemble");
+    let bundle =
+        codectx_retrieve::assemble(&shared_index().snapshot, &ContextRequest::new(&query), &RetrieveOptions::default())
+            .expect("assemble");
     let first = bundle.blocks.first().expect("a block");
     assert_eq!(first.path, "pyapp/sessions.py");
     assert!(
@@ -216,4 +245,42 @@ fn filters_and_budget_shape_the_bundle() {
     // Same index, same query: same answer.
     let again = codectx_retrieve::assemble(snapshot, &request, &options).expect("assemble");
     assert_eq!(one, again, "retrieval is deterministic");
+}
+
+#[test]
+fn block_text_is_exactly_the_cited_lines() {
+    let snapshot = &shared_index().snapshot;
+    let queries = [
+        "how are redirects followed and locations joined?",
+        "where is the Go server started?",
+        "session request response headers transport",
+        "logging getLogger retry decorator ConnectionError",
+    ];
+    let mut mismatches = Vec::new();
+    for query in queries {
+        for budget in [256, 600, 1300, 8000] {
+            let mut request = ContextRequest::new(query);
+            request.token_budget = budget;
+            let bundle = codectx_retrieve::assemble(snapshot, &request, &RetrieveOptions::default()).expect("assemble");
+            for block in bundle.blocks.iter().filter(|block| block.kind == codectx_core::BlockKind::Code) {
+                let source = util::fixture_text(&block.path);
+                let cited: Vec<&str> = source
+                    .lines()
+                    .skip(block.start_line as usize - 1)
+                    .take((block.end_line - block.start_line + 1) as usize)
+                    .collect();
+                if block.text != cited.join("\n") {
+                    mismatches.push(format!(
+                        "{query:?} (budget {budget}) {}:{}-{}\n--- block text\n{}\n--- file lines\n{}",
+                        block.path,
+                        block.start_line,
+                        block.end_line,
+                        block.text,
+                        cited.join("\n")
+                    ));
+                }
+            }
+        }
+    }
+    assert!(mismatches.is_empty(), "a block's text must be the lines its header cites:\n{}", mismatches.join("\n\n"));
 }

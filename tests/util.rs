@@ -121,12 +121,8 @@ pub fn fixture_text(path: &str) -> String {
 /// 1-based number of the only line of a fixture file that contains `needle`.
 pub fn line_of(path: &str, needle: &str) -> u32 {
     let text = fixture_text(path);
-    let found: Vec<u32> = text
-        .lines()
-        .enumerate()
-        .filter(|(_, line)| line.contains(needle))
-        .map(|(index, _)| index as u32 + 1)
-        .collect();
+    let found: Vec<u32> =
+        text.lines().enumerate().filter(|(_, line)| line.contains(needle)).map(|(index, _)| index as u32 + 1).collect();
     assert_eq!(found.len(), 1, "{needle:?} should be on exactly one line of {path}, found on {found:?}");
     found[0]
 }
@@ -242,7 +238,8 @@ impl Run {
 
     /// Parses stdout as JSON.
     pub fn json(&self) -> serde_json::Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {}", self.stdout))
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {}", self.stdout))
     }
 
     /// Checks a user error: exit code 2, nothing on stdout, and exactly one line on
@@ -271,27 +268,20 @@ pub fn run(command: &mut Command) -> Run {
 
 /// `codectx index <root> --index-dir <index_dir> --max-file-size 65536 --json`, checked.
 pub fn cli_index(root: &Path, index_dir: &Path) -> IndexStats {
-    let done = run(codectx()
-        .arg("index")
-        .arg(root)
-        .arg("--index-dir")
-        .arg(index_dir)
-        .args(["--max-file-size", &MAX_FILE_SIZE.to_string(), "--json"]))
+    let done = run(codectx().arg("index").arg(root).arg("--index-dir").arg(index_dir).args([
+        "--max-file-size",
+        &MAX_FILE_SIZE.to_string(),
+        "--json",
+    ]))
     .success();
     serde_json::from_str(&done.stdout).unwrap_or_else(|error| panic!("index --json output ({error}): {}", done.stdout))
 }
 
 /// `codectx search <query> -C <root> --index-dir <index_dir> --json`, checked.
 pub fn cli_search(root: &Path, index_dir: &Path, query: &str) -> Vec<serde_json::Value> {
-    let done = run(codectx()
-        .arg("search")
-        .arg(query)
-        .arg("-C")
-        .arg(root)
-        .arg("--index-dir")
-        .arg(index_dir)
-        .arg("--json"))
-    .success();
+    let done =
+        run(codectx().arg("search").arg(query).arg("-C").arg(root).arg("--index-dir").arg(index_dir).arg("--json"))
+            .success();
     done.json().as_array().cloned().expect("search --json prints an array")
 }
 

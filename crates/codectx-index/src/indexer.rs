@@ -159,7 +159,10 @@ impl Indexer {
             .filter(|path| !kept_paths.contains(path))
             .collect();
         stats.reused = reused.len() as u64;
-        stats.removed = removed.len().saturating_sub(changed.len()) as u64;
+        // A changed file's old entry is in `removed` too (its chunks are replaced);
+        // only paths that are gone for good count as removed.
+        let changed_paths: HashSet<&str> = changed.iter().map(|(walked, _)| walked.rel_path.as_str()).collect();
+        stats.removed = removed.iter().filter(|path| !changed_paths.contains(*path)).count() as u64;
 
         if let Some((number, manifest, _)) = reusable {
             if changed.is_empty() && removed.is_empty() {

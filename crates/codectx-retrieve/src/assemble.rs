@@ -182,6 +182,9 @@ fn merge_blocks(snapshot: &IndexSnapshot, selected: Vec<Selected>) -> Vec<Block>
                     block.text.push_str(&rest.join("\n"));
                     block.end_line = part.end_line;
                 }
+                if block.symbol.is_empty() {
+                    block.symbol = part.symbol;
+                }
                 block.score = block.score.max(part.score);
                 for hit in part.signals {
                     if !block.signals.iter().any(|existing| existing.signal == hit.signal && existing.rank <= hit.rank) {

@@ -35,6 +35,60 @@ pub struct RetrieveOptions {
     pub stack_weight: f32,
     /// Most query terms sent to BM25, chosen by inverse document frequency (default 48).
     pub max_terms: usize,
+    /// Analyze the query into identifiers, paths and stack frames (default true).
+    /// When false, the query is only a bag of words for BM25: the plain lexical
+    /// baseline the evaluation compares against.
+    pub query_understanding: bool,
+    /// How much of its file's aggregated score a chunk inherits (default 0.5): a
+    /// chunk in a file that many signals point at outranks an equally scored chunk
+    /// in a file that only it points at.
+    pub file_prior: f32,
+}
+
+impl RetrieveOptions {
+    /// Named configurations, for `codectx eval --mode` and the CLI:
+    /// * `bm25` — BM25 over chunks on the raw query, no query understanding;
+    /// * `lexical` — BM25 plus the symbol, path and stack-trace signals (the default).
+    ///
+    /// Returns `None` for an unknown name.
+    pub fn preset(name: &str) -> Option<RetrieveOptions> {
+        match name {
+            "bm25" => Some(RetrieveOptions { query_understanding: false, ..RetrieveOptions::default() }),
+            "lexical" => Some(RetrieveOptions::default()),
+            _ => None,
+        }
+    }
+
+    /// Names accepted by [`RetrieveOptions::preset`].
+    pub const PRESETS: &'static [&'static str] = &["bm25", "lexical"];
+
+    /// Parses `PRESET[+KEY=VALUE]...`, e.g. `lexical+symbol_weight=2+file_prior=0`,
+    /// for tuning runs. Keys: `bm25_weight`, `symbol_weight`, `path_weight`,
+    /// `stack_weight`, `file_prior`, `rrf_k`, `max_terms`, `candidates`.
+    ///
+    /// Errors: a one-line message naming the unknown preset, key or bad value.
+    pub fn parse(spec: &str) -> std::result::Result<RetrieveOptions, String> {
+        let mut parts = spec.split('+');
+        let name = parts.next().unwrap_or_default();
+        let mut options = RetrieveOptions::preset(name)
+            .ok_or_else(|| format!("unknown mode {name:?}; known: {}", RetrieveOptions::PRESETS.join(", ")))?;
+        for part in parts {
+            let (key, value) = part.split_once('=').ok_or_else(|| format!("{part:?} is not KEY=VALUE"))?;
+            let number: f32 = value.parse().map_err(|_| format!("{key}: {value:?} is not a number"))?;
+            match key {
+                "bm25_weight" => options.bm25_weight = number,
+                "symbol_weight" => options.symbol_weight = number,
+                "path_weight" => options.path_weight = number,
+                "stack_weight" => options.stack_weight = number,
+                "file_prior" => options.file_prior = number,
+                "rrf_k" => options.rrf_k = number,
+                "max_terms" => options.max_terms = number as usize,
+                "candidates" => options.candidates = number as usize,
+                _ => return Err(format!("unknown key {key:?}")),
+            }
+        }
+        Ok(options)
+    }
 }
 
 impl Default for RetrieveOptions {
@@ -47,6 +101,8 @@ impl Default for RetrieveOptions {
             path_weight: 1.5,
             stack_weight: 2.0,
             max_terms: 48,
+            query_understanding: true,
+            file_prior: 0.5,
         }
     }
 }
@@ -92,7 +148,7 @@ const STOPWORDS: &[&str] = &[
 /// Runs every signal for `query` and fuses them. Chunks of files rejected by
 /// `matcher` never appear.
 pub fn rank(snapshot: &IndexSnapshot, query: &str, matcher: &PathMatcher, options: &RetrieveOptions) -> Result<Ranking> {
-    let analyzed = analyze(query);
+    let analyzed = if options.query_understanding { analyze(query) } else { AnalyzedQuery::default() };
     let accepts = |file: u32| matcher.accepts(&snapshot.file_at(file).record.path);
 
     let mut chunk_lists: Vec<RankedList<ChunkRef>> = Vec::new();
@@ -133,7 +189,7 @@ pub fn rank(snapshot: &IndexSnapshot, query: &str, matcher: &PathMatcher, option
     lift(Signal::StackTrace, options.stack_weight * 0.5, &frame_files);
 
     let fused = reciprocal_rank_fusion(&chunk_lists, options.rrf_k);
-    let chunks: Vec<RankedChunk> = fused
+    let mut chunks: Vec<RankedChunk> = fused
         .into_iter()
         .map(|item| RankedChunk { chunk: item.key, score: item.score, signals: merge_signals(item.signals) })
         .collect();
@@ -151,6 +207,13 @@ pub fn rank(snapshot: &IndexSnapshot, query: &str, matcher: &PathMatcher, option
         })
         .collect();
     files.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    if options.file_prior > 0.0 {
+        let file_scores: HashMap<u32, f32> = files.iter().copied().collect();
+        for chunk in &mut chunks {
+            chunk.score += options.file_prior * file_scores.get(&chunk.chunk.file).copied().unwrap_or(0.0);
+        }
+        chunks.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk.cmp(&b.chunk)));
+    }
     Ok(Ranking { chunks, files, query: analyzed })
 }
 

@@ -1,7 +1,10 @@
 //! Prints what codectx-syntax extracts from files (development aid):
 //! `cargo run -p codectx-syntax --example parse -- FILE...`
 //!
-//! With `--stats` only prints totals and the time taken (a throughput check).
+//! With `--stats` only prints totals and the time taken (a throughput check);
+//! `--list=FILE` reads paths from a file, `--cap=N` sets the chunk cap, `--tree`
+//! also prints the syntax tree, `--check` reports chunks that break the invariants
+//! (order, overlap, line alignment, cap, coverage of non-blank lines).
 use std::time::Instant;
 
 use codectx_core::Language;
@@ -16,13 +19,19 @@ fn main() {
     }
     let mut stats = false;
     let mut tree = false;
+    let mut check = false;
     let mut cap = ChunkOptions::default().chunk_tokens;
     let mut paths = Vec::new();
     for arg in std::env::args().skip(1) {
         if arg == "--stats" {
             stats = true;
+        } else if arg == "--check" {
+            check = true;
         } else if arg == "--tree" {
             tree = true;
+        } else if let Some(list) = arg.strip_prefix("--list=") {
+            let text = std::fs::read_to_string(list).expect("a readable list of paths");
+            paths.extend(text.lines().filter(|line| !line.is_empty()).map(str::to_string));
         } else if let Some(value) = arg.strip_prefix("--cap=") {
             cap = value.parse().expect("--cap=TOKENS");
         } else {
@@ -41,6 +50,11 @@ fn main() {
         chunks += parsed.chunks.len();
         imports += parsed.imports.len();
         timeouts += parsed.timed_out as usize;
+        if check {
+            for problem in problems(&source, &parsed, cap) {
+                println!("{path}: {problem}");
+            }
+        }
         if stats {
             continue;
         }
@@ -105,4 +119,42 @@ fn print_tree(language: Language, source: &str) {
             depth -= 1;
         }
     }
+}
+
+/// Violations of the chunk invariants.
+fn problems(source: &str, parsed: &codectx_core::ParsedFile, cap: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let starts: Vec<usize> = std::iter::once(0).chain(source.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let mut covered = vec![false; starts.len() + 2];
+    let mut previous_end = 0;
+    for chunk in &parsed.chunks {
+        let (start, end) = (chunk.span.start_byte as usize, chunk.span.end_byte as usize);
+        if start < previous_end || end < start || end > source.len() {
+            out.push(format!("bad or overlapping span {:?}", chunk.span));
+            continue;
+        }
+        if start > 0 && source.as_bytes()[start - 1] != b'\n' {
+            out.push(format!("chunk does not start a line {:?}", chunk.span));
+        }
+        let text = &source[start..end];
+        if chunk.span.start_line != chunk.span.end_line {
+            let tokens = codectx_core::tokens::count(text);
+            if tokens > cap {
+                out.push(format!("chunk {:?} has {tokens} tokens", chunk.span));
+            }
+        }
+        for line in chunk.span.start_line..=chunk.span.end_line {
+            if let Some(slot) = covered.get_mut(line as usize) {
+                *slot = true;
+            }
+        }
+        previous_end = end;
+    }
+    for (i, line) in source.lines().enumerate() {
+        if !line.trim().is_empty() && !covered[i + 1] {
+            out.push(format!("line {} is in no chunk", i + 1));
+            break;
+        }
+    }
+    out
 }

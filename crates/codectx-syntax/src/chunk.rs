@@ -14,7 +14,8 @@
 //! then split further, which is always allowed). Both bound the cost of BPE, which
 //! is superlinear on long runs of one character class.
 
-use std::collections::HashSet;
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
 
 use codectx_core::{tokens, Chunk, ChunkKind, Language, Symbol};
 
@@ -33,6 +34,36 @@ const MAX_REFERENCES: usize = 64;
 /// Most lines of a container header repeated as a member's context.
 const MAX_HEADER_LINES: usize = 8;
 const UNKNOWN: u32 = u32::MAX;
+/// Lines up to this many bytes have their token counts memoised per thread (a
+/// third of the bytes of code are lines seen before: `}`, `return Ok(())`, ...).
+const MEMO_LINE_BYTES: usize = 160;
+/// Entries of the per-thread memo before it is cleared.
+const MEMO_ENTRIES: usize = 1 << 16;
+
+thread_local! {
+    static LINE_TOKENS: RefCell<HashMap<Box<str>, u32>> = RefCell::new(HashMap::new());
+}
+
+/// `tokens::count` of one line, memoised for short lines.
+fn line_tokens(text: &str) -> usize {
+    if text.len() > MEMO_LINE_BYTES {
+        return tokens::count(text);
+    }
+    LINE_TOKENS.with(|memo| {
+        let Ok(mut memo) = memo.try_borrow_mut() else {
+            return tokens::count(text);
+        };
+        if let Some(&count) = memo.get(text) {
+            return count as usize;
+        }
+        let count = tokens::count(text);
+        if memo.len() >= MEMO_ENTRIES {
+            memo.clear();
+        }
+        memo.insert(text.into(), count as u32);
+        count
+    })
+}
 
 /// Line windows of a file without a grammar (or whose parse failed): at most
 /// `window_lines` lines and `chunk_tokens` tokens each, preferring to break at a
@@ -147,14 +178,17 @@ impl<'a> Chunker<'a> {
             } else if text.len() > self.cap.saturating_mul(LONG_LINE_FACTOR) {
                 self.cap + 1
             } else {
-                tokens::count(text)
+                line_tokens(text)
             };
             self.costs[i] = cost.min(UNKNOWN as usize - 1) as u32;
         }
         self.costs[i] as usize
     }
 
-    /// Whether lines `a..=b` fit the cap.
+    /// Whether lines `a..=b` fit the cap: free when the bytes alone prove it, else
+    /// by the sum of the lines' counts, confirmed by counting the text itself when
+    /// that sum is within a quarter of the cap (a text can take a few more tokens
+    /// than its lines counted apart: pieces such as `;\n//` span lines).
     fn fits(&mut self, a: usize, b: usize) -> bool {
         let bytes = self.lines.content_end(b) - self.lines.start(a);
         if bytes <= self.cap {
@@ -170,7 +204,45 @@ impl<'a> Chunker<'a> {
                 return false;
             }
         }
-        true
+        if a == b || sum * 4 <= self.cap * 3 {
+            return true;
+        }
+        tokens::count(self.lines.text(a, b)) <= self.cap
+    }
+
+    /// Splits (in halves, by line counts) any range of `ranges` that does not fit.
+    fn enforce_cap(&mut self, ranges: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+        let mut out = Vec::with_capacity(ranges.len());
+        let mut stack: Vec<(usize, usize)> = ranges.into_iter().rev().collect();
+        while let Some((s, e)) = stack.pop() {
+            if s >= e || self.fits(s, e) {
+                out.push((s, e));
+                continue;
+            }
+            let total: usize = (s..=e).map(|i| self.cost(i)).sum();
+            let mut so_far = 0;
+            let mut middle = s;
+            for i in s..e {
+                so_far += self.cost(i);
+                middle = i;
+                if so_far * 2 >= total {
+                    break;
+                }
+            }
+            for (from, to) in [(middle + 1, e), (s, middle)] {
+                let (mut from, mut to) = (from, to);
+                while from < to && self.blank[from] {
+                    from += 1;
+                }
+                while to > from && self.blank[to] {
+                    to -= 1;
+                }
+                if !self.blank[from] {
+                    stack.push((from, to));
+                }
+            }
+        }
+        out
     }
 
     /// Appends a chunk of lines `a..=b` with blank edge lines trimmed (nothing if all blank).
@@ -195,23 +267,66 @@ impl<'a> Chunker<'a> {
         });
     }
 
-    /// Splits lines `a..=b` greedily into ranges within the cap and `max_lines`.
-    /// When a range must end, it ends before its last blank line if that lies past
-    /// `1/blank_fraction` of the range. With `headings`, a Markdown heading starts a
-    /// new range once the current one has a third of `max_lines`.
+    /// Splits lines `a..=b` into ranges within the cap and `max_lines`.
+    ///
+    /// Greedy, then (without a line limit) balanced: among the splits into as few
+    /// ranges as greedy needs, the one whose largest range is smallest, so that a
+    /// definition twice the cap becomes two halves rather than a full window and a
+    /// crumb. When a range must end, it ends before its last blank line if that lies
+    /// past `1/blank_fraction` of the range. With `headings`, a Markdown heading
+    /// starts a new range once the current one has a third of `max_lines`. A final
+    /// range of only closing punctuation joins the range before it when that fits.
     fn pack(&mut self, a: usize, b: usize, max_lines: usize, blank_fraction: usize, headings: bool) -> Vec<(usize, usize)> {
-        let mut out = Vec::new();
-        let mut i = a;
-        while i <= b && self.blank[i] {
-            i += 1;
+        let Some(first) = (a..=b).find(|&i| !self.blank[i]) else {
+            return Vec::new();
+        };
+        if b - first < max_lines && self.fits(first, b) {
+            return vec![(first, b)];
         }
-        if i > b {
-            return out;
+        let mut out = self.pack_within(first, b, self.cap, max_lines, blank_fraction, headings);
+        if max_lines == usize::MAX && out.len() > 1 {
+            let count = out.len();
+            let total: usize = (first..=b).map(|line| self.cost(line)).sum();
+            let (mut low, mut high) = (total.div_ceil(count).min(self.cap), self.cap);
+            while low < high {
+                let middle = (low + high) / 2;
+                if self.pack_within(first, b, middle, max_lines, blank_fraction, headings).len() <= count {
+                    high = middle;
+                } else {
+                    low = middle + 1;
+                }
+            }
+            if high < self.cap {
+                out = self.pack_within(first, b, high, max_lines, blank_fraction, headings);
+            }
         }
-        if b - i < max_lines && self.fits(i, b) {
-            out.push((i, b));
-            return out;
+        let mut out = self.enforce_cap(out);
+        if out.len() >= 2 {
+            let (last_start, last_end) = out[out.len() - 1];
+            let (previous_start, _) = out[out.len() - 2];
+            if max_lines == usize::MAX && self.punctuation_only(last_start, last_end) && self.fits(previous_start, last_end) {
+                out.pop();
+                if let Some(previous) = out.last_mut() {
+                    previous.1 = last_end;
+                }
+            }
         }
+        out
+    }
+
+    /// Greedy split of lines `first..=b` (`first` not blank) into ranges of at most
+    /// `target` tokens (a single line may exceed it) and `max_lines` lines.
+    fn pack_within(
+        &mut self,
+        first: usize,
+        b: usize,
+        target: usize,
+        max_lines: usize,
+        blank_fraction: usize,
+        headings: bool,
+    ) -> Vec<(usize, usize)> {
+        let mut out: Vec<(usize, usize)> = Vec::new();
+        let mut i = first;
         let mut start = i;
         let mut sum = 0usize;
         let mut last_blank: Option<usize> = None;
@@ -226,7 +341,7 @@ impl<'a> Chunker<'a> {
                 && i > start
                 && (i - start) * 3 >= max_lines
                 && self.lines.line(i).starts_with('#');
-            if i > start && (sum + cost > self.cap || i - start >= max_lines || heading) {
+            if i > start && (sum + cost > target || i - start >= max_lines || heading) {
                 let cut = match last_blank {
                     Some(k) if k > start && (k - start) * blank_fraction >= i - start && !heading => k,
                     _ => i,
@@ -263,6 +378,11 @@ impl<'a> Chunker<'a> {
             !self.blank[*s]
         });
         out
+    }
+
+    /// Whether lines `a..=b` hold no letter, digit or `_` (closing braces and the like).
+    fn punctuation_only(&self, a: usize, b: usize) -> bool {
+        (a..=b).all(|i| !self.lines.line(i).chars().any(|c| c.is_alphanumeric() || c == '_'))
     }
 
     /// Lays out lines `lo..=hi` holding the own-chunk definitions `members`.
@@ -303,13 +423,11 @@ impl<'a> Chunker<'a> {
     /// Code between definitions: TopLevel or Header chunks. A gap of only closing
     /// punctuation (`}`, `});`) joins the chunk before it when that still fits.
     fn gap(&mut self, a: usize, b: usize, ctx: &Ctx) {
-        let non_blank: Vec<usize> = (a..=b).filter(|&i| !self.blank[i]).collect();
-        let (Some(&first), Some(&last)) = (non_blank.first(), non_blank.last()) else {
+        let Some(first) = (a..=b).find(|&i| !self.blank[i]) else {
             return;
         };
-        let punctuation_only = non_blank.len() <= 3
-            && non_blank.iter().all(|&i| !self.lines.line(i).chars().any(|c| c.is_alphanumeric() || c == '_'));
-        if punctuation_only {
+        let last = (first..=b).rev().find(|&i| !self.blank[i]).unwrap_or(first);
+        if last - first < 4 && self.punctuation_only(first, last) {
             if let Some(previous) = self.out.last() {
                 let previous_first = previous.span.start_line as usize - 1;
                 let previous_last = previous.span.end_line as usize - 1;

@@ -343,11 +343,9 @@ fn leads<'t>(root: Node<'t>, defs: &[RawDef<'t>], spec: &LanguageSpec, source: &
     if defs.is_empty() {
         return out;
     }
+    // `defs` are sorted by start: the definitions starting in a node's range, and
+    // those that are the node itself, are found by binary search.
     let starts: Vec<usize> = defs.iter().map(|def| def.node.start_byte()).collect();
-    let mut by_node: HashMap<usize, Vec<usize>> = HashMap::with_capacity(defs.len());
-    for (i, def) in defs.iter().enumerate() {
-        by_node.entry(def.node.id()).or_default().push(i);
-    }
     let is_comment = |node: Node| spec.comment_kinds.contains(&node.kind());
     let is_attribute = |node: Node| spec.attribute_kinds.contains(&node.kind());
 
@@ -383,8 +381,19 @@ fn leads<'t>(root: Node<'t>, defs: &[RawDef<'t>], spec: &LanguageSpec, source: &
     }
     loop {
         let node = cursor.node();
-        let own = by_node.get(&node.id());
-        if let Some(indices) = own {
+        let from = starts.partition_point(|&s| s < node.start_byte());
+        let to = starts.partition_point(|&s| s < node.end_byte());
+        let mut own: Vec<usize> = Vec::new();
+        for (i, def) in defs.iter().enumerate().take(to.max(from)).skip(from) {
+            if def.node.start_byte() != node.start_byte() {
+                break;
+            }
+            if def.node.id() == node.id() {
+                own.push(i);
+            }
+        }
+        if !own.is_empty() {
+            let indices = &own;
             let level = levels.last().expect("a level per depth");
             let adjacent = level.run.last().is_some_and(|last| node.start_position().row <= end_row(*last) + 1);
             if adjacent {
@@ -397,7 +406,7 @@ fn leads<'t>(root: Node<'t>, defs: &[RawDef<'t>], spec: &LanguageSpec, source: &
                         lead.comments.push((item.start_byte(), item.end_byte()));
                     }
                 }
-                for &i in indices {
+                for &i in indices.iter() {
                     out[i] = Lead {
                         attr_start: lead.attr_start,
                         first_start: lead.first_start,
@@ -406,8 +415,7 @@ fn leads<'t>(root: Node<'t>, defs: &[RawDef<'t>], spec: &LanguageSpec, source: &
                 }
             }
         }
-        let inside = starts.partition_point(|&s| s < node.end_byte()) - starts.partition_point(|&s| s < node.start_byte());
-        let descend = inside > own.map_or(0, Vec::len);
+        let descend = to.saturating_sub(from) > own.len();
         if descend && cursor.goto_first_child() {
             levels.push(Level { run: Vec::new(), prev_end_row: None });
             continue;

@@ -243,6 +243,7 @@ fn rust() {
             ("walk::Walker::new", SymbolKind::Method),
             ("walk::Walker::root", SymbolKind::Method),
             ("walk::Walker", SymbolKind::Impl),
+            ("walk::Walker::Item", SymbolKind::Type),
             ("walk::Walker::next", SymbolKind::Method),
             ("walk::Visit", SymbolKind::Interface),
             ("walk::Visit::visit", SymbolKind::Method),
@@ -273,18 +274,22 @@ fn rust() {
     assert_eq!((top.kind, top.span.start_line, top.span.end_line), (ChunkKind::TopLevel, 1, 7));
 
     // A small cap splits `impl Walker` into its methods under the `impl` header.
-    let split = parse_with_cap("crates/codectx-index/src/walk.rs", Language::Rust, RUST, 30);
+    let split = parse_with_cap("crates/codectx-index/src/walk.rs", Language::Rust, RUST, 40);
+    let header = chunk(&split, ChunkKind::Header, "walk::Walker");
+    assert_eq!((header.span.start_line, header.span.end_line, header.symbol), (18, 18, Some(1)));
     let new_chunk = chunk(&split, ChunkKind::Definition, "walk::Walker::new");
     assert_eq!((new_chunk.span.start_line, new_chunk.span.end_line), (19, 22));
     assert_eq!(new_chunk.context_header.as_deref(), Some("impl Walker {"));
     assert_eq!(new_chunk.symbol, Some(2));
-    let next_chunk = chunk(&split, ChunkKind::Definition, "walk::Walker::next");
-    assert_eq!(next_chunk.context_header.as_deref(), Some("impl Iterator for Walker {"));
-    assert!(next_chunk.references.contains(&"next_entry".to_string()), "{:?}", next_chunk.references);
-    assert!(next_chunk.references.contains(&"PathBuf".to_string()));
-    assert!(!next_chunk.references.contains(&"next".to_string()), "a chunk's own name is not a reference");
-    let header = split.chunks.iter().find(|c| c.kind == ChunkKind::Header && c.symbol == Some(4)).expect("impl header");
-    assert_eq!(header.span.start_line, 29);
+    assert_eq!(new_chunk.references, ["Path", "Config", "Walker", "to_path_buf"]);
+    let root_chunk = chunk(&split, ChunkKind::Definition, "walk::Walker::root");
+    assert_eq!((root_chunk.span.start_line, root_chunk.span.end_line), (24, 27), "with the impl's closing brace");
+    // `impl Iterator for Walker` still fits: one chunk.
+    let iterator = split.chunks.iter().find(|c| c.symbol == Some(4)).expect("the trait impl's chunk");
+    assert_eq!((iterator.kind, iterator.span.start_line, iterator.span.end_line), (ChunkKind::Definition, 29, 35));
+    assert!(iterator.references.contains(&"next_entry".to_string()), "{:?}", iterator.references);
+    assert!(iterator.references.contains(&"PathBuf".to_string()));
+    assert!(!iterator.references.contains(&"next".to_string()), "a chunk's own definitions are not references");
 
     // Imports: use trees flattened per module, `mod` declarations.
     let modules: Vec<_> = parsed.imports.iter().map(|i| (i.module.as_str(), i.names.clone(), i.line)).collect();
@@ -487,7 +492,7 @@ fn java() {
     assert_eq!(place.doc.as_deref(), Some("Places an order."));
     assert_eq!(lines(place), (24, 29));
 
-    let split = parse_with_cap("src/main/java/com/acme/shop/OrderService.java", Language::Java, JAVA, 40);
+    let split = parse_with_cap("src/main/java/com/acme/shop/OrderService.java", Language::Java, JAVA, 60);
     let place_chunk = chunk(&split, ChunkKind::Definition, "OrderService.place");
     assert_eq!((place_chunk.span.start_line, place_chunk.span.end_line), (23, 29));
     assert_eq!(
@@ -669,7 +674,7 @@ fn cpp() {
     assert_eq!(symbol(&parsed, "geo::Point").doc.as_deref(), Some("A 2D point."));
 
     // The namespace is larger than a small cap: split into its members.
-    let split = parse_with_cap("src/polygon.cpp", Language::Cpp, CPP, 40);
+    let split = parse_with_cap("src/polygon.cpp", Language::Cpp, CPP, 80);
     let polygon = chunk(&split, ChunkKind::Definition, "geo::Polygon");
     assert_eq!((polygon.span.start_line, polygon.span.end_line), (11, 19));
     assert_eq!(polygon.context_header.as_deref(), Some("namespace geo {"));
@@ -841,7 +846,8 @@ fn typescript() {
 
     let split = parse_with_cap("src/store.ts", Language::TypeScript, TYPESCRIPT, 30);
     let set_chunk = chunk(&split, ChunkKind::Definition, "MemoryStore.set");
-    assert_eq!((set_chunk.span.start_line, set_chunk.span.end_line), (23, 26));
+    assert_eq!((set_chunk.span.start_line, set_chunk.span.end_line), (23, 27), "with the class's closing brace");
+    assert_eq!(set_chunk.references, ["logged", "Promise"]);
     assert_eq!(set_chunk.context_header.as_deref(), Some("export class MemoryStore<T> implements Store<T> {"));
     let handler = chunk(&parsed, ChunkKind::Definition, "handler");
     assert!(handler.references.contains(&"Response".to_string()));

@@ -94,6 +94,80 @@
   (concept_definition
     name: (identifier) @name)) @definition.type
 
+; Variables with an initializer declared outside functions (tables, globals):
+; directly in the file, in preprocessor conditionals, in `extern "C"` blocks and namespaces.
+(translation_unit
+  (declaration
+    declarator: (init_declarator
+      declarator: [
+        (identifier) @name
+        (pointer_declarator declarator: (identifier) @name)
+        (array_declarator declarator: (identifier) @name)
+        (array_declarator declarator: (array_declarator declarator: (identifier) @name))
+        (array_declarator
+          declarator: (array_declarator declarator: (array_declarator declarator: (identifier) @name)))
+      ])) @definition.variable)
+
+(preproc_if
+  (declaration
+    declarator: (init_declarator
+      declarator: [
+        (identifier) @name
+        (pointer_declarator declarator: (identifier) @name)
+        (array_declarator declarator: (identifier) @name)
+        (array_declarator declarator: (array_declarator declarator: (identifier) @name))
+        (array_declarator
+          declarator: (array_declarator declarator: (array_declarator declarator: (identifier) @name)))
+      ])) @definition.variable)
+
+(preproc_ifdef
+  (declaration
+    declarator: (init_declarator
+      declarator: [
+        (identifier) @name
+        (pointer_declarator declarator: (identifier) @name)
+        (array_declarator declarator: (identifier) @name)
+        (array_declarator declarator: (array_declarator declarator: (identifier) @name))
+        (array_declarator
+          declarator: (array_declarator declarator: (array_declarator declarator: (identifier) @name)))
+      ])) @definition.variable)
+
+(preproc_else
+  (declaration
+    declarator: (init_declarator
+      declarator: [
+        (identifier) @name
+        (pointer_declarator declarator: (identifier) @name)
+        (array_declarator declarator: (identifier) @name)
+        (array_declarator declarator: (array_declarator declarator: (identifier) @name))
+        (array_declarator
+          declarator: (array_declarator declarator: (array_declarator declarator: (identifier) @name)))
+      ])) @definition.variable)
+
+(preproc_elif
+  (declaration
+    declarator: (init_declarator
+      declarator: [
+        (identifier) @name
+        (pointer_declarator declarator: (identifier) @name)
+        (array_declarator declarator: (identifier) @name)
+        (array_declarator declarator: (array_declarator declarator: (identifier) @name))
+        (array_declarator
+          declarator: (array_declarator declarator: (array_declarator declarator: (identifier) @name)))
+      ])) @definition.variable)
+
+(declaration_list
+  (declaration
+    declarator: (init_declarator
+      declarator: [
+        (identifier) @name
+        (pointer_declarator declarator: (identifier) @name)
+        (array_declarator declarator: (identifier) @name)
+        (array_declarator declarator: (array_declarator declarator: (identifier) @name))
+        (array_declarator
+          declarator: (array_declarator declarator: (array_declarator declarator: (identifier) @name)))
+      ])) @definition.variable)
+
 (preproc_function_def
   name: (identifier) @name) @definition.macro
 

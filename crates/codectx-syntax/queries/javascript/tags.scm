@@ -100,6 +100,12 @@
 (new_expression
   constructor: (identifier) @name) @reference.class
 
+(decorator
+  [
+    (identifier) @name
+    (call_expression function: (identifier) @name)
+  ]) @reference.call
+
 (new_expression
   constructor: (member_expression
     property: (property_identifier) @name)) @reference.class

@@ -1,0 +1,53 @@
+//! SWE-bench-style instances (JSON lines).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use codectx_core::{Error, Result};
+use serde::{Deserialize, Serialize};
+
+/// One evaluation instance: a repository at a commit, an issue text, and the files
+/// and functions its fixing patch touched.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    /// Unique id, e.g. `psf__requests-863`.
+    pub instance_id: String,
+    /// GitHub `owner/name`; the clone is looked up at `<repos>/<owner>/<name>`.
+    pub repo: String,
+    /// The commit to index (40 hex digits, or any revision git accepts).
+    pub base_commit: String,
+    /// The query: the issue text.
+    pub problem_statement: String,
+    /// Repository-relative paths the fixing patch modifies.
+    pub gold_files: Vec<String>,
+    /// For each gold file, the functions/classes the patch touches
+    /// (`Class.method`, `function`). May be empty.
+    #[serde(default)]
+    pub gold_functions: BTreeMap<String, Vec<String>>,
+}
+
+/// Reads a JSON-lines file of instances. Blank lines are skipped.
+///
+/// Errors: [`Error::Io`] if unreadable; [`Error::InvalidArgument`] naming the line
+/// of a malformed record or one without gold files.
+pub fn load(path: &Path) -> Result<Vec<Instance>> {
+    let text = std::fs::read_to_string(path).map_err(|error| Error::io(path, error))?;
+    let mut instances = Vec::new();
+    for (number, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        let instance: Instance = serde_json::from_str(line)
+            .map_err(|error| Error::InvalidArgument(format!("{}:{}: {error}", path.display(), number + 1)))?;
+        if instance.gold_files.is_empty() {
+            return Err(Error::InvalidArgument(format!(
+                "{}:{}: instance {} has no gold_files",
+                path.display(),
+                number + 1,
+                instance.instance_id
+            )));
+        }
+        instances.push(instance);
+    }
+    Ok(instances)
+}

@@ -1,0 +1,308 @@
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use codectx_core::{BlockKind, ContextBundle, ContextRequest, Error, IndexConfig, Result};
+use codectx_index::{IndexSnapshot, Indexer};
+use codectx_retrieve::{PathMatcher, RetrieveOptions};
+use serde::{Deserialize, Serialize};
+
+use crate::checkout::WorkTree;
+use crate::dataset::Instance;
+use crate::metrics::{rank_of, summarize, InstanceResult, Summary, BUDGETS};
+
+/// A named retrieval configuration evaluated side by side with others.
+#[derive(Debug, Clone)]
+pub struct EvalConfig {
+    /// Name shown in the table and used as the cache key (`bm25`, `lexical`).
+    pub name: String,
+    /// The retrieval options.
+    pub options: RetrieveOptions,
+}
+
+/// What to evaluate.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// The instances.
+    pub instances: Vec<Instance>,
+    /// Folder of clones: `<repos>/<owner>/<name>` (bare or not).
+    pub repos: PathBuf,
+    /// Work folder: work trees, indexes and the result cache.
+    pub work_dir: PathBuf,
+    /// The configurations.
+    pub configs: Vec<EvalConfig>,
+    /// Index options.
+    pub index: IndexConfig,
+    /// Budgets for bundle recall (default [`BUDGETS`]).
+    pub budgets: Vec<usize>,
+}
+
+/// Progress of a run, one event per instance.
+#[derive(Debug, Clone)]
+pub struct EvalProgress {
+    /// Instances done.
+    pub done: usize,
+    /// Instances in all.
+    pub total: usize,
+    /// The instance just finished.
+    pub instance_id: String,
+    /// Whether its results came from the cache.
+    pub cached: bool,
+}
+
+/// Indexing work across the run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IndexTotals {
+    /// Commits indexed.
+    pub commits: usize,
+    /// Files parsed (new or changed content).
+    pub parsed: u64,
+    /// Files reused from the previous generation (same content hash).
+    pub reused: u64,
+    /// Wall time spent checking out, milliseconds.
+    pub checkout_ms: u64,
+    /// Wall time spent indexing, milliseconds.
+    pub index_ms: u64,
+    /// Blobs missing from the clones (skipped).
+    pub missing_blobs: u64,
+}
+
+/// The result of a run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct EvalReport {
+    /// One summary per configuration, in the order given.
+    pub summaries: Vec<Summary>,
+    /// Every instance × configuration result.
+    pub results: Vec<InstanceResult>,
+    /// Indexing work (instances answered from the cache cost none).
+    pub index: IndexTotals,
+    /// Instances that failed (checkout or index error), with the error.
+    pub failures: Vec<(String, String)>,
+}
+
+/// Runs the evaluation. Instances are grouped by repository and ordered by commit
+/// time, so that consecutive checkouts differ little and indexing stays
+/// incremental. An instance whose repository or commit is unavailable is
+/// reported in `failures` and excluded from the metrics.
+///
+/// Errors: [`Error::Io`] if the work folder cannot be written.
+pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<EvalReport> {
+    std::fs::create_dir_all(&options.work_dir).map_err(|error| Error::io(&options.work_dir, error))?;
+    let budgets = if options.budgets.is_empty() { BUDGETS.to_vec() } else { options.budgets.clone() };
+    let mut report = EvalReport::default();
+
+    let mut by_repo: BTreeMap<&str, Vec<&Instance>> = BTreeMap::new();
+    for instance in &options.instances {
+        by_repo.entry(instance.repo.as_str()).or_default().push(instance);
+    }
+    let total = options.instances.len();
+    let mut done = 0;
+    for (repo, mut instances) in by_repo {
+        let slug = repo.replace('/', "__");
+        let repo_dir = options.work_dir.join(&slug);
+        let clone = options.repos.join(repo);
+        let mut tree = match WorkTree::new(&clone, &repo_dir.join("tree")) {
+            Ok(tree) => tree,
+            Err(error) => {
+                for instance in instances {
+                    report.failures.push((instance.instance_id.clone(), format!("clone {}: {error}", clone.display())));
+                    done += 1;
+                    progress(&EvalProgress { done, total, instance_id: instance.instance_id.clone(), cached: false });
+                }
+                continue;
+            }
+        };
+        let times: HashMap<&str, i64> = instances
+            .iter()
+            .map(|instance| (instance.base_commit.as_str(), tree.commit_time(&instance.base_commit).unwrap_or(i64::MAX)))
+            .collect();
+        instances.sort_by(|a, b| {
+            times[a.base_commit.as_str()].cmp(&times[b.base_commit.as_str()]).then(a.instance_id.cmp(&b.instance_id))
+        });
+        let index_dir = repo_dir.join("index");
+        let mut current_commit: Option<String> = None;
+        for instance in instances {
+            let cached: Vec<Option<InstanceResult>> =
+                options.configs.iter().map(|config| read_cached(&options.work_dir, &config_key(config), &instance.instance_id)).collect();
+            if cached.iter().all(Option::is_some) {
+                report.results.extend(cached.into_iter().flatten());
+                done += 1;
+                progress(&EvalProgress { done, total, instance_id: instance.instance_id.clone(), cached: true });
+                continue;
+            }
+            let outcome = (|| -> Result<Vec<InstanceResult>> {
+                if current_commit.as_deref() != Some(instance.base_commit.as_str()) {
+                    let started = Instant::now();
+                    let stats = tree.checkout(&instance.base_commit)?;
+                    report.index.checkout_ms += started.elapsed().as_millis() as u64;
+                    report.index.missing_blobs += stats.missing;
+                    let started = Instant::now();
+                    let indexer = Indexer::new(tree.root(), Some(&index_dir), options.index.clone())?;
+                    let index_stats = indexer.run(&|_| {})?;
+                    report.index.index_ms += started.elapsed().as_millis() as u64;
+                    report.index.commits += 1;
+                    report.index.parsed += index_stats.parsed;
+                    report.index.reused += index_stats.reused;
+                    current_commit = Some(instance.base_commit.clone());
+                }
+                let snapshot = IndexSnapshot::open(&index_dir)?;
+                let mut results = Vec::new();
+                for (config, cached) in options.configs.iter().zip(&cached) {
+                    let result = match cached {
+                        Some(result) => result.clone(),
+                        None => {
+                            let result = evaluate(&snapshot, instance, config, &budgets)?;
+                            write_cached(&options.work_dir, &config_key(config), &result);
+                            result
+                        }
+                    };
+                    results.push(result);
+                }
+                Ok(results)
+            })();
+            match outcome {
+                Ok(results) => report.results.extend(results),
+                Err(error) => {
+                    current_commit = None;
+                    report.failures.push((instance.instance_id.clone(), error.to_string()));
+                }
+            }
+            done += 1;
+            progress(&EvalProgress { done, total, instance_id: instance.instance_id.clone(), cached: false });
+        }
+    }
+    for config in &options.configs {
+        let results: Vec<&InstanceResult> = report.results.iter().filter(|result| result.config == config.name).collect();
+        report.summaries.push(summarize(&config.name, &results));
+    }
+    Ok(report)
+}
+
+/// Whether a chunk's symbol path names the gold function `wanted`: equal, a
+/// qualified suffix of it (`mod.Class.method` for `Class.method`), or nested inside
+/// it (`Class.method.inner`). The dataset names module-level import edits
+/// `imports` (or `imports:N`); those match top-level chunks (empty symbol path).
+fn symbol_matches(symbol_path: &str, wanted: &str) -> bool {
+    if wanted == "imports" || wanted.starts_with("imports:") {
+        return symbol_path.is_empty();
+    }
+    if symbol_path.is_empty() {
+        return false;
+    }
+    let normalized = symbol_path.replace("::", ".");
+    let wanted = wanted.replace("::", ".");
+    normalized == wanted || normalized.ends_with(&format!(".{wanted}")) || normalized.starts_with(&format!("{wanted}."))
+}
+
+/// Ranks one instance under one configuration and assembles its bundles.
+fn evaluate(snapshot: &IndexSnapshot, instance: &Instance, config: &EvalConfig, budgets: &[usize]) -> Result<InstanceResult> {
+    let matcher = PathMatcher::all();
+    let started = Instant::now();
+    let ranking = codectx_retrieve::rank(snapshot, &instance.problem_statement, &matcher, &config.options)?;
+    let rank_ms = started.elapsed().as_secs_f64() * 1000.0;
+
+    let files: Vec<String> = ranking.files.iter().map(|(file, _)| snapshot.file_at(*file).record.path.clone()).collect();
+    let mut functions: Vec<(String, String)> = Vec::new();
+    for candidate in &ranking.chunks {
+        let Some(chunk) = snapshot.chunk(candidate.chunk.file, candidate.chunk.ordinal) else { continue };
+        let key = (snapshot.file_at(candidate.chunk.file).record.path.clone(), chunk.symbol_path.clone());
+        if !functions.contains(&key) {
+            functions.push(key);
+        }
+    }
+
+    let mut result = InstanceResult {
+        instance_id: instance.instance_id.clone(),
+        config: config.name.clone(),
+        top_files: files.iter().take(10).cloned().collect(),
+        rank_ms,
+        ..InstanceResult::default()
+    };
+    for gold in &instance.gold_files {
+        result.gold_file_ranks.insert(gold.clone(), rank_of(&files, gold));
+    }
+    for (path, names) in &instance.gold_functions {
+        for name in names {
+            let rank = functions
+                .iter()
+                .position(|(file, symbol)| file == path && symbol_matches(symbol, name))
+                .map(|index| index + 1);
+            result.gold_function_ranks.insert(format!("{path}::{name}"), rank);
+        }
+    }
+
+    for &budget in budgets {
+        let request = ContextRequest { token_budget: budget, ..ContextRequest::new(instance.problem_statement.clone()) };
+        let bundle = codectx_retrieve::assemble(snapshot, &request, &config.options)?;
+        let has_files = instance.gold_files.iter().all(|gold| bundle.blocks.iter().any(|block| &block.path == gold));
+        result.bundle_has_files.insert(budget, has_files);
+        result.bundle_has_functions.insert(budget, functions_held(snapshot, instance, &bundle));
+    }
+    Ok(result)
+}
+
+/// Whether the bundle's code blocks cover every gold function's whole line span.
+/// `None` when no gold function can be found in the index.
+fn functions_held(snapshot: &IndexSnapshot, instance: &Instance, bundle: &ContextBundle) -> Option<bool> {
+    let mut judged = false;
+    for (path, names) in &instance.gold_functions {
+        let Some((_, entry)) = snapshot.file(path) else { continue };
+        for name in names {
+            let spans: Vec<(u32, u32)> = entry
+                .parsed
+                .symbols
+                .iter()
+                .filter(|symbol| symbol_matches(&symbol.qualified_name, name) && !symbol.qualified_name.starts_with(&format!("{name}.")))
+                .map(|symbol| (symbol.span.start_line, symbol.span.end_line))
+                .collect();
+            if spans.is_empty() {
+                continue;
+            }
+            judged = true;
+            let covered = spans.iter().any(|&(start, end)| {
+                (start..=end).all(|line| {
+                    bundle.blocks.iter().any(|block| {
+                        block.path == *path && block.kind == BlockKind::Code && block.start_line <= line && line <= block.end_line
+                    })
+                })
+            });
+            if !covered {
+                return Some(false);
+            }
+        }
+    }
+    judged.then_some(true)
+}
+
+/// The cache folder of a configuration: its name plus a hash of its options and of
+/// this build's version, so that tuning a configuration never reads stale results.
+fn config_key(config: &EvalConfig) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    format!("{:?} {}", config.options, env!("CARGO_PKG_VERSION")).hash(&mut hasher);
+    format!("{}-{:08x}", config.name, hasher.finish() as u32)
+}
+
+fn cache_path(work_dir: &Path, config: &str, instance_id: &str) -> PathBuf {
+    let safe: String = instance_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect();
+    work_dir.join("results").join(config).join(format!("{safe}.json"))
+}
+
+fn read_cached(work_dir: &Path, config: &str, instance_id: &str) -> Option<InstanceResult> {
+    let bytes = std::fs::read(cache_path(work_dir, config, instance_id)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+fn write_cached(work_dir: &Path, config: &str, result: &InstanceResult) {
+    let path = cache_path(work_dir, config, &result.instance_id);
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    if let Ok(bytes) = serde_json::to_vec_pretty(result) {
+        // Write then rename, so an interrupted run never leaves half a result.
+        let tmp = path.with_extension("json.tmp");
+        if std::fs::write(&tmp, bytes).is_ok() {
+            let _ = std::fs::rename(&tmp, &path);
+        }
+    }
+}
