@@ -205,9 +205,18 @@ fn evaluate(snapshot: &IndexSnapshot, instance: &Instance, config: &EvalConfig, 
     let mut functions: Vec<(String, String)> = Vec::new();
     for candidate in &ranking.chunks {
         let Some(chunk) = snapshot.chunk(candidate.chunk.file, candidate.chunk.ordinal) else { continue };
-        let key = (snapshot.file_at(candidate.chunk.file).record.path.clone(), chunk.symbol_path.clone());
-        if !functions.contains(&key) {
-            functions.push(key);
+        // A chunk stands for its own symbol and every definition inside it (a small
+        // class is one chunk with all its methods).
+        let entry = snapshot.file_at(candidate.chunk.file);
+        let inner = entry.parsed.symbols.iter().filter(|symbol| {
+            symbol.name_span.start_byte >= chunk.span.start_byte && symbol.name_span.start_byte < chunk.span.end_byte
+        });
+        let names = std::iter::once(chunk.symbol_path.clone()).chain(inner.map(|symbol| symbol.qualified_name.clone()));
+        for name in names {
+            let key = (entry.record.path.clone(), name);
+            if !functions.contains(&key) {
+                functions.push(key);
+            }
         }
     }
 
