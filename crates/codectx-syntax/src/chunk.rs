@@ -7,8 +7,10 @@
 //!
 //! Token budget: a range of lines fits the cap when its byte length is at most the
 //! cap (a BPE token covers at least one byte, so no counting is needed), else when
-//! the sum of its lines' token counts is at most the cap. Each line is counted at
-//! most once per file; a line longer than [`LONG_LINE_FACTOR`] × cap bytes is taken
+//! the sum of its lines' token counts is at most the cap — confirmed by counting the
+//! range's text when that sum comes within a quarter of the cap, since BPE pieces
+//! can span lines. Each line is counted at most once per file (short lines are
+//! memoised per thread across files); a line longer than [`LONG_LINE_FACTOR`] × cap bytes is taken
 //! as over the cap without counting (it then stands alone, which is always allowed),
 //! and a range longer than [`LONG_RANGE_FACTOR`] × cap bytes as not fitting (it is
 //! then split further, which is always allowed). Both bound the cost of BPE, which
@@ -49,20 +51,22 @@ fn line_tokens(text: &str) -> usize {
     if text.len() > MEMO_LINE_BYTES {
         return tokens::count(text);
     }
-    LINE_TOKENS.with(|memo| {
-        let Ok(mut memo) = memo.try_borrow_mut() else {
-            return tokens::count(text);
-        };
-        if let Some(&count) = memo.get(text) {
-            return count as usize;
-        }
-        let count = tokens::count(text);
-        if memo.len() >= MEMO_ENTRIES {
-            memo.clear();
-        }
-        memo.insert(text.into(), count as u32);
-        count
-    })
+    LINE_TOKENS
+        .try_with(|memo| {
+            let Ok(mut memo) = memo.try_borrow_mut() else {
+                return tokens::count(text);
+            };
+            if let Some(&count) = memo.get(text) {
+                return count as usize;
+            }
+            let count = tokens::count(text);
+            if memo.len() >= MEMO_ENTRIES {
+                memo.clear();
+            }
+            memo.insert(text.into(), count as u32);
+            count
+        })
+        .unwrap_or_else(|_| tokens::count(text))
 }
 
 /// Line windows of a file without a grammar (or whose parse failed): at most
@@ -276,7 +280,14 @@ impl<'a> Chunker<'a> {
     /// past `1/blank_fraction` of the range. With `headings`, a Markdown heading
     /// starts a new range once the current one has a third of `max_lines`. A final
     /// range of only closing punctuation joins the range before it when that fits.
-    fn pack(&mut self, a: usize, b: usize, max_lines: usize, blank_fraction: usize, headings: bool) -> Vec<(usize, usize)> {
+    fn pack(
+        &mut self,
+        a: usize,
+        b: usize,
+        max_lines: usize,
+        blank_fraction: usize,
+        headings: bool,
+    ) -> Vec<(usize, usize)> {
         let Some(first) = (a..=b).find(|&i| !self.blank[i]) else {
             return Vec::new();
         };
@@ -304,7 +315,10 @@ impl<'a> Chunker<'a> {
         if out.len() >= 2 {
             let (last_start, last_end) = out[out.len() - 1];
             let (previous_start, _) = out[out.len() - 2];
-            if max_lines == usize::MAX && self.punctuation_only(last_start, last_end) && self.fits(previous_start, last_end) {
+            if max_lines == usize::MAX
+                && self.punctuation_only(last_start, last_end)
+                && self.fits(previous_start, last_end)
+            {
                 out.pop();
                 if let Some(previous) = out.last_mut() {
                     previous.1 = last_end;
@@ -337,10 +351,7 @@ impl<'a> Chunker<'a> {
                 continue;
             }
             let cost = self.cost(i);
-            let heading = headings
-                && i > start
-                && (i - start) * 3 >= max_lines
-                && self.lines.line(i).starts_with('#');
+            let heading = headings && i > start && (i - start) * 3 >= max_lines && self.lines.line(i).starts_with('#');
             if i > start && (sum + cost > target || i - start >= max_lines || heading) {
                 let cut = match last_blank {
                     Some(k) if k > start && (k - start) * blank_fraction >= i - start && !heading => k,
@@ -486,20 +497,15 @@ impl<'a> Chunker<'a> {
         }
     }
 
-    /// The header line(s) of a container: from its head's line through the line of
-    /// the last non-blank character before its body (`impl Walker {`,
-    /// `class Session(SessionRedirectMixin):`); its signature if that is too long.
+    /// The header line(s) of a container: from its head's line through the line
+    /// where its head ends (`impl Walker {`, `class Session(SessionRedirectMixin):`);
+    /// its signature if that is too long.
     fn container_header(&self, symbol: usize) -> Option<String> {
         let layout = &self.layout[symbol];
-        let src = self.lines.src();
         let first = self.lines.line_of(layout.sig_start);
-        let last = match layout.body_start {
-            Some(body) => {
-                let head = src.get(layout.sig_start..body).unwrap_or_default();
-                let trimmed = head.trim_end().len();
-                self.lines.line_of(layout.sig_start + trimmed.saturating_sub(1)).max(first)
-            }
-            None => first,
+        let last = match layout.head_end {
+            Some(head_end) if head_end > layout.sig_start => self.lines.line_of(head_end - 1).max(first),
+            _ => first,
         };
         if last - first >= MAX_HEADER_LINES {
             let signature = &self.symbols[symbol].signature;

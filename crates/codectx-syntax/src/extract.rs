@@ -35,8 +35,9 @@ pub(crate) struct SymLayout {
     pub lead_start: usize,
     /// Where its declaration head starts (after decorators / attributes).
     pub sig_start: usize,
-    /// Where its body starts, if it has one.
-    pub body_start: Option<usize>,
+    /// Where its head ends (the last token before the body, comments excluded), if
+    /// it has a body.
+    pub head_end: Option<usize>,
     /// Whether it is a chunk of its own (functions with a body, containers, large
     /// constants) rather than part of the surrounding top-level / header code.
     pub own_chunk: bool,
@@ -180,20 +181,19 @@ pub(crate) fn extract(
     let module_path = if language == Language::Rust { rust_module_path(path) } else { String::new() };
 
     // Per-definition facts, in definition order.
-    let mut records: Vec<Record> = defs
-        .iter()
-        .zip(leads)
-        .map(|(def, lead)| Record::new(def, lead, spec, source, &lines))
-        .collect();
+    let mut records: Vec<Record> =
+        defs.iter().zip(leads).map(|(def, lead)| Record::new(def, lead, spec, source, &lines)).collect();
     records.sort_by_key(|record| (record.start, std::cmp::Reverse(record.end)));
 
     // Nesting: the enclosing definition is the nearest open one that contains it.
+    // Definitions with the same span (`const a = () => 1, b = () => 2;`) are siblings.
     let mut parents: Vec<Option<usize>> = Vec::with_capacity(records.len());
     let mut stack: Vec<usize> = Vec::new();
     for (i, record) in records.iter().enumerate() {
         while let Some(&top) = stack.last() {
             let open = &records[top];
-            if open.end <= record.start || open.end < record.end {
+            let same_span = open.start == record.start && open.end == record.end;
+            if open.end <= record.start || open.end < record.end || same_span {
                 stack.pop();
             } else {
                 break;
@@ -207,7 +207,11 @@ pub(crate) fn extract(
             let in_type = parents[i].is_some_and(|p| {
                 matches!(
                     records[p].kind,
-                    SymbolKind::Class | SymbolKind::Struct | SymbolKind::Interface | SymbolKind::Impl | SymbolKind::Enum
+                    SymbolKind::Class
+                        | SymbolKind::Struct
+                        | SymbolKind::Interface
+                        | SymbolKind::Impl
+                        | SymbolKind::Enum
                 )
             });
             if in_type {
@@ -219,8 +223,8 @@ pub(crate) fn extract(
     // Qualified names: the qualifying ancestors (containers and callables), nearest
     // MAX_QUALIFIERS of them, then the symbol's own scope and name.
     let mut qualifier: Vec<Option<usize>> = Vec::with_capacity(records.len());
-    for i in 0..records.len() {
-        let mut up = parents[i];
+    for parent in &parents {
+        let mut up = *parent;
         while let Some(p) = up {
             if records[p].kind.is_container() || records[p].kind.is_callable() {
                 break;
@@ -288,13 +292,13 @@ pub(crate) fn extract(
         layout.push(SymLayout {
             lead_start: record.lead_start,
             sig_start: record.sig_start,
-            body_start: record.body_start,
+            head_end: record.head_end,
             own_chunk,
         });
     }
 
     refs.retain(|&(start, end)| {
-        let text = &source[start as usize..end as usize];
+        let text = source.get(start as usize..end as usize).unwrap_or_default();
         text.len() >= 2 && !matches!(text, "self" | "Self" | "this" | "super")
     });
     refs.sort_unstable();
@@ -306,7 +310,7 @@ pub(crate) fn extract(
 
 /// Text of a node (empty if its range is not on char boundaries, which tree-sitter
 /// guarantees for UTF-8 input).
-pub(crate) fn node_text<'s>(source: &'s str, node: Node) -> String {
+pub(crate) fn node_text(source: &str, node: Node) -> String {
     source.get(node.byte_range()).unwrap_or_default().to_string()
 }
 
@@ -392,9 +396,8 @@ fn leads<'t>(root: Node<'t>, defs: &[RawDef<'t>], spec: &LanguageSpec, source: &
                 own.push(i);
             }
         }
-        if !own.is_empty() {
+        if let (false, Some(level)) = (own.is_empty(), levels.last()) {
             let indices = &own;
-            let level = levels.last().expect("a level per depth");
             let adjacent = level.run.last().is_some_and(|last| node.start_position().row <= end_row(*last) + 1);
             if adjacent {
                 let mut lead = Lead::default();
@@ -449,6 +452,7 @@ struct Record {
     lead_start: usize,
     sig_start: usize,
     body_start: Option<usize>,
+    head_end: Option<usize>,
     signature: String,
     doc: Option<String>,
 }
@@ -487,9 +491,14 @@ impl Record {
         let end = node.end_byte();
         let lead_start = lead.first_start.map_or(start, |first| first.min(start));
         let sig_start = signature_start(node, spec);
-        let body = find_body(node, def.name);
-        let body_start = body.map(|body| body.start_byte()).filter(|&b| b >= sig_start && b <= end);
-        let signature = signature(source, lines, sig_start, body_start, end);
+        let (body, head_end) = match find_body(node, def.name, spec.comment_kinds) {
+            Some((body, head_end)) if body.start_byte() >= sig_start && body.start_byte() <= end => {
+                (Some(body), Some(head_end.clamp(sig_start, body.start_byte())))
+            }
+            _ => (None, None),
+        };
+        let body_start = body.map(|body| body.start_byte());
+        let signature = signature(source, lines, sig_start, head_end, end);
         let doc = match (language, body) {
             (Language::Python, Some(body)) if kind != SymbolKind::Constant && kind != SymbolKind::Variable => {
                 python_docstring(source, body)
@@ -497,7 +506,20 @@ impl Record {
             _ => None,
         }
         .or_else(|| comments_doc(source, &lead.comments));
-        Record { name, name_range, scope, kind, start, end, lead_start, sig_start, body_start, signature, doc }
+        Record {
+            name,
+            name_range,
+            scope,
+            kind,
+            start,
+            end,
+            lead_start,
+            sig_start,
+            body_start,
+            head_end,
+            signature,
+            doc,
+        }
     }
 }
 
@@ -525,11 +547,7 @@ fn last_scope_separator(name: &str) -> Option<usize> {
 
 fn split_scope(scope: &str, language: Language) -> Vec<String> {
     let stripped = strip_brackets(scope, language);
-    stripped
-        .split("::")
-        .map(|segment| collapse_whitespace(segment))
-        .filter(|segment| !segment.is_empty())
-        .collect()
+    stripped.split("::").map(collapse_whitespace).filter(|segment| !segment.is_empty()).collect()
 }
 
 /// A definition name as displayed: whitespace collapsed, quotes of string names
@@ -633,19 +651,20 @@ fn signature_start(node: Node, spec: &LanguageSpec) -> usize {
 
 /// The body of a definition: the deepest `body` field (or `body` of a `value` /
 /// `right` field, for `const f = () => {}`) on the path from the definition node
-/// down to its name, starting after the name.
-fn find_body<'t>(node: Node<'t>, name: Node<'t>) -> Option<Node<'t>> {
+/// down to its name, starting after the name; with the end of the head: the last
+/// child before the body that is not a comment (so `def f():  # note` ends at `:`).
+fn find_body<'t>(node: Node<'t>, name: Node<'t>, comment_kinds: &[&str]) -> Option<(Node<'t>, usize)> {
     let mut current = node;
-    let mut body = None;
+    let mut found: Option<(Node<'t>, Node<'t>)> = None;
     for _ in 0..16 {
-        let direct = current.child_by_field_name("body");
+        let direct = current.child_by_field_name("body").map(|body| (current, body));
         let via_value = ["value", "right"]
             .iter()
             .find_map(|field| current.child_by_field_name(field))
-            .and_then(|value| value.child_by_field_name("body"));
-        for candidate in [direct, via_value].into_iter().flatten() {
-            if candidate.start_byte() >= name.end_byte() {
-                body = Some(candidate);
+            .and_then(|value| value.child_by_field_name("body").map(|body| (value, body)));
+        for (owner, body) in [direct, via_value].into_iter().flatten() {
+            if body.start_byte() >= name.end_byte() {
+                found = Some((owner, body));
             }
         }
         let mut cursor = current.walk();
@@ -658,15 +677,33 @@ fn find_body<'t>(node: Node<'t>, name: Node<'t>) -> Option<Node<'t>> {
         }
         current = child;
     }
-    body
+    let (owner, body) = found?;
+    let mut head_end = body.start_byte();
+    let mut cursor = owner.walk();
+    if cursor.goto_first_child() {
+        loop {
+            let child = cursor.node();
+            if child.start_byte() >= body.start_byte() {
+                break;
+            }
+            if !comment_kinds.contains(&child.kind()) {
+                head_end = child.end_byte();
+            }
+            if !cursor.goto_next_sibling() {
+                break;
+            }
+        }
+    }
+    Some((body, head_end))
 }
 
-/// The declaration head: text from `sig_start` to the body, whitespace collapsed.
+/// The declaration head: text from `sig_start` to the end of the head, whitespace
+/// collapsed.
 /// Without a body: the first line (continued while parentheses are open), cut
 /// before a `{`, without a trailing `;`.
-fn signature(source: &str, lines: &Lines, sig_start: usize, body_start: Option<usize>, end: usize) -> String {
-    let text = match body_start {
-        Some(body) => slice(source, sig_start, body),
+fn signature(source: &str, lines: &Lines, sig_start: usize, head_end: Option<usize>, end: usize) -> String {
+    let text = match head_end {
+        Some(head_end) => slice(source, sig_start, head_end),
         None => {
             let first = lines.line_of(sig_start);
             let mut last = first;
@@ -733,20 +770,17 @@ fn python_docstring(source: &str, body: Node) -> Option<String> {
 /// `inspect.cleandoc`: the first line stripped, the others dedented by their common
 /// indentation, leading and trailing blank lines removed.
 fn cleandoc(text: &str) -> String {
+    // Indentation is counted in ASCII spaces and tabs, so cuts fall on char boundaries.
+    let indentation = |line: &str| line.bytes().take_while(|b| *b == b' ' || *b == b'\t').count();
     let lines: Vec<&str> = text.lines().collect();
-    let indent = lines
-        .iter()
-        .skip(1)
-        .filter(|line| !line.trim().is_empty())
-        .map(|line| line.len() - line.trim_start().len())
-        .min()
-        .unwrap_or(0);
+    let indent =
+        lines.iter().skip(1).filter(|line| !line.trim().is_empty()).map(|line| indentation(line)).min().unwrap_or(0);
     let mut out: Vec<String> = Vec::with_capacity(lines.len());
     for (i, line) in lines.iter().enumerate() {
         if i == 0 {
             out.push(line.trim().to_string());
         } else {
-            let cut = indent.min(line.len() - line.trim_start().len());
+            let cut = indent.min(indentation(line));
             out.push(line[cut..].trim_end().to_string());
         }
     }
@@ -759,8 +793,47 @@ fn cleandoc(text: &str) -> String {
     out.join("\n")
 }
 
+/// Prefixes of comments that direct tools rather than document code
+/// (`// eslint-disable-next-line`, `# type: ignore`, `//go:generate`, ...).
+const DIRECTIVES: &[&str] = &[
+    "eslint",
+    "prettier-ignore",
+    "@ts-",
+    "tslint:",
+    "istanbul ",
+    "c8 ",
+    "biome-ignore",
+    "deno-lint",
+    "jshint",
+    "noqa",
+    "pylint:",
+    "type:",
+    "mypy:",
+    "pyright:",
+    "fmt:",
+    "isort:",
+    "pragma",
+    "NOLINT",
+    "nolint",
+    "go:",
+    "+build",
+    "#region",
+    "#endregion",
+    "region",
+    "endregion",
+    "clang-format",
+    "rustfmt:",
+    "cspell:",
+    "spell-checker:",
+];
+
+fn is_directive(comment: &str) -> bool {
+    let body = comment.trim_start_matches(['/', '#', '*', '!']).trim_start();
+    DIRECTIVES.iter().any(|prefix| body.starts_with(prefix))
+}
+
 /// A doc from comment nodes: markers (`///`, `//`, `#`, `/** */`, leading `*`)
-/// removed, then dedented.
+/// removed, then dedented. Tool directives (`// eslint-disable-next-line`) are not docs.
 fn comments_doc(source: &str, comments: &[(usize, usize)]) -> Option<String> {
     if comments.is_empty() {
         return None;
@@ -768,6 +841,9 @@ fn comments_doc(source: &str, comments: &[(usize, usize)]) -> Option<String> {
     let mut lines: Vec<String> = Vec::new();
     for &(start, end) in comments {
         let text = slice(source, start, end).trim();
+        if is_directive(text) {
+            continue;
+        }
         if let Some(body) = text.strip_prefix("/*") {
             let body = body.strip_suffix("*/").unwrap_or(body);
             let body = body.trim_start_matches(['*', '!']);
@@ -788,10 +864,8 @@ fn comments_doc(source: &str, comments: &[(usize, usize)]) -> Option<String> {
         } else {
             for line in text.lines() {
                 let trimmed = line.trim_start();
-                let rest = ["///", "//!", "//", "#"]
-                    .iter()
-                    .find_map(|marker| trimmed.strip_prefix(marker))
-                    .unwrap_or(trimmed);
+                let rest =
+                    ["///", "//!", "//", "#"].iter().find_map(|marker| trimmed.strip_prefix(marker)).unwrap_or(trimmed);
                 let rest = rest.strip_prefix(' ').unwrap_or(rest);
                 lines.push(rest.trim_end().to_string());
             }
@@ -817,9 +891,14 @@ mod tests {
         assert_eq!(clean_name("\"x\""), "x");
         assert_eq!(clean_name("operator<"), "operator<");
         assert_eq!(cleandoc("Summary.\n\n    Body line.\n      indented\n    "), "Summary.\n\nBody line.\n  indented");
+        assert_eq!(cleandoc("x\n\u{3000}a\n  b"), "x\n\u{3000}a\n  b", "no cut inside a character");
         let source = "/**\n * Doc.\n *   more\n */";
         assert_eq!(comments_doc(source, &[(0, source.len())]).as_deref(), Some("Doc.\n  more"));
         let source = "/// One\n/// Two\n";
         assert_eq!(comments_doc(source, &[(0, 8), (8, 16)]).as_deref(), Some("One\nTwo"));
+        let source = "// eslint-disable-next-line complexity\n//go:generate stringer\n# type: ignore";
+        assert_eq!(comments_doc(source, &[(0, 38), (39, 61), (62, 76)]), None);
+        let source = "// Real doc.\n// eslint-disable-next-line";
+        assert_eq!(comments_doc(source, &[(0, 12), (13, 39)]).as_deref(), Some("Real doc."));
     }
 }

@@ -262,8 +262,7 @@ impl Grammar {
     }
 
     fn compile(spec: &'static LanguageSpec) -> Result<Grammar, String> {
-        let ts_language =
-            ts_language(spec.language).ok_or_else(|| format!("{}: no grammar", spec.language))?;
+        let ts_language = ts_language(spec.language).ok_or_else(|| format!("{}: no grammar", spec.language))?;
         let files: Vec<QueryFile> = spec.tags_files.iter().chain(spec.imports_files).copied().collect();
         let query = compile_files(&ts_language, spec.language, &files)?;
         let roles = query.capture_names().iter().map(|name| Role::of(name)).collect();
@@ -272,7 +271,11 @@ impl Grammar {
 }
 
 /// Compiles the concatenation of `files`; an error names the file and line at fault.
-fn compile_files(ts_language: &tree_sitter::Language, language: Language, files: &[QueryFile]) -> Result<Query, String> {
+fn compile_files(
+    ts_language: &tree_sitter::Language,
+    language: Language,
+    files: &[QueryFile],
+) -> Result<Query, String> {
     let mut source = String::new();
     let mut starts = Vec::with_capacity(files.len());
     for (path, text) in files {
@@ -283,8 +286,7 @@ fn compile_files(ts_language: &tree_sitter::Language, language: Language, files:
         }
     }
     Query::new(ts_language, &source).map_err(|error| {
-        let (first_row, path) =
-            starts.iter().rev().find(|(row, _)| *row <= error.row).copied().unwrap_or((0, "?"));
+        let (first_row, path) = starts.iter().rev().find(|(row, _)| *row <= error.row).copied().unwrap_or((0, "?"));
         format!(
             "{language}: queries/{path}:{}:{}: {:?} error: {}",
             error.row - first_row + 1,

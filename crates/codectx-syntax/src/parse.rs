@@ -51,7 +51,7 @@ pub(crate) fn with_tree<T>(
     };
     // The callback needs the state only after parsing; parse inside one borrow, and
     // release it before `f` so that a (hypothetical) nested call cannot double-borrow.
-    let parsed = STATE.with(|state| {
+    let parsed = STATE.try_with(|state| {
         let Ok(mut state) = state.try_borrow_mut() else {
             return Err(false);
         };
@@ -86,13 +86,23 @@ pub(crate) fn with_tree<T>(
             }
         }
     });
+    // The thread-local state is gone only while the thread is being torn down.
     let tree = match parsed {
-        Ok(tree) => tree,
-        Err(true) => return Outcome::TimedOut,
-        Err(false) => return Outcome::Failed,
+        Ok(Ok(tree)) => tree,
+        Ok(Err(true)) => return Outcome::TimedOut,
+        Ok(Err(false)) | Err(_) => return Outcome::Failed,
     };
-    STATE.with(|state| match state.try_borrow_mut() {
-        Ok(mut state) => Outcome::Parsed(f(&tree, &mut state.cursor)),
-        Err(_) => Outcome::Parsed(f(&tree, &mut QueryCursor::new())),
-    })
+    let mut f = Some(f);
+    let result = STATE.try_with(|state| {
+        let f = f.take()?;
+        Some(match state.try_borrow_mut() {
+            Ok(mut state) => f(&tree, &mut state.cursor),
+            Err(_) => f(&tree, &mut QueryCursor::new()),
+        })
+    });
+    match (result, f) {
+        (Ok(Some(value)), _) => Outcome::Parsed(value),
+        (_, Some(f)) => Outcome::Parsed(f(&tree, &mut QueryCursor::new())),
+        (_, None) => Outcome::Failed,
+    }
 }

@@ -107,8 +107,7 @@ impl FileSet {
                 set.py_packages.entry(name.to_string()).or_default().push(parent.to_string());
             }
         }
-        for (dirs, by_last) in
-            [(&set.go_dirs, &mut set.go_dirs_by_last), (&set.java_dirs, &mut set.java_dirs_by_last)]
+        for (dirs, by_last) in [(&set.go_dirs, &mut set.go_dirs_by_last), (&set.java_dirs, &mut set.java_dirs_by_last)]
         {
             for dir in dirs.keys() {
                 by_last.entry(split_dir(dir).1.to_string()).or_default().push(dir.clone());
@@ -182,7 +181,10 @@ impl FileSet {
 ///   paths starting with `crate`, `self`, `super`, a workspace crate's name, or a
 ///   child module -> the file of the deepest module that exists.
 /// * Go: the package directory sharing the longest path suffix with the import path
-///   (at least two components, or the whole path) -> its first non-test `.go` file.
+///   (a directory that is a suffix of it, or at least two components in common; a
+///   path without a domain, like the standard library's, must match whole) -> its
+///   first non-test `.go` file. The module's root package is not resolved (its
+///   import path is in `go.mod`, which the file set does not read).
 /// * Java: `com.foo.Bar` -> a file ending in `com/foo/Bar.java` (nested classes and
 ///   static members fall back to the enclosing file); `com.foo.*` -> the first file of
 ///   a directory ending in `com/foo`.
@@ -209,12 +211,9 @@ fn python_module_file(files: &FileSet, dir: &str) -> Option<String> {
     if dir.is_empty() {
         return None;
     }
-    for candidate in [format!("{dir}.py"), format!("{dir}/__init__.py"), format!("{dir}.pyi"), format!("{dir}/__init__.pyi")] {
-        if files.contains(&candidate) {
-            return Some(candidate);
-        }
-    }
-    None
+    [format!("{dir}.py"), format!("{dir}/__init__.py"), format!("{dir}.pyi"), format!("{dir}/__init__.pyi")]
+        .into_iter()
+        .find(|candidate| files.contains(candidate))
 }
 
 /// `segments` under `root`: a submodule named in `names` first, then the module.
@@ -449,14 +448,25 @@ fn resolve_go(module: &str, files: &FileSet) -> Option<String> {
     let components: Vec<&str> = module.split('/').filter(|c| !c.is_empty()).collect();
     let last = *components.last()?;
     let candidates = files.go_dirs_by_last.get(last)?;
-    // Standard-library-like paths (no domain) must match whole.
-    let needed = if components.len() == 1 || !components[0].contains('.') { components.len() } else { 2 };
+    // A path without a domain (`os`, `net/http`: the standard library) matches only a
+    // directory that is the whole path, or the whole path under `src/` or `vendor/`
+    // (the Go repository itself, vendored copies).
+    let domain = components.len() > 1 && components[0].contains('.');
     let best = candidates
         .iter()
         .filter_map(|dir| {
             let dir_components: Vec<&str> = dir.split('/').collect();
             let common = dir_components.iter().rev().zip(components.iter().rev()).take_while(|(a, b)| a == b).count();
-            (common >= needed).then_some((common, dir_components.len() == common, dir))
+            let whole = dir_components.len() == common;
+            let ok = if domain {
+                // Two components in common, or the whole directory (`store/` for
+                // `github.com/acme/shop/store`).
+                common >= 2 || (whole && common >= 1)
+            } else {
+                common == components.len()
+                    && (whole || matches!(dir_components[dir_components.len() - common - 1], "src" | "vendor"))
+            };
+            ok.then_some((common, whole, dir))
         })
         .min_by_key(|(common, whole, dir)| (std::cmp::Reverse(*common), !*whole, dir.len(), dir.as_str()))?;
     let index = *files.go_dirs.get(best.2)?;
@@ -475,10 +485,10 @@ fn resolve_java(from: &str, module: &str, names: &[String], files: &FileSet) -> 
         let suffix = segments.join("/");
         let last = *segments.last()?;
         if let Some(dirs) = files.java_dirs_by_last.get(last) {
-            let best = dirs
-                .iter()
-                .filter(|dir| **dir == suffix || dir.ends_with(&format!("/{suffix}")))
-                .min_by_key(|dir| (std::cmp::Reverse(common_dir_prefix(&format!("{dir}/x"), from)), dir.len(), dir.as_str()));
+            let best =
+                dirs.iter().filter(|dir| **dir == suffix || dir.ends_with(&format!("/{suffix}"))).min_by_key(|dir| {
+                    (std::cmp::Reverse(common_dir_prefix(&format!("{dir}/x"), from)), dir.len(), dir.as_str())
+                });
             if let Some(dir) = best {
                 let index = *files.java_dirs.get(dir)?;
                 return Some(files.paths[index as usize].clone());

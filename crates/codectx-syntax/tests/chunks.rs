@@ -101,7 +101,8 @@ fn an_oversized_function_is_split_into_windows() {
 fn nested_containers_split_recursively_with_combined_headers() {
     let mut source = String::from("class Outer:\n    \"\"\"Outer doc.\"\"\"\n\n    class Inner(Base):\n");
     for i in 0..12 {
-        writeln!(source, "        def method_{i}(self, value):\n            return self.helper_{i}(value) * {i}\n").unwrap();
+        writeln!(source, "        def method_{i}(self, value):\n            return self.helper_{i}(value) * {i}\n")
+            .unwrap();
     }
     source.push_str("    def after(self):\n        return Outer.Inner()\n");
     let parsed = parse_with_cap("nested.py", Language::Python, &source, 60);
@@ -123,7 +124,9 @@ fn top_level_code_is_grouped_and_closing_braces_join_the_previous_chunk() {
     for i in 0..10 {
         writeln!(source, "use crate::module_{i}::Item{i};").unwrap();
     }
-    source.push_str("\nconst A: u32 = 1;\nconst B: u32 = 2;\n\nfn first() -> u32 {\n    A + B\n}\n\nstatic C: u32 = 3;\n");
+    source.push_str(
+        "\nconst A: u32 = 1;\nconst B: u32 = 2;\n\nfn first() -> u32 {\n    A + B\n}\n\nstatic C: u32 = 3;\n",
+    );
     let parsed = parse("src/lib.rs", Language::Rust, &source);
     assert_eq!(
         summary(&parsed),
@@ -136,7 +139,11 @@ fn top_level_code_is_grouped_and_closing_braces_join_the_previous_chunk() {
     // The closing line of a split impl joins its last method.
     let mut source = String::from("impl Engine {\n");
     for i in 0..8 {
-        writeln!(source, "    pub fn step_{i}(&mut self) -> u64 {{\n        self.advance({i}) + self.counter\n    }}\n").unwrap();
+        writeln!(
+            source,
+            "    pub fn step_{i}(&mut self) -> u64 {{\n        self.advance({i}) + self.counter\n    }}\n"
+        )
+        .unwrap();
     }
     source.push_str("}\n");
     let parsed = parse_with_cap("src/engine.rs", Language::Rust, &source, 50);
@@ -196,7 +203,33 @@ fn garbage_never_panics() {
             assert!(!parsed.chunks.is_empty());
         }
         // Fragments of real syntax, shuffled.
-        let tokens = ["def", "class", "fn", "{", "}", "(", ")", "\"", "'", "/*", "*/", "#", "<", ">", "impl", "::", "\n", ":", ";", "=>", "@", "`", "func", "template", "namespace"];
+        let tokens = [
+            "def",
+            "class",
+            "fn",
+            "{",
+            "}",
+            "(",
+            ")",
+            "\"",
+            "'",
+            "/*",
+            "*/",
+            "#",
+            "<",
+            ">",
+            "impl",
+            "::",
+            "\n",
+            ":",
+            ";",
+            "=>",
+            "@",
+            "`",
+            "func",
+            "template",
+            "namespace",
+        ];
         let mut source = String::new();
         for (i, byte) in noise(99, 5000).into_iter().enumerate() {
             source.push_str(tokens[byte as usize % tokens.len()]);
@@ -220,12 +253,18 @@ fn deep_nesting_does_not_overflow() {
         (Language::C, "deep.c", format!("int x = {}1{};\n", "(".repeat(depth), ")".repeat(depth))),
         (Language::Cpp, "deep.cpp", format!("{}{}\n", "namespace n { ".repeat(depth), "}".repeat(depth))),
         (Language::Go, "deep.go", format!("package p\nvar x = {}1{}\n", "(".repeat(depth), ")".repeat(depth))),
-        (Language::Java, "Deep.java", format!("{}{}", "class C {\n  void m() { run(); }\n".repeat(depth), "}\n".repeat(depth))),
+        (
+            Language::Java,
+            "Deep.java",
+            format!("{}{}", "class C {\n  void m() { run(); }\n".repeat(depth), "}\n".repeat(depth)),
+        ),
         (Language::TypeScript, "deep.ts", format!("{}{}\n", "namespace N { ".repeat(depth), "}".repeat(depth))),
         (
             Language::Python,
             "classes.py",
-            (0..1000).map(|i| format!("{}class C{i}:\n", " ".repeat(i))).collect::<String>() + &" ".repeat(1000) + "pass\n",
+            (0..1000).map(|i| format!("{}class C{i}:\n", " ".repeat(i))).collect::<String>()
+                + &" ".repeat(1000)
+                + "pass\n",
         ),
     ];
     for (language, path, source) in cases {
@@ -262,6 +301,10 @@ fn definitions_sharing_lines_do_not_overlap() {
     let source = "function a() { return 1 } function b() { return a() }\nclass K { m() {} n() {} }\nconst x = () => 1, y = () => 2;\n";
     let parsed = parse("min.js", Language::JavaScript, source);
     assert_eq!(parsed.symbols.iter().filter(|s| s.name == "a" || s.name == "b").count(), 2);
+    let x = symbol(&parsed, "x");
+    let y = symbol(&parsed, "y");
+    assert_eq!((x.parent, y.parent), (None, None), "declarators of one statement are siblings");
+    assert_eq!(x.span, y.span);
     assert_eq!(parsed.chunks.len(), 3);
     let parsed = parse_with_cap("min.js", Language::JavaScript, &source.repeat(40), 30);
     assert!(!parsed.chunks.is_empty());

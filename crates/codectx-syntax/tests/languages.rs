@@ -174,7 +174,8 @@ fn python_import_resolution() {
     let mut imports = parse("tools/run.py", Language::Python, "import helper\n").imports;
     resolve_imports(Language::Python, "tools/run.py", &mut imports, &set);
     assert_eq!(imports[0].resolved.as_deref(), Some("tools/helper.py"));
-    let mut imports = parse("src/pkg/sub/mod.py", Language::Python, "from ..core import Thing\nfrom .. import core\n").imports;
+    let mut imports =
+        parse("src/pkg/sub/mod.py", Language::Python, "from ..core import Thing\nfrom .. import core\n").imports;
     resolve_imports(Language::Python, "src/pkg/sub/mod.py", &mut imports, &set);
     assert_eq!(imports[0].module, "..core");
     assert_eq!(imports[0].resolved.as_deref(), Some("src/pkg/core.py"));
@@ -414,6 +415,16 @@ fn go() {
     let struct_chunk = chunk(&parsed, ChunkKind::Definition, "Server");
     assert_eq!((struct_chunk.span.start_line, struct_chunk.span.end_line), (10, 15));
     assert!(struct_chunk.references.contains(&"Store".to_string()));
+    let top: Vec<_> = parsed.chunks.iter().filter(|c| c.kind == ChunkKind::TopLevel).collect();
+    assert_eq!((top[0].span.start_line, top[0].span.end_line), (1, 8), "package clause and imports");
+    assert_eq!((top[1].span.start_line, top[1].span.end_line), (22, 22), "a one-line constant is top-level code");
+
+    // A method over a small cap is split into windows that keep its name.
+    let split = parse_with_cap("internal/server/server.go", Language::Go, GO, 40);
+    let windows: Vec<_> = split.chunks.iter().filter(|c| c.symbol_path == "Server.Start").collect();
+    assert_eq!(windows.len(), 2);
+    assert!(windows.iter().all(|c| c.kind == ChunkKind::Window && c.symbol == Some(5)));
+    assert_eq!((windows[0].span.start_line, windows[1].span.end_line), (29, 33));
 
     let modules: Vec<_> = parsed.imports.iter().map(|i| (i.module.as_str(), i.line)).collect();
     assert_eq!(modules, [("fmt", 4), ("net/http", 5), ("github.com/acme/shop/internal/store", 7)]);
@@ -759,6 +770,20 @@ fn javascript() {
     let app = chunk(&parsed, ChunkKind::Definition, "App");
     assert_eq!(app.references, ["Layout", "Header"]);
 
+    // A small cap: the class splits into its methods, the long function into windows.
+    let split = parse_with_cap("src/app.js", Language::JavaScript, JAVASCRIPT, 40);
+    let header = chunk(&split, ChunkKind::Header, "Router");
+    assert_eq!((header.span.start_line, header.span.end_line), (17, 17));
+    let constructor = chunk(&split, ChunkKind::Definition, "Router.constructor");
+    assert_eq!((constructor.span.start_line, constructor.span.end_line), (18, 21));
+    assert_eq!(constructor.context_header.as_deref(), Some("export default class Router extends BaseRouter {"));
+    let route = chunk(&split, ChunkKind::Definition, "Router.route");
+    assert_eq!((route.span.start_line, route.span.end_line), (23, 27));
+    let windows: Vec<_> = split.chunks.iter().filter(|c| c.symbol_path == "createApp").collect();
+    assert_eq!(windows.len(), 2);
+    assert!(windows.iter().all(|c| c.kind == ChunkKind::Window && c.symbol == Some(1)));
+    assert_eq!((windows[0].span.start_line, windows[1].span.end_line), (8, 15));
+
     let modules: Vec<_> = parsed.imports.iter().map(|i| (i.module.as_str(), i.names.clone(), i.line)).collect();
     assert_eq!(
         modules,
@@ -770,16 +795,21 @@ fn javascript() {
             ("./lazy", vec![], 29),
         ]
     );
-    let set = files(&["src/utils/date.ts", "db/index.js", "src/config.json", "src/config.js", "src/lazy.jsx", "src/app.js"]);
+    let set =
+        files(&["src/utils/date.ts", "db/index.js", "src/config.json", "src/config.js", "src/lazy.jsx", "src/app.js"]);
     let mut imports = parsed.imports.clone();
     resolve_imports(Language::JavaScript, "src/app.js", &mut imports, &set);
     let resolved: Vec<_> = imports.iter().map(|i| i.resolved.as_deref()).collect();
-    assert_eq!(resolved, [None, Some("src/utils/date.ts"), Some("db/index.js"), Some("src/config.js"), Some("src/lazy.jsx")]);
+    assert_eq!(
+        resolved,
+        [None, Some("src/utils/date.ts"), Some("db/index.js"), Some("src/config.js"), Some("src/lazy.jsx")]
+    );
 }
 
 const TYPESCRIPT: &str = r#"import type { Request } from './http';
 import { Cache } from './cache.js';
 export { Logger } from './logger';
+export * from './types';
 
 export interface Store<T> {
   get(key: string): Promise<T | undefined>;
@@ -836,17 +866,20 @@ fn typescript() {
         ]
     );
     let store = symbol(&parsed, "MemoryStore");
-    assert_eq!(lines(store), (15, 27), "the span includes the decorator");
+    assert_eq!(lines(store), (16, 28), "the span includes the decorator");
     assert_eq!(store.signature, "export class MemoryStore<T> implements Store<T>");
     assert_eq!(store.doc.as_deref(), Some("An in-memory store."));
     let set = symbol(&parsed, "MemoryStore.set");
-    assert_eq!(lines(set), (23, 26), "a member's decorator is part of its span");
+    assert_eq!(lines(set), (24, 27), "a member's decorator is part of its span");
     assert_eq!(set.signature, "async set(key: string, value: T): Promise<void>");
-    assert_eq!(symbol(&parsed, "handler").signature, "export const handler = async (req: Request): Promise<Response> =>");
+    assert_eq!(
+        symbol(&parsed, "handler").signature,
+        "export const handler = async (req: Request): Promise<Response> =>"
+    );
 
     let split = parse_with_cap("src/store.ts", Language::TypeScript, TYPESCRIPT, 30);
     let set_chunk = chunk(&split, ChunkKind::Definition, "MemoryStore.set");
-    assert_eq!((set_chunk.span.start_line, set_chunk.span.end_line), (23, 27), "with the class's closing brace");
+    assert_eq!((set_chunk.span.start_line, set_chunk.span.end_line), (24, 28), "with the class's closing brace");
     assert_eq!(set_chunk.references, ["logged", "Promise"]);
     assert_eq!(set_chunk.context_header.as_deref(), Some("export class MemoryStore<T> implements Store<T> {"));
     let handler = chunk(&parsed, ChunkKind::Definition, "handler");
@@ -861,13 +894,17 @@ fn typescript() {
             ("./http", vec!["Request".to_string()]),
             ("./cache.js", vec!["Cache".to_string()]),
             ("./logger", vec!["Logger".to_string()]),
+            ("./types", vec!["*".to_string()]),
         ]
     );
-    let files = files(&["src/http/index.ts", "src/cache.ts", "src/logger.tsx"]);
+    let files = files(&["src/http/index.ts", "src/cache.ts", "src/logger.tsx", "src/types.d.ts"]);
     let mut imports = parsed.imports.clone();
     resolve_imports(Language::TypeScript, "src/store.ts", &mut imports, &files);
     let resolved: Vec<_> = imports.iter().map(|i| i.resolved.as_deref()).collect();
-    assert_eq!(resolved, [Some("src/http/index.ts"), Some("src/cache.ts"), Some("src/logger.tsx")]);
+    assert_eq!(
+        resolved,
+        [Some("src/http/index.ts"), Some("src/cache.ts"), Some("src/logger.tsx"), Some("src/types.d.ts")]
+    );
 }
 
 const TSX: &str = r#"import React, { useState } from 'react';
@@ -915,4 +952,155 @@ fn tsx() {
     resolve_imports(Language::Tsx, "src/Counter.tsx", &mut imports, &set);
     let resolved: Vec<_> = imports.iter().map(|i| (i.module.as_str(), i.resolved.as_deref())).collect();
     assert_eq!(resolved, [("react", None), ("./components/Button", Some("src/components/Button.tsx"))]);
+}
+
+#[test]
+fn javascript_class_fields_prototypes_and_object_methods() {
+    let source = r#"class Toggle extends Component {
+  handleClick = () => {
+    this.setState({ on: !this.state.on });
+  };
+}
+
+function Legacy() {}
+Legacy.prototype.start = function () {
+  return this.run();
+};
+
+module.exports = {
+  helper: function () { return 1; },
+  other() { return 2; },
+};
+"#;
+    for (language, path) in
+        [(Language::JavaScript, "toggle.js"), (Language::TypeScript, "toggle.ts"), (Language::Tsx, "toggle.tsx")]
+    {
+        let parsed = parse(path, language, source);
+        let names: Vec<_> = parsed.symbols.iter().map(|s| (s.qualified_name.as_str(), s.kind)).collect();
+        assert_eq!(
+            names,
+            [
+                ("Toggle", SymbolKind::Class),
+                ("Toggle.handleClick", SymbolKind::Method),
+                ("Legacy", SymbolKind::Function),
+                ("Legacy.start", SymbolKind::Method),
+                ("helper", SymbolKind::Function),
+                ("other", SymbolKind::Method),
+            ],
+            "{language}"
+        );
+        assert_eq!(symbol(&parsed, "Toggle.handleClick").signature, "handleClick = () =>");
+        assert_eq!(lines(symbol(&parsed, "Legacy.start")), (8, 10));
+    }
+}
+
+fn import(module: &str, names: &[&str]) -> codectx_core::Import {
+    codectx_core::Import {
+        module: module.into(),
+        names: names.iter().map(|n| n.to_string()).collect(),
+        line: 1,
+        resolved: None,
+    }
+}
+
+#[test]
+fn resolution_edge_cases() {
+    let set = FileSet::new(
+        [
+            "./web/a/b.ts",
+            "web/a/index.tsx",
+            "web/c.d.ts",
+            "pkg/__init__.py",
+            "pkg/mod.py",
+            "cmd/os/main.go",
+            "src/lib.rs",
+        ]
+        .iter()
+        .map(|p| p.to_string()),
+    );
+    assert_eq!(set.len(), 7);
+    assert!(set.contains("web/a/b.ts"), "a leading ./ is ignored");
+    assert!(!set.contains("web/a/zz.ts"));
+
+    // JS: bare specifiers, paths above the root, directories, declaration files.
+    let mut imports = vec![
+        import("react", &[]),
+        import("../../../x", &[]),
+        import("./a", &[]),
+        import("./c", &[]),
+        import("./a/b?raw", &[]),
+    ];
+    resolve_imports(Language::TypeScript, "web/main.ts", &mut imports, &set);
+    let resolved: Vec<_> = imports.iter().map(|i| i.resolved.as_deref()).collect();
+    assert_eq!(resolved, [None, None, Some("web/a/index.tsx"), Some("web/c.d.ts"), Some("web/a/b.ts")]);
+
+    // Python: a name that is not a submodule resolves to the package itself,
+    // which is never the importing file.
+    let mut imports = vec![import(".", &["VERSION"]), import(".mod", &["f"])];
+    resolve_imports(Language::Python, "pkg/__init__.py", &mut imports, &set);
+    let resolved: Vec<_> = imports.iter().map(|i| i.resolved.as_deref()).collect();
+    assert_eq!(resolved, [None, Some("pkg/mod.py")]);
+
+    // Go: standard-library paths must match a directory whole; a top-level package
+    // directory is a suffix of its import path.
+    let mut imports = vec![
+        import("os", &[]),
+        import("example.com/tool/cmd/os", &[]),
+        import("golang.org/x/sys/os", &[]),
+        import("example.com/tool/web", &[]),
+    ];
+    let go_set = FileSet::new(["cmd/os/main.go", "web/server_test.go", "web/server.go"].map(String::from));
+    resolve_imports(Language::Go, "main.go", &mut imports, &go_set);
+    let resolved: Vec<_> = imports.iter().map(|i| i.resolved.as_deref()).collect();
+    assert_eq!(resolved, [None, Some("cmd/os/main.go"), None, Some("web/server.go")]);
+
+    // Rust: `super` above the crate root, external crates.
+    let mut imports = vec![import("super::x", &[]), import("serde", &["Serialize"]), import("crate", &["missing"])];
+    resolve_imports(Language::Rust, "src/lib.rs", &mut imports, &set);
+    let resolved: Vec<_> = imports.iter().map(|i| i.resolved.as_deref()).collect();
+    assert_eq!(resolved, [None, None, None], "`crate` alone is the importing file itself");
+
+    // Languages without imports are left alone; empty sets resolve nothing.
+    let mut imports = vec![import("./x", &[])];
+    resolve_imports(Language::Markdown, "README.md", &mut imports, &set);
+    resolve_imports(Language::JavaScript, "a.js", &mut imports, &FileSet::new(Vec::new()));
+    assert_eq!(imports[0].resolved, None);
+}
+
+#[test]
+fn parses_concurrently_on_many_threads() {
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..4)
+            .map(|t| {
+                scope.spawn(move || {
+                    for i in 0..20 {
+                        let parsed = parse("requests/sessions.py", Language::Python, PYTHON);
+                        assert_eq!(parsed.symbols.len(), 7, "thread {t} run {i}");
+                        let parsed = parse("src/polygon.cpp", Language::Cpp, CPP);
+                        assert_eq!(parsed.symbols.len(), 8);
+                    }
+                })
+            })
+            .collect();
+        for handle in handles {
+            handle.join().expect("no panic");
+        }
+    });
+}
+
+#[test]
+fn signatures_stop_at_the_head_and_directives_are_not_docs() {
+    let parsed = parse(
+        "s.py",
+        Language::Python,
+        "# noqa: E501\ndef f(a):  # trailing note\n    # first comment\n    return a\n",
+    );
+    let f = symbol(&parsed, "f");
+    assert_eq!(f.signature, "def f(a):");
+    assert_eq!(f.doc, None);
+    let parsed = parse("s.rs", Language::Rust, "fn g() -> u8 // why\n{\n    1\n}\n");
+    assert_eq!(symbol(&parsed, "s::g").signature, "fn g() -> u8");
+    let parsed =
+        parse("s.go", Language::Go, "package p\n\n//go:generate stringer -type=T\n// T is a thing.\ntype T int\n");
+    assert_eq!(symbol(&parsed, "T").doc.as_deref(), Some("T is a thing."));
 }

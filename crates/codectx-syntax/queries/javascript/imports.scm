@@ -28,6 +28,10 @@
     (export_specifier name: (_) @import.name))
   source: (string (string_fragment) @import.module)) @import
 
+(export_statement
+  "*" @import.name
+  source: (string (string_fragment) @import.module)) @import
+
 (call_expression
   function: (identifier) @_require
   arguments: (arguments . (string (string_fragment) @import.module))

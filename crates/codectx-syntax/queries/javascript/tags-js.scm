@@ -6,3 +6,8 @@
     (identifier) @name
     (member_expression property: (property_identifier) @name)
   ]) @reference.class
+
+; Class fields holding functions (`handleClick = () => {...}`).
+(field_definition
+  property: (property_identifier) @name
+  value: [(arrow_function) (function_expression)]) @definition.method

@@ -6,8 +6,8 @@
 ; declaration is exported, the `lexical_declaration` for `const f = () => ...`.
 ; @name is the name; @scope (optional) qualifies it (`Foo.prototype.bar = function`
 ; -> `Foo.bar`). When several patterns capture the same @name, the widest definition
-; wins. Decorators and doc comments preceding a definition are attached by the
-; extractor.
+; wins, then the earliest pattern. Decorators and doc comments preceding a definition
+; are attached by the extractor.
 
 (class_declaration
   name: (_) @name) @definition.class
@@ -49,16 +49,8 @@
     name: (identifier) @name
     value: [(arrow_function) (function_expression) (generator_function)])) @definition.function
 
-(expression_statement
-  (assignment_expression
-    left: [
-      (identifier) @name
-      (member_expression
-        object: (_) @_object
-        property: (property_identifier) @name)
-    ]
-    right: [(arrow_function) (function_expression)])) @definition.function
-
+; `Foo.prototype.bar = function` is a method of Foo (before the generic
+; assignment pattern: of two patterns capturing the same name, the earlier wins).
 (expression_statement
   (assignment_expression
     left: (member_expression
@@ -68,6 +60,16 @@
       property: (property_identifier) @name)
     right: [(arrow_function) (function_expression)])
   (#eq? @_prototype "prototype")) @definition.method
+
+(expression_statement
+  (assignment_expression
+    left: [
+      (identifier) @name
+      (member_expression
+        object: (_) @_object
+        property: (property_identifier) @name)
+    ]
+    right: [(arrow_function) (function_expression)])) @definition.function
 
 (pair
   key: (property_identifier) @name

@@ -2,7 +2,8 @@
 ;
 ; @definition.<kind> wraps the whole definition: the `decorated_definition` when the
 ; definition is decorated, so that decorators belong to its span. @name is the name.
-; When several patterns capture the same @name node, the widest definition wins.
+; When several patterns capture the same @name node, the widest definition wins,
+; then the earliest pattern.
 ; @reference.<kind> + @name: an identifier the code refers to (calls, types).
 ; Docstrings are read by the extractor from the body's first statement.
 

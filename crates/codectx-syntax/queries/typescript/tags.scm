@@ -75,6 +75,11 @@
   (interface_declaration
     name: (_) @name)) @definition.interface
 
+; Class fields holding functions (`handleClick = () => {...}`).
+(public_field_definition
+  name: (property_identifier) @name
+  value: [(arrow_function) (function_expression)]) @definition.method
+
 ; References.
 
 (type_identifier) @name @reference.type

@@ -27,9 +27,11 @@ pub fn symbol<'a>(parsed: &'a ParsedFile, qualified: &str) -> &'a Symbol {
 
 /// The chunk whose symbol_path is `path` and kind `kind` (the first).
 pub fn chunk<'a>(parsed: &'a ParsedFile, kind: ChunkKind, path: &str) -> &'a Chunk {
-    parsed.chunks.iter().find(|c| c.kind == kind && c.symbol_path == path).unwrap_or_else(|| {
-        panic!("no {kind:?} chunk for {path:?}; have {:#?}", summary(parsed))
-    })
+    parsed
+        .chunks
+        .iter()
+        .find(|c| c.kind == kind && c.symbol_path == path)
+        .unwrap_or_else(|| panic!("no {kind:?} chunk for {path:?}; have {:#?}", summary(parsed)))
 }
 
 /// `(kind, start_line, end_line, symbol_path)` of every chunk.
@@ -51,8 +53,7 @@ pub fn text<'a>(source: &'a str, chunk: &Chunk) -> &'a str {
 /// with their line numbers, fit the cap (unless a single line), and cover every
 /// non-blank line. Symbols are in source order with valid parents and spans.
 pub fn check_invariants(source: &str, parsed: &ParsedFile, cap: usize) {
-    let line_starts: Vec<usize> =
-        std::iter::once(0).chain(source.match_indices('\n').map(|(i, _)| i + 1)).collect();
+    let line_starts: Vec<usize> = std::iter::once(0).chain(source.match_indices('\n').map(|(i, _)| i + 1)).collect();
     let line_of = |byte: usize| line_starts.partition_point(|&s| s <= byte);
     let mut covered = vec![false; line_starts.len() + 1];
     let mut previous_end = 0usize;
@@ -67,7 +68,12 @@ pub fn check_invariants(source: &str, parsed: &ParsedFile, cap: usize) {
             chunk.span
         );
         assert_eq!(line_of(start) as u32, chunk.span.start_line, "start line of {:?}", chunk.span);
-        assert_eq!(line_of(end.saturating_sub(1).max(start)) as u32, chunk.span.end_line, "end line of {:?}", chunk.span);
+        assert_eq!(
+            line_of(end.saturating_sub(1).max(start)) as u32,
+            chunk.span.end_line,
+            "end line of {:?}",
+            chunk.span
+        );
         let text = &source[start..end];
         assert!(!text.trim().is_empty(), "blank chunk {:?}", chunk.span);
         if chunk.span.start_line != chunk.span.end_line {
@@ -88,7 +94,9 @@ pub fn check_invariants(source: &str, parsed: &ParsedFile, cap: usize) {
     for (i, symbol) in parsed.symbols.iter().enumerate() {
         assert!(symbol.span.end_byte as usize <= source.len());
         assert!(symbol.span.start_line <= symbol.span.end_line);
-        assert!(symbol.name_span.start_byte >= symbol.span.start_byte && symbol.name_span.end_byte <= symbol.span.end_byte);
+        assert!(
+            symbol.name_span.start_byte >= symbol.span.start_byte && symbol.name_span.end_byte <= symbol.span.end_byte
+        );
         if i > 0 {
             assert!(parsed.symbols[i - 1].span.start_byte <= symbol.span.start_byte, "symbols out of order");
         }
