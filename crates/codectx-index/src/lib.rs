@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 mod git;
+pub mod graph;
 mod indexer;
 mod snapshot;
 pub mod store;

@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 use codectx_core::{Chunk, Error, Result, Symbol};
 use codectx_text::TextIndex;
 
+use crate::graph::FileGraph;
 use crate::store::{self, FileEntry, Manifest};
 
 /// A symbol of a snapshot: indexes of its file and of the symbol in that file.
@@ -27,6 +28,7 @@ pub struct IndexSnapshot {
     /// For each file, the (importing file, import index) pairs that resolve to it.
     imported_by: Vec<Vec<(u32, u32)>>,
     text: TextIndex,
+    graph: std::sync::OnceLock<FileGraph>,
 }
 
 impl std::fmt::Debug for IndexSnapshot {
@@ -84,6 +86,7 @@ impl IndexSnapshot {
             by_name,
             imported_by,
             text,
+            graph: std::sync::OnceLock::new(),
         })
     }
 
@@ -157,6 +160,12 @@ impl IndexSnapshot {
     /// `(importing file, import index)` pairs of the imports that resolve to `file`.
     pub fn imported_by(&self, file: u32) -> &[(u32, u32)] {
         self.imported_by.get(file as usize).map_or(&[], Vec::as_slice)
+    }
+
+    /// The file-level dependency graph (imports, resolved references, tests → tested
+    /// files), built on first use and kept for the snapshot's lifetime.
+    pub fn file_graph(&self) -> &FileGraph {
+        self.graph.get_or_init(|| FileGraph::build(&self.files))
     }
 
     /// The full-text index of this generation.

@@ -6,7 +6,7 @@ use codectx_core::{tokens, Block, BlockKind, ContextBundle, ContextRequest, Rank
 use codectx_index::IndexSnapshot;
 
 use crate::filter::PathMatcher;
-use crate::signals::{rank, ChunkRef, RetrieveOptions};
+use crate::signals::{rank, ChunkRef, RankedChunk, RetrieveOptions};
 
 /// Ranked files listed in a bundle (more than have blocks).
 const LISTED_FILES: usize = 50;
@@ -47,7 +47,17 @@ pub fn assemble(snapshot: &IndexSnapshot, request: &ContextRequest, options: &Re
     let mut remaining = budget;
     let mut selected: Vec<Selected> = Vec::new();
     let mut files_used: HashSet<u32> = HashSet::new();
-    for candidate in ranking.chunks.iter().take(MAX_CONSIDERED) {
+    // The best chunk of each of the top files first, then everything by score.
+    let mut order: Vec<&RankedChunk> = Vec::with_capacity(ranking.chunks.len());
+    let mut leading: HashSet<ChunkRef> = HashSet::new();
+    for (file, _) in ranking.files.iter().take(options.diverse_files) {
+        if let Some(best) = ranking.chunks.iter().find(|candidate| candidate.chunk.file == *file) {
+            leading.insert(best.chunk);
+            order.push(best);
+        }
+    }
+    order.extend(ranking.chunks.iter().filter(|candidate| !leading.contains(&candidate.chunk)));
+    for candidate in order.into_iter().take(MAX_CONSIDERED) {
         if remaining < MIN_USEFUL_TOKENS {
             break;
         }

@@ -19,6 +19,7 @@
 pub mod assemble;
 pub mod filter;
 pub mod fusion;
+pub mod graph;
 pub mod query;
 pub mod signals;
 
@@ -76,4 +77,4 @@ pub fn describe_signals(signals: &[SignalHit]) -> String {
 }
 
 /// Every signal this crate produces, in fusion order.
-pub const SIGNALS: [Signal; 4] = [Signal::Bm25, Signal::Symbol, Signal::Path, Signal::StackTrace];
+pub const SIGNALS: [Signal; 5] = [Signal::Bm25, Signal::Symbol, Signal::Path, Signal::StackTrace, Signal::Graph];

@@ -43,28 +43,39 @@ pub struct RetrieveOptions {
     /// chunk in a file that many signals point at outranks an equally scored chunk
     /// in a file that only it points at.
     pub file_prior: f32,
+    /// Context assembly first takes the best chunk of each of this many top-ranked
+    /// files, then fills the rest of the budget by chunk score (default 5). Spreads
+    /// the bundle over the likely files instead of spending it all on the first.
+    pub diverse_files: usize,
+    /// Weight of personalized PageRank over the file dependency graph, seeded by
+    /// the first-stage files (0 turns the graph signal off).
+    pub graph_weight: f32,
+    /// First-stage files that seed personalized PageRank (default 10).
+    pub graph_seeds: usize,
 }
 
 impl RetrieveOptions {
     /// Named configurations, for `codectx eval --mode` and the CLI:
     /// * `bm25` — BM25 over chunks on the raw query, no query understanding;
-    /// * `lexical` — BM25 plus the symbol, path and stack-trace signals (the default).
+    /// * `lexical` — BM25 plus the symbol, path and stack-trace signals;
+    /// * `graph` — `lexical` plus personalized PageRank over the dependency graph.
     ///
     /// Returns `None` for an unknown name.
     pub fn preset(name: &str) -> Option<RetrieveOptions> {
         match name {
             "bm25" => Some(RetrieveOptions { query_understanding: false, ..RetrieveOptions::default() }),
-            "lexical" => Some(RetrieveOptions::default()),
+            "lexical" => Some(RetrieveOptions { graph_weight: 0.0, ..RetrieveOptions::default() }),
+            "graph" => Some(RetrieveOptions { graph_weight: 1.0, ..RetrieveOptions::default() }),
             _ => None,
         }
     }
 
     /// Names accepted by [`RetrieveOptions::preset`].
-    pub const PRESETS: &'static [&'static str] = &["bm25", "lexical"];
+    pub const PRESETS: &'static [&'static str] = &["bm25", "lexical", "graph"];
 
     /// Parses `PRESET[+KEY=VALUE]...`, e.g. `lexical+symbol_weight=2+file_prior=0`,
     /// for tuning runs. Keys: `bm25_weight`, `symbol_weight`, `path_weight`,
-    /// `stack_weight`, `file_prior`, `rrf_k`, `max_terms`, `candidates`.
+    /// `stack_weight`, `file_prior`, `rrf_k`, `max_terms`, `candidates`, `diverse_files`, `graph_weight`, `graph_seeds`.
     ///
     /// Errors: a one-line message naming the unknown preset, key or bad value.
     pub fn parse(spec: &str) -> std::result::Result<RetrieveOptions, String> {
@@ -84,6 +95,9 @@ impl RetrieveOptions {
                 "rrf_k" => options.rrf_k = number,
                 "max_terms" => options.max_terms = number as usize,
                 "candidates" => options.candidates = number as usize,
+                "diverse_files" => options.diverse_files = number as usize,
+                "graph_weight" => options.graph_weight = number,
+                "graph_seeds" => options.graph_seeds = number as usize,
                 _ => return Err(format!("unknown key {key:?}")),
             }
         }
@@ -103,6 +117,9 @@ impl Default for RetrieveOptions {
             max_terms: 48,
             query_understanding: true,
             file_prior: 0.5,
+            diverse_files: 5,
+            graph_weight: 0.0,
+            graph_seeds: 10,
         }
     }
 }
@@ -164,57 +181,81 @@ pub fn rank(snapshot: &IndexSnapshot, query: &str, matcher: &PathMatcher, option
     });
     let (frame_chunks, frame_files) = stack_frames(snapshot, &analyzed.frames, &accepts);
     chunk_lists.push(RankedList { signal: Signal::StackTrace, weight: options.stack_weight, items: frame_chunks });
-    let path_files = path_hits(snapshot, &analyzed, &accepts);
 
-    // File-level signals reach chunks through the file's best-ranked chunks, or
-    // its first chunks when no chunk-level signal found any.
-    let mut chunk_level: HashMap<u32, Vec<ChunkRef>> = HashMap::new();
-    for list in &chunk_lists {
-        for (chunk, _) in &list.items {
-            chunk_level.entry(chunk.file).or_default().push(*chunk);
-        }
+    // Stage 1: chunk-level fusion, aggregated to files (best chunk, then ½ and ¼
+    // credit for the next two).
+    let chunk_fused = reciprocal_rank_fusion(&chunk_lists, options.rrf_k);
+    let content_files = aggregate_files(&chunk_fused);
+
+    // Stage 2: file-level fusion of the aggregated chunk evidence with the
+    // file-level signals: paths and modules named in the query, stack-trace files,
+    // and personalized PageRank seeded by the files found so far.
+    let mut file_lists = vec![RankedList { signal: Signal::Bm25, weight: 1.0, items: content_files.clone() }];
+    file_lists.push(RankedList { signal: Signal::Path, weight: options.path_weight, items: path_hits(snapshot, &analyzed, &accepts) });
+    file_lists.push(RankedList { signal: Signal::StackTrace, weight: options.stack_weight * 0.5, items: frame_files });
+    if options.graph_weight > 0.0 && !content_files.is_empty() {
+        let seeds: Vec<(u32, f32)> = reciprocal_rank_fusion(&file_lists, options.rrf_k)
+            .into_iter()
+            .take(options.graph_seeds)
+            .map(|fused| (fused.key, fused.score))
+            .collect();
+        let scores = crate::graph::personalized_pagerank(snapshot.file_graph(), &seeds, crate::graph::DAMPING, crate::graph::ITERATIONS);
+        let mut ranked: Vec<(u32, f32)> = scores
+            .iter()
+            .enumerate()
+            .filter(|(file, score)| **score > 0.0 && accepts(*file as u32))
+            .map(|(file, score)| (file as u32, *score))
+            .collect();
+        ranked.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        ranked.truncate(options.candidates);
+        file_lists.push(RankedList { signal: Signal::Graph, weight: options.graph_weight, items: ranked });
     }
-    let mut lift = |signal: Signal, weight: f32, files: &[(u32, f32)]| {
-        let mut items = Vec::new();
-        for &(file, score) in files {
-            let representatives: Vec<ChunkRef> = match chunk_level.get(&file) {
-                Some(chunks) => dedup(chunks.iter().copied()).into_iter().take(3).collect(),
-                None => first_chunks(snapshot, file, 2),
-            };
-            items.extend(representatives.into_iter().map(|chunk| (chunk, score)));
-        }
-        chunk_lists.push(RankedList { signal, weight, items });
-    };
-    lift(Signal::Path, options.path_weight, &path_files);
-    lift(Signal::StackTrace, options.stack_weight * 0.5, &frame_files);
-
-    let fused = reciprocal_rank_fusion(&chunk_lists, options.rrf_k);
-    let mut chunks: Vec<RankedChunk> = fused
+    let file_fused = reciprocal_rank_fusion(&file_lists, options.rrf_k);
+    let files: Vec<(u32, f32)> = file_fused.iter().map(|fused| (fused.key, fused.score)).collect();
+    let file_signals: HashMap<u32, (f32, Vec<SignalHit>)> = file_fused
         .into_iter()
-        .map(|item| RankedChunk { chunk: item.key, score: item.score, signals: merge_signals(item.signals) })
+        .map(|fused| {
+            // The aggregated chunk list is an internal list, not a signal of its own.
+            let hits = fused.signals.into_iter().filter(|hit| hit.signal != Signal::Bm25).collect();
+            (fused.key, (fused.score, hits))
+        })
         .collect();
 
-    // Files: best chunk, plus decaying credit for the next two.
+    // Chunks inherit part of their file's score; files found only by file-level
+    // signals contribute their first chunk so that they can reach the context.
+    let mut chunks: Vec<RankedChunk> = chunk_fused
+        .into_iter()
+        .map(|fused| RankedChunk { chunk: fused.key, score: fused.score, signals: fused.signals })
+        .collect();
+    let with_chunks: HashSet<u32> = chunks.iter().map(|chunk| chunk.chunk.file).collect();
+    for (file, _) in &files {
+        if !with_chunks.contains(file) {
+            chunks.extend(first_chunks(snapshot, *file, 1).into_iter().map(|chunk| RankedChunk { chunk, score: 0.0, signals: Vec::new() }));
+        }
+    }
+    for chunk in &mut chunks {
+        if let Some((score, hits)) = file_signals.get(&chunk.chunk.file) {
+            chunk.score += options.file_prior * score;
+            chunk.signals.extend(hits.iter().cloned());
+        }
+        chunk.signals = merge_signals(std::mem::take(&mut chunk.signals));
+    }
+    chunks.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk.cmp(&b.chunk)));
+    Ok(Ranking { chunks, files, query: analyzed })
+}
+
+/// Files by their fused chunks: best chunk, plus ½ and ¼ credit for the next two.
+fn aggregate_files(chunks: &[crate::fusion::Fused<ChunkRef>]) -> Vec<(u32, f32)> {
     let mut per_file: HashMap<u32, Vec<f32>> = HashMap::new();
-    for chunk in &chunks {
-        per_file.entry(chunk.chunk.file).or_default().push(chunk.score);
+    for chunk in chunks {
+        per_file.entry(chunk.key.file).or_default().push(chunk.score);
     }
     let mut files: Vec<(u32, f32)> = per_file
         .into_iter()
-        .map(|(file, scores)| {
-            let score = scores.iter().take(3).zip([1.0, 0.5, 0.25]).map(|(score, decay)| score * decay).sum();
-            (file, score)
-        })
+        .map(|(file, scores)| (file, scores.iter().take(3).zip([1.0, 0.5, 0.25]).map(|(score, decay)| score * decay).sum()))
         .collect();
     files.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-    if options.file_prior > 0.0 {
-        let file_scores: HashMap<u32, f32> = files.iter().copied().collect();
-        for chunk in &mut chunks {
-            chunk.score += options.file_prior * file_scores.get(&chunk.chunk.file).copied().unwrap_or(0.0);
-        }
-        chunks.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.chunk.cmp(&b.chunk)));
-    }
-    Ok(Ranking { chunks, files, query: analyzed })
+    files
 }
 
 /// One hit per signal (the best rank), in a fixed signal order.
@@ -229,11 +270,6 @@ fn merge_signals(signals: Vec<SignalHit>) -> Vec<SignalHit> {
     }
     best.sort_by_key(|hit| (hit.signal, hit.rank));
     best
-}
-
-fn dedup(chunks: impl Iterator<Item = ChunkRef>) -> Vec<ChunkRef> {
-    let mut seen = HashSet::new();
-    chunks.filter(|chunk| seen.insert(*chunk)).collect()
 }
 
 fn first_chunks(snapshot: &IndexSnapshot, file: u32, count: usize) -> Vec<ChunkRef> {

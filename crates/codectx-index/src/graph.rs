@@ -1,0 +1,224 @@
+//! The file-level dependency graph of a snapshot.
+//!
+//! Nodes are the snapshot's files (same indexes as [`crate::IndexSnapshot::files`]).
+//! A weighted edge `a → b` says that `a` depends on `b`:
+//! * `a` imports `b` (a resolved import edge), weight 1;
+//! * a chunk of `a` references a name defined in `b` — resolved with the import
+//!   context: definitions in files `a` imports (or in `a` itself) win; otherwise a
+//!   name defined in at most [`MAX_AMBIGUOUS_DEFINITIONS`] files links to each with
+//!   weight split between them; names defined more widely are too generic to link;
+//! * `a` is a test of `b` by naming convention (`test_x.py`/`x_test.py` → `x.py`,
+//!   `x_test.go` → `x.go`, `XTest.java` → `X.java`, `x.test.ts`/`x.spec.ts` → `x.ts`),
+//!   weight 1.
+//!
+//! The graph is derived from the per-file data the indexer stores (imports,
+//! references, symbols), which is itself incremental: a run re-extracts only
+//! changed files. The graph is rebuilt from that data when a snapshot is first
+//! asked for it (linear in the number of references).
+
+use std::collections::{HashMap, HashSet};
+
+use crate::store::FileEntry;
+
+/// Names defined in more files than this are not linked by reference.
+pub const MAX_AMBIGUOUS_DEFINITIONS: usize = 3;
+
+/// A directed, weighted file graph in compressed sparse row form.
+#[derive(Debug, Clone, Default)]
+pub struct FileGraph {
+    /// `offsets[i]..offsets[i + 1]` indexes the out-edges of file `i`.
+    offsets: Vec<usize>,
+    /// Edge targets.
+    targets: Vec<u32>,
+    /// Edge weights (> 0).
+    weights: Vec<f32>,
+    /// The random-walk matrix used for ranking, row-stochastic: from each file,
+    /// follow its dependencies (weight 1) and, with [`REVERSE_WEIGHT`], its
+    /// dependents, in proportion to edge weight. Same CSR layout.
+    walk_offsets: Vec<usize>,
+    walk_targets: Vec<u32>,
+    walk_probabilities: Vec<f32>,
+}
+
+/// Relative weight of following an edge backwards (from a definition to its users)
+/// in the ranking walk.
+pub const REVERSE_WEIGHT: f32 = 0.3;
+
+impl FileGraph {
+    /// Builds the graph of `files`.
+    pub fn build(files: &[FileEntry]) -> FileGraph {
+        let by_path: HashMap<&str, u32> =
+            files.iter().enumerate().map(|(index, entry)| (entry.record.path.as_str(), index as u32)).collect();
+        let mut by_file_name: HashMap<&str, Vec<u32>> = HashMap::new();
+        for (index, entry) in files.iter().enumerate() {
+            let name = entry.record.path.rsplit('/').next().unwrap_or(&entry.record.path);
+            by_file_name.entry(name).or_default().push(index as u32);
+        }
+        // Which files define each name.
+        let mut definers: HashMap<&str, Vec<u32>> = HashMap::new();
+        for (index, entry) in files.iter().enumerate() {
+            for symbol in &entry.parsed.symbols {
+                let list = definers.entry(symbol.name.as_str()).or_default();
+                if list.last() != Some(&(index as u32)) {
+                    list.push(index as u32);
+                }
+            }
+        }
+        let mut edges: Vec<HashMap<u32, f32>> = vec![HashMap::new(); files.len()];
+        for (index, entry) in files.iter().enumerate() {
+            let source = index as u32;
+            let imported: HashSet<u32> = entry
+                .parsed
+                .imports
+                .iter()
+                .filter_map(|import| import.resolved.as_deref().and_then(|path| by_path.get(path).copied()))
+                .collect();
+            for &target in &imported {
+                if target != source {
+                    *edges[index].entry(target).or_default() += 1.0;
+                }
+            }
+            let mut seen_names: HashSet<&str> = HashSet::new();
+            for chunk in &entry.parsed.chunks {
+                for name in &chunk.references {
+                    if !seen_names.insert(name.as_str()) {
+                        continue;
+                    }
+                    let Some(defined_in) = definers.get(name.as_str()) else { continue };
+                    let in_context: Vec<u32> =
+                        defined_in.iter().copied().filter(|file| imported.contains(file)).collect();
+                    if defined_in.contains(&source) && in_context.is_empty() {
+                        continue; // a local name
+                    }
+                    let (targets, weight) = if !in_context.is_empty() {
+                        (in_context, 1.0)
+                    } else if defined_in.len() <= MAX_AMBIGUOUS_DEFINITIONS {
+                        (defined_in.clone(), 0.5)
+                    } else {
+                        continue;
+                    };
+                    let share = weight / targets.len() as f32;
+                    for target in targets {
+                        if target != source {
+                            *edges[index].entry(target).or_default() += share;
+                        }
+                    }
+                }
+            }
+            if let Some(tested) = tested_file(&entry.record.path) {
+                // The conventional path, else the one file of that name anywhere.
+                let target = by_path.get(tested.as_str()).copied().or_else(|| {
+                    let name = tested.rsplit('/').next().unwrap_or(&tested);
+                    match by_file_name.get(name).map(Vec::as_slice) {
+                        Some([only]) => Some(*only),
+                        _ => None,
+                    }
+                });
+                if let Some(target) = target.filter(|target| *target != source) {
+                    *edges[index].entry(target).or_default() += 1.0;
+                }
+            }
+        }
+        let mut walk: Vec<HashMap<u32, f32>> = edges.clone();
+        for (source, out) in edges.iter().enumerate() {
+            for (&target, &weight) in out {
+                *walk[target as usize].entry(source as u32).or_default() += REVERSE_WEIGHT * weight;
+            }
+        }
+        let mut graph = FileGraph { offsets: Vec::with_capacity(files.len() + 1), ..FileGraph::default() };
+        graph.walk_offsets.push(0);
+        for out in walk {
+            let total: f32 = out.values().sum();
+            let mut out: Vec<(u32, f32)> = out.into_iter().collect();
+            out.sort_by_key(|(target, _)| *target);
+            for (target, weight) in out {
+                graph.walk_targets.push(target);
+                graph.walk_probabilities.push(weight / total);
+            }
+            graph.walk_offsets.push(graph.walk_targets.len());
+        }
+        graph.offsets.push(0);
+        for out in edges {
+            let mut out: Vec<(u32, f32)> = out.into_iter().collect();
+            out.sort_by_key(|(target, _)| *target);
+            for (target, weight) in out {
+                graph.targets.push(target);
+                graph.weights.push(weight);
+            }
+            graph.offsets.push(graph.targets.len());
+        }
+        graph
+    }
+
+    /// Number of nodes (files).
+    pub fn node_count(&self) -> usize {
+        self.offsets.len().saturating_sub(1)
+    }
+
+    /// Number of edges.
+    pub fn edge_count(&self) -> usize {
+        self.targets.len()
+    }
+
+    /// The ranking walk's steps from `file`: `(target, probability)`, summing to 1
+    /// (or empty for an isolated file).
+    pub fn walk_steps(&self, file: u32) -> impl Iterator<Item = (u32, f32)> + '_ {
+        let range = self.walk_offsets.get(file as usize).copied().unwrap_or(0)
+            ..self.walk_offsets.get(file as usize + 1).copied().unwrap_or(0);
+        self.walk_targets[range.clone()].iter().copied().zip(self.walk_probabilities[range].iter().copied())
+    }
+
+    /// Out-edges of `file`: `(target, weight)`.
+    pub fn out_edges(&self, file: u32) -> impl Iterator<Item = (u32, f32)> + '_ {
+        let range = self.offsets.get(file as usize).copied().unwrap_or(0)..self.offsets.get(file as usize + 1).copied().unwrap_or(0);
+        self.targets[range.clone()].iter().copied().zip(self.weights[range].iter().copied())
+    }
+}
+
+/// The file a test file tests, by naming convention, if the name follows one.
+pub fn tested_file(path: &str) -> Option<String> {
+    let (directory, name) = match path.rsplit_once('/') {
+        Some((directory, name)) => (format!("{directory}/"), name),
+        None => (String::new(), path),
+    };
+    let candidates: Vec<String> = if let Some(stem) = name.strip_prefix("test_").and_then(|rest| rest.strip_suffix(".py")) {
+        vec![format!("{stem}.py")]
+    } else if let Some(stem) = name.strip_suffix("_test.py") {
+        vec![format!("{stem}.py")]
+    } else if let Some(stem) = name.strip_suffix("_test.go") {
+        vec![format!("{stem}.go")]
+    } else if let Some(stem) = name.strip_suffix("Test.java").or_else(|| name.strip_suffix("Tests.java")) {
+        vec![format!("{stem}.java")]
+    } else {
+        let mut found = Vec::new();
+        for marker in [".test.", ".spec."] {
+            if let Some((stem, extension)) = name.split_once(marker) {
+                found.push(format!("{stem}.{extension}"));
+            }
+        }
+        found
+    };
+    let file = candidates.into_iter().next()?;
+    // Tests often live in a parallel tree: `tests/test_x.py` tests `x.py` next to
+    // the package, `src/test/java/...` mirrors `src/main/java/...`.
+    let directory = directory
+        .replace("src/test/java/", "src/main/java/")
+        .replace("/tests/", "/")
+        .replace("/test/", "/");
+    let directory = directory.strip_prefix("tests/").or_else(|| directory.strip_prefix("test/")).unwrap_or(&directory);
+    Some(format!("{directory}{file}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn maps_test_files_to_the_files_they_test() {
+        assert_eq!(tested_file("pkg/test_sessions.py").as_deref(), Some("pkg/sessions.py"));
+        assert_eq!(tested_file("server/server_test.go").as_deref(), Some("server/server.go"));
+        assert_eq!(tested_file("src/test/java/com/a/ParserTest.java").as_deref(), Some("src/main/java/com/a/Parser.java"));
+        assert_eq!(tested_file("web/src/format.test.ts").as_deref(), Some("web/src/format.ts"));
+        assert_eq!(tested_file("pkg/sessions.py"), None);
+    }
+}
