@@ -15,6 +15,7 @@ pub fn corpus() -> PathBuf {
 }
 
 /// Files and bytes the walker would index in `root` (for throughput figures).
+#[allow(dead_code)] // not every bench reports throughput
 pub fn corpus_size(root: &std::path::Path) -> (u64, u64) {
     let config = codectx_core::IndexConfig::default();
     let scratch = std::env::temp_dir().join("codectx-bench-walk");

@@ -151,8 +151,14 @@ pub fn read_store(index_dir: &Path, generation: &GenerationDir) -> Result<StoreD
 
 /// Writes `store.bin` and `manifest.json` into a generation folder, fsynced.
 pub fn write_generation_files(generation: &GenerationDir, store: &StoreData, manifest: &Manifest) -> Result<()> {
-    let bytes = postcard::to_stdvec(store).map_err(|error| Error::Internal(format!("serialize store: {error}")))?;
-    write_synced(&generation.store(), &bytes)?;
+    // Streamed to the file: the store of a large repository is hundreds of MB, and
+    // a second copy in memory would double the indexer's peak.
+    let path = generation.store();
+    let file = File::create(&path).map_err(|error| Error::io(&path, error))?;
+    let mut writer = BufWriter::with_capacity(1 << 20, file);
+    postcard::to_io(store, &mut writer).map_err(|error| Error::Internal(format!("serialize store: {error}")))?;
+    let file = writer.into_inner().map_err(|error| Error::io(&path, error.into_error()))?;
+    file.sync_all().map_err(|error| Error::io(&path, error))?;
     let json = serde_json::to_vec_pretty(manifest).map_err(|error| Error::Internal(format!("serialize manifest: {error}")))?;
     write_synced(&generation.manifest(), &json)?;
     Ok(())

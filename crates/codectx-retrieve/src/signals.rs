@@ -52,6 +52,39 @@ pub struct RetrieveOptions {
     pub graph_weight: f32,
     /// First-stage files that seed personalized PageRank (default 10).
     pub graph_seeds: usize,
+    /// Factor on the scores of tests, docs, examples and benchmarks (default 0.5;
+    /// 1 turns it off). A request about code to write or change is usually about
+    /// the code itself; tests and examples that mention the same names would
+    /// otherwise crowd it out, as Sourcegraph also ranks tests lower.
+    pub auxiliary_file_weight: f32,
+}
+
+/// Whether a path is a test, doc, example or benchmark file by common conventions:
+/// a folder named `test`, `tests`, `testing`, `__tests__`, `spec`, `doc`, `docs`,
+/// `example`, `examples`, `bench`, `benches` or `benchmarks`, or a file named
+/// `test_*`, `*_test.*`, `*Test.java`, `*Tests.java`, `*.test.*` or `*.spec.*`.
+pub fn is_auxiliary_path(path: &str) -> bool {
+    let mut parts = path.split('/').peekable();
+    while let Some(part) = parts.next() {
+        if parts.peek().is_none() {
+            let name = part;
+            let stem = name.split('.').next().unwrap_or(name);
+            return name.starts_with("test_")
+                || stem.ends_with("_test")
+                || stem.ends_with("Test")
+                || stem.ends_with("Tests")
+                || name.contains(".test.")
+                || name.contains(".spec.")
+                || name == "conftest.py";
+        }
+        if matches!(
+            part,
+            "test" | "tests" | "testing" | "__tests__" | "spec" | "doc" | "docs" | "example" | "examples" | "bench" | "benches" | "benchmarks"
+        ) {
+            return true;
+        }
+    }
+    false
 }
 
 impl RetrieveOptions {
@@ -63,7 +96,11 @@ impl RetrieveOptions {
     /// Returns `None` for an unknown name.
     pub fn preset(name: &str) -> Option<RetrieveOptions> {
         match name {
-            "bm25" => Some(RetrieveOptions { query_understanding: false, ..RetrieveOptions::default() }),
+            "bm25" => Some(RetrieveOptions {
+                query_understanding: false,
+                auxiliary_file_weight: 1.0,
+                ..RetrieveOptions::default()
+            }),
             "lexical" => Some(RetrieveOptions { graph_weight: 0.0, ..RetrieveOptions::default() }),
             "graph" => Some(RetrieveOptions { graph_weight: 1.0, ..RetrieveOptions::default() }),
             _ => None,
@@ -75,7 +112,7 @@ impl RetrieveOptions {
 
     /// Parses `PRESET[+KEY=VALUE]...`, e.g. `lexical+symbol_weight=2+file_prior=0`,
     /// for tuning runs. Keys: `bm25_weight`, `symbol_weight`, `path_weight`,
-    /// `stack_weight`, `file_prior`, `rrf_k`, `max_terms`, `candidates`, `diverse_files`, `graph_weight`, `graph_seeds`.
+    /// `stack_weight`, `file_prior`, `rrf_k`, `max_terms`, `candidates`, `diverse_files`, `graph_weight`, `graph_seeds`, `auxiliary_file_weight`.
     ///
     /// Errors: a one-line message naming the unknown preset, key or bad value.
     pub fn parse(spec: &str) -> std::result::Result<RetrieveOptions, String> {
@@ -98,6 +135,7 @@ impl RetrieveOptions {
                 "diverse_files" => options.diverse_files = number as usize,
                 "graph_weight" => options.graph_weight = number,
                 "graph_seeds" => options.graph_seeds = number as usize,
+                "auxiliary_file_weight" => options.auxiliary_file_weight = number,
                 _ => return Err(format!("unknown key {key:?}")),
             }
         }
@@ -120,6 +158,7 @@ impl Default for RetrieveOptions {
             diverse_files: 5,
             graph_weight: 0.0,
             graph_seeds: 10,
+            auxiliary_file_weight: 0.5,
         }
     }
 }
@@ -210,7 +249,16 @@ pub fn rank(snapshot: &IndexSnapshot, query: &str, matcher: &PathMatcher, option
         ranked.truncate(options.candidates);
         file_lists.push(RankedList { signal: Signal::Graph, weight: options.graph_weight, items: ranked });
     }
-    let file_fused = reciprocal_rank_fusion(&file_lists, options.rrf_k);
+    let mut file_fused = reciprocal_rank_fusion(&file_lists, options.rrf_k);
+    let auxiliary = |file: u32| is_auxiliary_path(&snapshot.file_at(file).record.path);
+    if options.auxiliary_file_weight != 1.0 {
+        for fused in &mut file_fused {
+            if auxiliary(fused.key) {
+                fused.score *= options.auxiliary_file_weight;
+            }
+        }
+        file_fused.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.key.cmp(&b.key)));
+    }
     let files: Vec<(u32, f32)> = file_fused.iter().map(|fused| (fused.key, fused.score)).collect();
     let file_signals: HashMap<u32, (f32, Vec<SignalHit>)> = file_fused
         .into_iter()
@@ -234,6 +282,9 @@ pub fn rank(snapshot: &IndexSnapshot, query: &str, matcher: &PathMatcher, option
         }
     }
     for chunk in &mut chunks {
+        if options.auxiliary_file_weight != 1.0 && auxiliary(chunk.chunk.file) {
+            chunk.score *= options.auxiliary_file_weight;
+        }
         if let Some((score, hits)) = file_signals.get(&chunk.chunk.file) {
             chunk.score += options.file_prior * score;
             chunk.signals.extend(hits.iter().cloned());
@@ -517,4 +568,29 @@ fn stack_frames(
         }
     }
     (chunks, files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recognizes_tests_docs_and_examples() {
+        for path in ["tests/test_api.py", "src/a/tests/b.py", "pkg/test_x.py", "server/server_test.go", "src/test/java/a/FooTest.java", "web/a.test.ts", "docs/conf.py", "examples/demo.rs", "conftest.py"] {
+            assert!(is_auxiliary_path(path), "{path}");
+        }
+        for path in ["src/flask/app.py", "requests/sessions.py", "src/testing_utils_not.rs", "contest.py", "latest/x.py"] {
+            assert!(!is_auxiliary_path(path), "{path}");
+        }
+    }
+
+    #[test]
+    fn parses_tuned_presets() {
+        let options = RetrieveOptions::parse("lexical+symbol_weight=2+file_prior=0").unwrap();
+        assert_eq!(options.symbol_weight, 2.0);
+        assert_eq!(options.file_prior, 0.0);
+        assert!(RetrieveOptions::parse("nope").unwrap_err().contains("unknown mode"));
+        assert!(RetrieveOptions::parse("lexical+bogus=1").unwrap_err().contains("bogus"));
+        assert!(RetrieveOptions::parse("lexical+rrf_k=x").is_err());
+    }
 }
