@@ -122,6 +122,9 @@ enum Command {
         /// Most distinct files in the context.
         #[arg(long, default_value_t = 0)]
         max_files: usize,
+        /// No context expansion (related signatures, repo map): chunks only.
+        #[arg(long)]
+        no_expand: bool,
         #[command(flatten)]
         filter: FilterArgs,
         /// Model to call (OpenAI-compatible). Also CODECTX_MODEL or [model] in the config.
@@ -288,7 +291,7 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Ask { question, repo, budget, max_files, filter, model, base_url, max_tokens, json } => {
+        Command::Ask { question, repo, budget, max_files, no_expand, filter, model, base_url, max_tokens, json } => {
             let (engine, config) = open_engine_with(&repo, cli.config.as_deref(), |config| {
                 if base_url.is_some() {
                     config.model.base_url = base_url.clone();
@@ -302,6 +305,7 @@ async fn run(cli: Cli) -> Result<()> {
                 token_budget: budget.unwrap_or(config.retrieval.default_budget),
                 max_files,
                 filter: filter.filter(),
+                expansion: codectx_core::Expansion { enabled: !no_expand, ..Default::default() },
             };
             let model_config = config.model.clone().with_env();
             if model_config.model.is_none() {

@@ -284,3 +284,58 @@ fn block_text_is_exactly_the_cited_lines() {
     }
     assert!(mismatches.is_empty(), "a block's text must be the lines its header cites:\n{}", mismatches.join("\n\n"));
 }
+
+#[test]
+fn expansion_adds_related_signatures_and_a_repo_map_within_the_budget() {
+    use codectx_core::BlockKind;
+    let snapshot = &shared_index().snapshot;
+    let mut request = ContextRequest::new("Session.resolve_redirects follows the redirect chain");
+    request.token_budget = 1500;
+    let bundle = codectx_retrieve::assemble(snapshot, &request, &RetrieveOptions::default()).expect("assemble");
+    assert!(bundle.tokens_used as usize <= request.token_budget);
+    let code: Vec<_> = bundle.blocks.iter().filter(|block| block.kind == BlockKind::Code).collect();
+    let related: Vec<_> = bundle.blocks.iter().filter(|block| block.kind == BlockKind::Related).collect();
+    let maps: Vec<_> = bundle.blocks.iter().filter(|block| block.kind == BlockKind::RepoMap).collect();
+    assert!(!code.is_empty());
+    assert!(!related.is_empty(), "callees or callers of the chosen chunks: {:#?}", bundle.blocks);
+    // Every related definition is used by a chosen chunk, or uses one: its name
+    // appears in the code shown, or a shown definition's name appears in it.
+    for block in &related {
+        let name = block.symbol.rsplit(['.', ':']).next().unwrap();
+        let called = code.iter().any(|shown| shown.text.contains(name));
+        let (_, entry) = snapshot.file(&block.path).expect("indexed");
+        let symbol = entry.parsed.symbols.iter().find(|symbol| symbol.name_span.start_line == block.start_line).expect("a definition");
+        let body: Vec<&str> = util::fixture_text(&block.path)
+            .lines()
+            .skip(symbol.span.start_line as usize - 1)
+            .take(symbol.span.line_count() as usize)
+            .map(|line| line.to_owned().leak() as &str)
+            .collect();
+        let caller = code.iter().any(|shown| {
+            let shown_name = shown.symbol.rsplit(['.', ':']).next().unwrap_or("");
+            !shown_name.is_empty() && body.iter().any(|line| line.contains(shown_name))
+        });
+        assert!(called || caller, "unrelated block {block:#?}");
+        // Never a repeat of code already in the bundle.
+        assert!(!code.iter().any(|shown| shown.path == block.path && shown.start_line <= block.start_line && block.start_line <= shown.end_line));
+    }
+    // The repo map lists the top file's definitions with their real line numbers.
+    let map = maps.iter().find(|block| block.path == "pyapp/sessions.py").expect("a repo map of pyapp/sessions.py");
+    let source = util::fixture_text("pyapp/sessions.py");
+    for line in map.text.lines() {
+        let (number, signature) = line.split_once(": ").expect("`N: signature` lines");
+        let number: usize = number.trim().parse().expect("a line number");
+        let head = signature.trim().split('(').next().unwrap();
+        assert!(source.lines().nth(number - 1).unwrap().contains(head), "{line}");
+    }
+    assert!(map.text.contains("def resolve_redirects(self, response):"));
+
+    // Switched off: chunks only.
+    request.expansion.enabled = false;
+    let plain = codectx_retrieve::assemble(snapshot, &request, &RetrieveOptions::default()).expect("assemble");
+    assert!(plain.blocks.iter().all(|block| matches!(block.kind, BlockKind::Code | BlockKind::Signature)));
+    // A share of 0 leaves no room for expansion either, when the chunks fill the budget.
+    request.expansion = codectx_core::Expansion { enabled: true, max_share: 1.0 };
+    let all_expansion = codectx_retrieve::assemble(snapshot, &request, &RetrieveOptions::default()).expect("assemble");
+    assert!(all_expansion.blocks.iter().all(|block| !matches!(block.kind, BlockKind::Code)), "share 1.0 leaves nothing for chunks");
+}

@@ -78,16 +78,37 @@ pub struct ContextRequest {
     pub max_files: usize,
     /// Path filters.
     pub filter: PathFilter,
+    /// Context expansion after the best chunks.
+    pub expansion: Expansion,
+}
+
+/// Context expansion: after the best chunks, the signatures and docs of what they
+/// call and of what calls them ([`BlockKind::Related`]), then a skeleton of the most
+/// relevant files ([`BlockKind::RepoMap`]).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Expansion {
+    /// Whether to expand (default true).
+    pub enabled: bool,
+    /// Largest share of the token budget expansion may use, 0..=1 (default 0.2).
+    /// The chunks get the rest; budget they leave unused also goes to expansion.
+    pub max_share: f32,
+}
+
+impl Default for Expansion {
+    fn default() -> Self {
+        Expansion { enabled: true, max_share: 0.2 }
+    }
 }
 
 impl ContextRequest {
-    /// A request with the default budget and no filters.
+    /// A request with the default budget, no filters and default expansion.
     pub fn new(query: impl Into<String>) -> Self {
         ContextRequest {
             query: query.into(),
             token_budget: DEFAULT_TOKEN_BUDGET,
             max_files: 0,
             filter: PathFilter::default(),
+            expansion: Expansion::default(),
         }
     }
 
@@ -99,6 +120,12 @@ impl ContextRequest {
             return Err(crate::Error::InvalidArgument(format!(
                 "token budget {} is outside {MIN_TOKEN_BUDGET}..={MAX_TOKEN_BUDGET}",
                 self.token_budget
+            )));
+        }
+        if !(0.0..=1.0).contains(&self.expansion.max_share) {
+            return Err(crate::Error::InvalidArgument(format!(
+                "expansion share {} is outside 0..=1",
+                self.expansion.max_share
             )));
         }
         Ok(())
@@ -127,6 +154,24 @@ pub enum BlockKind {
     Code,
     /// Only the signature and doc of a definition too large for the budget left.
     Signature,
+    /// Expansion: the signature and doc of a definition that a chosen chunk calls
+    /// or that calls it.
+    Related,
+    /// Expansion: a skeleton of a relevant file, its definitions' signatures with
+    /// the bodies elided, each line prefixed by its line number.
+    RepoMap,
+}
+
+impl BlockKind {
+    /// Snake-case name (`"code"`, `"signature"`, `"related"`, `"repo_map"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            BlockKind::Code => "code",
+            BlockKind::Signature => "signature",
+            BlockKind::Related => "related",
+            BlockKind::RepoMap => "repo_map",
+        }
+    }
 }
 
 /// One block of an assembled context: a contiguous span of one file.
@@ -192,8 +237,11 @@ impl ContextBundle {
             if !block.symbol.is_empty() {
                 out.push_str(&format!(" ({})", block.symbol));
             }
-            if block.kind == BlockKind::Signature {
-                out.push_str(" [signature only]");
+            match block.kind {
+                BlockKind::Code => {}
+                BlockKind::Signature => out.push_str(" [signature only]"),
+                BlockKind::Related => out.push_str(" [related: signature]"),
+                BlockKind::RepoMap => out.push_str(" [repo map: bodies elided]"),
             }
             out.push_str("\n```\n");
             out.push_str(&block.text);

@@ -243,7 +243,12 @@ fn evaluate(snapshot: &IndexSnapshot, instance: &Instance, config: &EvalConfig, 
     for &budget in budgets {
         let request = ContextRequest { token_budget: budget, ..ContextRequest::new(instance.problem_statement.clone()) };
         let bundle = codectx_retrieve::assemble(snapshot, &request, &config.options)?;
-        let has_files = instance.gold_files.iter().all(|gold| bundle.blocks.iter().any(|block| &block.path == gold));
+        // Only code counts: a repo-map skeleton or a related signature of a gold
+        // file does not hold its code.
+        let has_files = instance
+            .gold_files
+            .iter()
+            .all(|gold| bundle.blocks.iter().any(|block| &block.path == gold && block.kind == BlockKind::Code));
         result.bundle_has_files.insert(budget, has_files);
         result.bundle_has_functions.insert(budget, functions_held(snapshot, instance, &bundle));
     }

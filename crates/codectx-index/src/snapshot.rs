@@ -29,6 +29,7 @@ pub struct IndexSnapshot {
     imported_by: Vec<Vec<(u32, u32)>>,
     text: TextIndex,
     graph: std::sync::OnceLock<FileGraph>,
+    referrers: std::sync::OnceLock<HashMap<String, Vec<(u32, u32)>>>,
 }
 
 impl std::fmt::Debug for IndexSnapshot {
@@ -87,6 +88,7 @@ impl IndexSnapshot {
             imported_by,
             text,
             graph: std::sync::OnceLock::new(),
+            referrers: std::sync::OnceLock::new(),
         })
     }
 
@@ -166,6 +168,23 @@ impl IndexSnapshot {
     /// files), built on first use and kept for the snapshot's lifetime.
     pub fn file_graph(&self) -> &FileGraph {
         self.graph.get_or_init(|| FileGraph::build(&self.files))
+    }
+
+    /// Chunks that reference `name` (an identifier used in them: a call, a type
+    /// use), as `(file, ordinal)`, in path order. Built on first use.
+    pub fn chunks_referencing(&self, name: &str) -> &[(u32, u32)] {
+        let index = self.referrers.get_or_init(|| {
+            let mut index: HashMap<String, Vec<(u32, u32)>> = HashMap::new();
+            for (file, entry) in self.files.iter().enumerate() {
+                for (ordinal, chunk) in entry.parsed.chunks.iter().enumerate() {
+                    for reference in &chunk.references {
+                        index.entry(reference.clone()).or_default().push((file as u32, ordinal as u32));
+                    }
+                }
+            }
+            index
+        });
+        index.get(name).map_or(&[], Vec::as_slice)
     }
 
     /// The full-text index of this generation.

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use codectx_core::{tokens, Block, BlockKind, ContextBundle, ContextRequest, RankedFile, Result, SignalHit};
+use codectx_core::{tokens, Block, BlockKind, ContextBundle, ContextRequest, RankedFile, Result, SignalHit, Symbol, SymbolKind};
 use codectx_index::IndexSnapshot;
 
 use crate::filter::PathMatcher;
@@ -43,8 +43,13 @@ pub fn assemble(snapshot: &IndexSnapshot, request: &ContextRequest, options: &Re
     let matcher = PathMatcher::new(&request.filter)?;
     let ranking = rank(snapshot, &request.query, &matcher, options)?;
     let budget = request.token_budget;
+    let chunk_budget = if request.expansion.enabled {
+        budget - (budget as f32 * request.expansion.max_share.clamp(0.0, 1.0)) as usize
+    } else {
+        budget
+    };
 
-    let mut remaining = budget;
+    let mut remaining = chunk_budget;
     let mut selected: Vec<Selected> = Vec::new();
     let mut files_used: HashSet<u32> = HashSet::new();
     // The best chunk of each of the top files first, then everything by score.
@@ -68,7 +73,7 @@ pub fn assemble(snapshot: &IndexSnapshot, request: &ContextRequest, options: &Re
         let Some(chunk) = snapshot.chunk(file, candidate.chunk.ordinal) else { continue };
         let text = snapshot.chunk_text(file, candidate.chunk.ordinal)?;
         // Each block costs its text plus about 12 tokens of header when rendered.
-        if let Some(count) = tokens::count_within(&text, remaining.saturating_sub(12)) {
+        if let Some(count) = tokens::count_within(&text, remaining.saturating_sub(BLOCK_OVERHEAD_TOKENS)) {
             remaining -= count;
             files_used.insert(file);
             selected.push(Selected {
@@ -86,14 +91,8 @@ pub fn assemble(snapshot: &IndexSnapshot, request: &ContextRequest, options: &Re
         // Too big for what is left: the signature and doc of its symbol.
         let entry = snapshot.file_at(file);
         let Some(symbol) = chunk.symbol.and_then(|index| entry.parsed.symbols.get(index as usize)) else { continue };
-        let mut summary = String::new();
-        if let Some(doc) = &symbol.doc {
-            let doc: String = doc.lines().take(8).collect::<Vec<_>>().join("\n");
-            summary.push_str(&doc);
-            summary.push('\n');
-        }
-        summary.push_str(&symbol.signature);
-        if let Some(count) = tokens::count_within(&summary, remaining.saturating_sub(12)) {
+        let summary = symbol_summary(symbol, 8);
+        if let Some(count) = tokens::count_within(&summary, remaining.saturating_sub(BLOCK_OVERHEAD_TOKENS)) {
             remaining -= count;
             files_used.insert(file);
             selected.push(Selected {
@@ -109,11 +108,13 @@ pub fn assemble(snapshot: &IndexSnapshot, request: &ContextRequest, options: &Re
         }
     }
 
+    let chosen: Vec<ChunkRef> =
+        selected.iter().filter(|selection| selection.kind == BlockKind::Code).map(|selection| selection.chunk).collect();
     let mut blocks = merge_blocks(snapshot, selected);
     // Merging joins texts; recount exactly and drop the weakest blocks if the sum
     // went over (it can by a token per merge).
     let mut used: usize = blocks.iter().map(|block| block.tokens as usize).sum();
-    while used > budget {
+    while used > chunk_budget {
         let Some(weakest) = blocks
             .iter()
             .enumerate()
@@ -123,6 +124,22 @@ pub fn assemble(snapshot: &IndexSnapshot, request: &ContextRequest, options: &Re
             break;
         };
         used -= blocks.remove(weakest).tokens as usize;
+    }
+
+    if request.expansion.enabled {
+        // Related signatures get at most 60% of what is left; the repo map the rest.
+        // With a file limit, expansion stays within the files already chosen.
+        let limited = request.max_files > 0;
+        let chosen_paths: HashSet<String> = blocks.iter().map(|block| block.path.clone()).collect();
+        let within = |path: &str| matcher.accepts(path) && (!limited || chosen_paths.contains(path));
+        let left_total = budget.saturating_sub(used);
+        let mut related_left = left_total * 3 / 5;
+        let related = related_blocks(snapshot, &chosen, &blocks, &within, &mut related_left);
+        let mut left = left_total - (left_total * 3 / 5 - related_left);
+        blocks.extend(related);
+        let maps = repo_map_blocks(snapshot, &ranking.files, &within, &mut left);
+        blocks.extend(maps);
+        used = budget - left;
     }
 
     let files = ranking
@@ -230,4 +247,194 @@ fn finish(mut block: Block) -> Block {
     block.signals.sort_by_key(|hit| (hit.signal, hit.rank));
     block.tokens = tokens::count(&block.text) as u32;
     block
+}
+
+/// Tokens a rendered block header costs besides its text (`path:a-b (symbol)`, fence).
+const BLOCK_OVERHEAD_TOKENS: usize = 12;
+/// Callees and callers added per chosen chunk.
+const CALLEES_PER_CHUNK: usize = 4;
+const CALLERS_PER_CHUNK: usize = 3;
+/// Definitions of one name beyond which a reference is too ambiguous to follow
+/// without the import context.
+const MAX_DEFINITIONS: usize = 3;
+/// Files given a repo-map skeleton, and lines per skeleton.
+const REPO_MAP_FILES: usize = 5;
+const REPO_MAP_LINES: usize = 60;
+
+/// A definition's doc (first `doc_lines` lines) and signature.
+fn symbol_summary(symbol: &Symbol, doc_lines: usize) -> String {
+    let mut summary = String::new();
+    if let Some(doc) = &symbol.doc {
+        let doc: Vec<&str> = doc.lines().take(doc_lines).collect();
+        if !doc.is_empty() {
+            summary.push_str(&doc.join("\n"));
+            summary.push('\n');
+        }
+    }
+    summary.push_str(&symbol.signature);
+    summary
+}
+
+/// Signatures and docs of what the chosen chunks call (their references,
+/// resolved to definitions in the same file or imported files first) and of what
+/// calls them, skipping what the code blocks already show.
+fn related_blocks(
+    snapshot: &IndexSnapshot,
+    chosen: &[ChunkRef],
+    shown: &[Block],
+    within: &dyn Fn(&str) -> bool,
+    left: &mut usize,
+) -> Vec<Block> {
+    let is_shown = |path: &str, line: u32| {
+        shown.iter().any(|block| block.path == path && block.kind == BlockKind::Code && block.start_line <= line && line <= block.end_line)
+    };
+    let mut seen: HashSet<(u32, u32)> = HashSet::new();
+    let mut out = Vec::new();
+    let mut push = |file: u32, symbol_index: u32, left: &mut usize, out: &mut Vec<Block>| -> bool {
+        if !seen.insert((file, symbol_index)) {
+            return false;
+        }
+        let entry = snapshot.file_at(file);
+        let symbol = &entry.parsed.symbols[symbol_index as usize];
+        if !within(&entry.record.path) || is_shown(&entry.record.path, symbol.name_span.start_line) {
+            return false;
+        }
+        let text = symbol_summary(symbol, 3);
+        let Some(count) = tokens::count_within(&text, left.saturating_sub(BLOCK_OVERHEAD_TOKENS)) else { return false };
+        *left -= count;
+        out.push(Block {
+            path: entry.record.path.clone(),
+            start_line: symbol.name_span.start_line,
+            end_line: symbol.name_span.start_line,
+            symbol: symbol.qualified_name.clone(),
+            kind: BlockKind::Related,
+            score: 0.0,
+            signals: Vec::new(),
+            tokens: count as u32,
+            text,
+        });
+        true
+    };
+    for chunk_ref in chosen {
+        if *left < MIN_USEFUL_TOKENS {
+            break;
+        }
+        let entry = snapshot.file_at(chunk_ref.file);
+        let Some(chunk) = entry.parsed.chunks.get(chunk_ref.ordinal as usize) else { continue };
+        let imported: HashSet<&str> =
+            entry.parsed.imports.iter().filter_map(|import| import.resolved.as_deref()).collect();
+        // Callees.
+        let mut added = 0;
+        for name in &chunk.references {
+            if added >= CALLEES_PER_CHUNK {
+                break;
+            }
+            let definitions: Vec<_> = snapshot
+                .symbols_named(name)
+                .iter()
+                .copied()
+                .filter(|reference| {
+                    let symbol = snapshot.symbol(*reference);
+                    symbol.name == *name && !matches!(symbol.kind, SymbolKind::Variable | SymbolKind::Impl)
+                })
+                .collect();
+            let in_context: Vec<_> = definitions
+                .iter()
+                .copied()
+                .filter(|reference| {
+                    reference.file == chunk_ref.file || imported.contains(snapshot.file_at(reference.file).record.path.as_str())
+                })
+                .collect();
+            let pick = if !in_context.is_empty() {
+                in_context.first().copied()
+            } else if definitions.len() <= MAX_DEFINITIONS {
+                definitions.first().copied()
+            } else {
+                None
+            };
+            if let Some(reference) = pick {
+                if push(reference.file, reference.symbol, left, &mut out) {
+                    added += 1;
+                }
+            }
+        }
+        // Callers: chunks that reference this chunk's own definition.
+        let Some(own) = chunk.symbol.and_then(|index| entry.parsed.symbols.get(index as usize)) else { continue };
+        if !own.kind.is_callable() && !own.kind.is_container() {
+            continue;
+        }
+        let mut callers = 0;
+        for &(file, ordinal) in snapshot.chunks_referencing(&own.name).iter().take(50) {
+            if callers >= CALLERS_PER_CHUNK {
+                break;
+            }
+            if (file, ordinal) == (chunk_ref.file, chunk_ref.ordinal) {
+                continue;
+            }
+            let Some(caller) = snapshot.chunk(file, ordinal).and_then(|caller| caller.symbol) else { continue };
+            if push(file, caller, left, &mut out) {
+                callers += 1;
+            }
+        }
+    }
+    out
+}
+
+/// Skeletons of the top-ranked files: each definition's first signature line,
+/// indented by nesting and prefixed by its line number, bodies elided.
+fn repo_map_blocks(
+    snapshot: &IndexSnapshot,
+    files: &[(u32, f32)],
+    within: &dyn Fn(&str) -> bool,
+    left: &mut usize,
+) -> Vec<Block> {
+    let mut out = Vec::new();
+    for &(file, score) in files.iter().filter(|(file, _)| within(&snapshot.file_at(*file).record.path)).take(REPO_MAP_FILES) {
+        if *left < MIN_USEFUL_TOKENS {
+            break;
+        }
+        let entry = snapshot.file_at(file);
+        let symbols = &entry.parsed.symbols;
+        let mut lines: Vec<String> = Vec::new();
+        for symbol in symbols.iter().filter(|symbol| symbol.kind != SymbolKind::Variable).take(REPO_MAP_LINES) {
+            let mut depth = 0;
+            let mut parent = symbol.parent;
+            while let Some(index) = parent {
+                depth += 1;
+                parent = symbols.get(index as usize).and_then(|symbol| symbol.parent);
+            }
+            let head = symbol.signature.lines().next().unwrap_or(&symbol.name);
+            lines.push(format!("{:>5}: {}{}", symbol.name_span.start_line, "  ".repeat(depth), head));
+        }
+        if lines.is_empty() {
+            continue;
+        }
+        // The longest prefix of the skeleton that fits.
+        let budget = left.saturating_sub(BLOCK_OVERHEAD_TOKENS);
+        let mut keep = lines.len();
+        let mut text = lines.join("\n");
+        let mut count = tokens::count(&text);
+        while count > budget && keep > 1 {
+            keep = (keep * budget / count.max(1)).min(keep - 1).max(1);
+            text = lines[..keep].join("\n");
+            count = tokens::count(&text);
+        }
+        if count > budget {
+            break;
+        }
+        *left -= count;
+        let end_line = symbols.iter().map(|symbol| symbol.span.end_line).max().unwrap_or(1);
+        out.push(Block {
+            path: entry.record.path.clone(),
+            start_line: 1,
+            end_line,
+            symbol: String::new(),
+            kind: BlockKind::RepoMap,
+            score,
+            signals: Vec::new(),
+            tokens: count as u32,
+            text,
+        });
+    }
+    out
 }

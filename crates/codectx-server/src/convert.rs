@@ -15,7 +15,7 @@
 //! is not part of `GenerateRequest` (always 0 = no limit there).
 
 use codectx_core::{
-    Block, BlockKind, ContextBundle, ContextRequest, DependencyEdge, Error, FileDependencies, GenerateEvent,
+    Block, BlockKind, ContextBundle, ContextRequest, DependencyEdge, Expansion, Error, FileDependencies, GenerateEvent,
     GenerateRequest, IndexEvent, IndexProgress, IndexStats, Language, ModelOverrides, PathFilter, RankedFile,
     RepositoryInfo, Result, SearchHit, SearchRequest, Signal, SignalHit, Span, SymbolInfo, SymbolKind, Usage,
     DEFAULT_TOKEN_BUDGET,
@@ -100,6 +100,10 @@ pub fn context_request(request: pb::GetContextRequest) -> Result<(String, Contex
         token_budget: token_budget(request.token_budget),
         max_files: request.max_files as usize,
         filter: path_filter(request.filter),
+        expansion: Expansion {
+            enabled: request.expand.unwrap_or(true),
+            max_share: request.expansion_share.unwrap_or(Expansion::default().max_share),
+        },
     };
     Ok((repository, context))
 }
@@ -130,6 +134,7 @@ pub fn generate_request(request: pb::GenerateRequest) -> Result<(String, Generat
         token_budget: token_budget(request.token_budget),
         max_files: 0,
         filter: path_filter(request.filter),
+        expansion: Expansion::default(),
     };
     Ok((repository, GenerateRequest { context, model }))
 }
@@ -173,18 +178,14 @@ pub fn dependencies_request(request: pb::GetFileDependenciesRequest) -> Result<(
 // ---------------------------------------------------------------------------
 
 fn block_kind_name(kind: BlockKind) -> &'static str {
-    match kind {
-        BlockKind::Code => "code",
-        BlockKind::Signature => "signature",
-    }
+    kind.name()
 }
 
 fn block_kind(name: &str) -> Result<BlockKind> {
-    match name {
-        "code" => Ok(BlockKind::Code),
-        "signature" => Ok(BlockKind::Signature),
-        other => Err(invalid(format!("unknown block kind {other:?}"))),
-    }
+    [BlockKind::Code, BlockKind::Signature, BlockKind::Related, BlockKind::RepoMap]
+        .into_iter()
+        .find(|kind| kind.name() == name)
+        .ok_or_else(|| invalid(format!("unknown block kind {name:?}")))
 }
 
 fn signal(name: &str) -> Result<Signal> {
@@ -772,10 +773,14 @@ mod tests {
             token_budget: 0,
             max_files: 3,
             filter: Some(pb::PathFilter { include: vec!["src/**".into()], exclude: vec!["*.md".into()] }),
+            expand: None,
+            expansion_share: Some(0.5),
         })
         .unwrap();
         assert_eq!(repository, "r");
         assert_eq!(request.token_budget, DEFAULT_TOKEN_BUDGET);
+        assert!(request.expansion.enabled, "expansion is on unless switched off");
+        assert_eq!(request.expansion.max_share, 0.5);
         assert_eq!(request.max_files, 3);
         assert_eq!(request.filter.include, vec!["src/**".to_string()]);
         assert_eq!(request.filter.exclude, vec!["*.md".to_string()]);
