@@ -153,6 +153,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Definitions, references, callers and callees of a symbol.
+    Refs {
+        /// Bare or qualified name.
+        name: String,
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Most references shown.
+        #[arg(short = 'k', long, default_value_t = 100)]
+        limit: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Imports of a file and the files that import it.
     Deps {
         /// Repository-relative path.
@@ -337,6 +350,31 @@ async fn run(cli: Cli) -> Result<()> {
                     symbol.path, symbol.span.start_line, symbol.span.end_line, symbol.kind, symbol.qualified_name, symbol.signature
                 )?;
             }
+            Ok(())
+        }
+        Command::Refs { name, repo, limit, json } => {
+            let (engine, _) = open_engine(&repo, cli.config.as_deref())?;
+            let references = engine.references(LOCAL_REPOSITORY, &name, limit.clamp(1, 1000), "").await?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &references)?;
+                writeln!(out)?;
+                return Ok(());
+            }
+            let show = |out: &mut std::io::StdoutLock, title: &str, symbols: &[codectx_core::SymbolInfo]| -> std::io::Result<()> {
+                writeln!(out, "{title}:")?;
+                for symbol in symbols {
+                    writeln!(out, "  {}:{}  {} {}", symbol.path, symbol.span.start_line, symbol.kind, symbol.qualified_name)?;
+                }
+                Ok(())
+            };
+            show(&mut out, "definitions", &references.definitions)?;
+            writeln!(out, "references ({} in all):", references.total_references)?;
+            for site in &references.references {
+                writeln!(out, "  {}:{}  [{}]  {}", site.path, site.line, site.enclosing, site.text)?;
+            }
+            show(&mut out, "callers", &references.callers)?;
+            show(&mut out, "callees", &references.callees)?;
             Ok(())
         }
         Command::Deps { path, repo, json } => {

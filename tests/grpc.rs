@@ -9,7 +9,7 @@ use std::time::Duration;
 use codectx_core::{Config, ModelConfig};
 use codectx_proto::v1::code_context_client::CodeContextClient;
 use codectx_proto::v1::{
-    generate_event, index_event, GenerateRequest, GetContextRequest, GetFileDependenciesRequest, GetSymbolsRequest,
+    generate_event, index_event, GenerateRequest, GetContextRequest, GetFileDependenciesRequest, GetReferencesRequest, GetSymbolsRequest,
     IndexRepositoryRequest, ListRepositoriesRequest, SearchRequest,
 };
 use codectx_service::{Engine, RepositorySpec};
@@ -268,6 +268,53 @@ async fn serves_every_rpc_over_the_fixture() {
         .symbols;
     assert_eq!(rust.len(), 1);
     assert_eq!((rust[0].path.as_str(), rust[0].language.as_str()), ("rustlib/src/walk.rs", "rust"));
+
+    // GetReferences: the definition, the use in Session.resolve_redirects (its
+    // caller), and paging.
+    let references = client
+        .get_references(GetReferencesRequest { repository: REPO.into(), name: "join_location".into(), page_size: 0, page_token: String::new() })
+        .await
+        .expect("GetReferences")
+        .into_inner();
+    assert_eq!(references.definitions.len(), 1);
+    assert_eq!(references.definitions[0].path, "pyapp/utils.py");
+    let use_line = line_of("pyapp/sessions.py", "location = utils.join_location(");
+    let site = references
+        .references
+        .iter()
+        .find(|site| site.path == "pyapp/sessions.py")
+        .unwrap_or_else(|| panic!("the use in sessions.py: {references:?}"));
+    assert_eq!(site.line, use_line);
+    assert_eq!(site.enclosing, "Session.resolve_redirects");
+    assert!(site.text.starts_with("location = utils.join_location("), "{}", site.text);
+    assert!(references.callers.iter().any(|caller| caller.qualified_name == "Session.resolve_redirects"));
+    let first_page = client
+        .get_references(GetReferencesRequest { repository: REPO.into(), name: "join_location".into(), page_size: 1, page_token: String::new() })
+        .await
+        .expect("GetReferences page 1")
+        .into_inner();
+    assert_eq!(first_page.references.len(), 1);
+    if references.total_references > 1 {
+        assert_eq!(first_page.next_page_token, "1");
+    } else {
+        assert!(first_page.next_page_token.is_empty());
+    }
+    let callees = client
+        .get_references(GetReferencesRequest { repository: REPO.into(), name: "Session.resolve_redirects".into(), page_size: 10, page_token: String::new() })
+        .await
+        .expect("GetReferences of resolve_redirects")
+        .into_inner();
+    assert!(callees.callees.iter().any(|callee| callee.qualified_name == "join_location"), "{:?}", callees.callees);
+    let missing = client
+        .get_references(GetReferencesRequest { repository: REPO.into(), name: "no_such_name_anywhere".into(), page_size: 0, page_token: String::new() })
+        .await
+        .expect_err("unknown name");
+    assert_eq!(missing.code(), tonic::Code::NotFound);
+    let bad_token = client
+        .get_references(GetReferencesRequest { repository: REPO.into(), name: "join_location".into(), page_size: 0, page_token: "x".into() })
+        .await
+        .expect_err("malformed token");
+    assert_eq!(bad_token.code(), tonic::Code::InvalidArgument);
 
     // GetFileDependencies: imports out and in.
     let deps = client

@@ -453,3 +453,34 @@ pub enum IndexEvent {
     /// The run finished; the last event.
     Done(IndexStats),
 }
+
+/// A place where a symbol's name is used.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ReferenceSite {
+    /// Repository-relative path.
+    pub path: String,
+    /// 1-based line of the use.
+    pub line: u32,
+    /// Qualified name of the definition the use is in, or empty at top level.
+    pub enclosing: String,
+    /// The line's text, trimmed, at most 200 characters.
+    pub text: String,
+}
+
+/// Definitions, references, callers and callees of a symbol (`GetReferences`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct References {
+    /// Definitions matching the name (bare or qualified).
+    pub definitions: Vec<SymbolInfo>,
+    /// Uses of the bare name, one page, in path and line order.
+    pub references: Vec<ReferenceSite>,
+    /// Uses in all, over every page.
+    pub total_references: u32,
+    /// Token of the next page of references, or empty on the last page.
+    pub next_page_token: String,
+    /// Definitions whose bodies use the name (deduplicated, at most 100).
+    pub callers: Vec<SymbolInfo>,
+    /// Definitions the matching definitions' bodies use, resolved with the import
+    /// context (at most 100).
+    pub callees: Vec<SymbolInfo>,
+}

@@ -21,6 +21,7 @@ pub mod filter;
 pub mod fusion;
 pub mod graph;
 pub mod query;
+pub mod references;
 pub mod signals;
 
 use codectx_core::{Result, SearchHit, SearchRequest, Signal, SignalHit};

@@ -16,7 +16,7 @@
 
 use codectx_core::{
     Block, BlockKind, ContextBundle, ContextRequest, DependencyEdge, Expansion, Error, FileDependencies, GenerateEvent,
-    GenerateRequest, IndexEvent, IndexProgress, IndexStats, Language, ModelOverrides, PathFilter, RankedFile,
+    GenerateRequest, IndexEvent, IndexProgress, IndexStats, Language, ModelOverrides, PathFilter, RankedFile, References,
     RepositoryInfo, Result, SearchHit, SearchRequest, Signal, SignalHit, Span, SymbolInfo, SymbolKind, Usage,
     DEFAULT_TOKEN_BUDGET,
 };
@@ -162,6 +162,36 @@ pub fn symbols_request(request: pb::GetSymbolsRequest) -> Result<(String, String
     }
     let limit = limit(request.limit, DEFAULT_SYMBOL_LIMIT, MAX_SYMBOL_LIMIT, "symbol")?;
     Ok((repository, name, limit))
+}
+
+/// `GetReferencesRequest` → repository, name (not blank), page size (0 → 100,
+/// at most 1000) and page token.
+pub fn references_request(request: pb::GetReferencesRequest) -> Result<(String, String, usize, String)> {
+    let repository = repository_name(request.repository)?;
+    let name = request.name.trim().to_string();
+    if name.is_empty() {
+        return Err(invalid("the symbol name is empty".into()));
+    }
+    let page_size = limit(request.page_size, 100, 1000, "page")?;
+    Ok((repository, name, page_size, request.page_token))
+}
+
+impl IntoProto for References {
+    type Proto = pb::GetReferencesResponse;
+    fn into_proto(self) -> pb::GetReferencesResponse {
+        pb::GetReferencesResponse {
+            definitions: self.definitions.into_iter().map(IntoProto::into_proto).collect(),
+            references: self
+                .references
+                .into_iter()
+                .map(|site| pb::ReferenceSite { path: site.path, line: site.line, enclosing: site.enclosing, text: site.text })
+                .collect(),
+            total_references: self.total_references,
+            next_page_token: self.next_page_token,
+            callers: self.callers.into_iter().map(IntoProto::into_proto).collect(),
+            callees: self.callees.into_iter().map(IntoProto::into_proto).collect(),
+        }
+    }
 }
 
 /// `GetFileDependenciesRequest` → repository name and path (not blank).

@@ -246,6 +246,21 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         log.unary(result)
     }
 
+    async fn get_references(
+        &self,
+        request: Request<pb::GetReferencesRequest>,
+    ) -> std::result::Result<Response<pb::GetReferencesResponse>, Status> {
+        let request = request.into_inner();
+        let log = RpcLog::start("GetReferences", &request.repository);
+        let result = async {
+            let (repository, name, page_size, page_token) = convert::references_request(request)?;
+            let references = self.service.references(&repository, &name, page_size, &page_token).await?;
+            Ok(references.into_proto())
+        }
+        .await;
+        log.unary(result)
+    }
+
     async fn get_file_dependencies(
         &self,
         request: Request<pb::GetFileDependenciesRequest>,

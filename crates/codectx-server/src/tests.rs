@@ -118,6 +118,29 @@ impl ContextService for Fake {
         })
     }
 
+    fn references(
+        &self,
+        repository: &str,
+        name: &str,
+        page_size: usize,
+        page_token: &str,
+    ) -> BoxFuture<'_, Result<codectx_core::References>> {
+        let (repository, name, page_token) = (repository.to_string(), name.to_string(), page_token.to_string());
+        Box::pin(async move {
+            known(&repository)?;
+            Ok(codectx_core::References {
+                references: vec![codectx_core::ReferenceSite {
+                    path: "src/api.py".into(),
+                    line: 3,
+                    enclosing: "get".into(),
+                    text: format!("{name}() # page {page_size} {page_token}"),
+                }],
+                total_references: 1,
+                ..Default::default()
+            })
+        })
+    }
+
     fn symbols(&self, repository: &str, name: &str, limit: usize) -> BoxFuture<'_, Result<Vec<SymbolInfo>>> {
         let (repository, name) = (repository.to_string(), name.to_string());
         Box::pin(async move {

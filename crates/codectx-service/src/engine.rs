@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use codectx_core::{
     Config, ContextBundle, ContextRequest, Error, FileDependencies, GenerateEvent, GenerateRequest, IndexEvent,
-    RepositoryInfo, Result, SearchHit, SearchRequest, SymbolInfo, Usage,
+    References, RepositoryInfo, Result, SearchHit, SearchRequest, SymbolInfo, Usage,
 };
 use codectx_index::{IndexSnapshot, Indexer};
 use codectx_model::{build_messages, ChatClient, ChatDelta};
@@ -249,6 +249,21 @@ impl ContextService for Engine {
                     }
                 })
                 .collect())
+        })
+    }
+
+    fn references(
+        &self,
+        repository: &str,
+        name: &str,
+        page_size: usize,
+        page_token: &str,
+    ) -> BoxFuture<'_, Result<References>> {
+        let repository = repository.to_string();
+        let (name, page_token) = (name.to_string(), page_token.to_string());
+        Box::pin(async move {
+            let snapshot = self.snapshot(&repository).await?;
+            run_blocking(move || codectx_retrieve::references::references(&snapshot, &name, page_size, &page_token)).await
         })
     }
 

@@ -15,7 +15,7 @@ use std::pin::Pin;
 
 use codectx_core::{
     ContextBundle, ContextRequest, FileDependencies, GenerateEvent, GenerateRequest, IndexEvent,
-    RepositoryInfo, Result, SearchHit, SearchRequest, SymbolInfo,
+    References, RepositoryInfo, Result, SearchHit, SearchRequest, SymbolInfo,
 };
 use futures::stream::BoxStream;
 
@@ -51,6 +51,17 @@ pub trait ContextService: Send + Sync + 'static {
     /// qualified suffix such as `Session.get` also matches `sessions.Session.get`),
     /// at most `limit`.
     fn symbols(&self, repository: &str, name: &str, limit: usize) -> BoxFuture<'_, Result<Vec<SymbolInfo>>>;
+
+    /// Definitions, one page of references, callers and callees of a symbol
+    /// (`name` bare or qualified; `page_size` 1..=1000; `page_token` empty for the
+    /// first page). `NotFound` when the name is neither defined nor used.
+    fn references(
+        &self,
+        repository: &str,
+        name: &str,
+        page_size: usize,
+        page_token: &str,
+    ) -> BoxFuture<'_, Result<References>>;
 
     /// Imports of a file and the files importing it. `NotFound` if the path is not indexed.
     fn file_dependencies(&self, repository: &str, path: &str) -> BoxFuture<'_, Result<FileDependencies>>;
