@@ -23,11 +23,13 @@ pub struct ChunkRef {
 pub struct RetrieveOptions {
     /// Candidates per signal (default 200).
     pub candidates: usize,
-    /// The `k` of reciprocal rank fusion (default 60).
+    /// The `k` of reciprocal rank fusion (default 30; Cormack et al. use 60, a
+    /// smaller k weighs the top of each list more).
     pub rrf_k: f32,
-    /// Weight of BM25 (default 1.0).
+    /// Weight of BM25 (default 1.5).
     pub bm25_weight: f32,
-    /// Weight of symbol-name hits (default 1.5: a named definition is strong evidence).
+    /// Weight of symbol-name hits (default 0.75: issue texts name many symbols in
+    /// passing, so exact name hits are weaker evidence than BM25 over the text).
     pub symbol_weight: f32,
     /// Weight of path and module mentions (default 1.5).
     pub path_weight: f32,
@@ -52,7 +54,7 @@ pub struct RetrieveOptions {
     pub graph_weight: f32,
     /// First-stage files that seed personalized PageRank (default 10).
     pub graph_seeds: usize,
-    /// Factor on the scores of tests, docs, examples and benchmarks (default 0.5;
+    /// Factor on the scores of tests, docs, examples and benchmarks (default 0.3;
     /// 1 turns it off). A request about code to write or change is usually about
     /// the code itself; tests and examples that mention the same names would
     /// otherwise crowd it out, as Sourcegraph also ranks tests lower.
@@ -99,6 +101,8 @@ impl RetrieveOptions {
             "bm25" => Some(RetrieveOptions {
                 query_understanding: false,
                 auxiliary_file_weight: 1.0,
+                bm25_weight: 1.0,
+                rrf_k: 60.0,
                 ..RetrieveOptions::default()
             }),
             "lexical" => Some(RetrieveOptions { graph_weight: 0.0, ..RetrieveOptions::default() }),
@@ -144,12 +148,17 @@ impl RetrieveOptions {
 }
 
 impl Default for RetrieveOptions {
+    /// The `lexical` configuration, with weights chosen on the SWE-bench Lite dev
+    /// set (103 instances, `codectx eval`; see the README): among the settings
+    /// tried, these gave the best MRR (0.610) with file Acc@5 0.757 and 8k bundle
+    /// recall 0.874. Before tuning (all weights 1, k = 60, no test/doc factor):
+    /// MRR 0.545, Acc@5 0.718.
     fn default() -> Self {
         RetrieveOptions {
             candidates: 200,
-            rrf_k: 60.0,
-            bm25_weight: 1.0,
-            symbol_weight: 1.5,
+            rrf_k: 30.0,
+            bm25_weight: 1.5,
+            symbol_weight: 0.75,
             path_weight: 1.5,
             stack_weight: 2.0,
             max_terms: 48,
@@ -158,7 +167,7 @@ impl Default for RetrieveOptions {
             diverse_files: 5,
             graph_weight: 0.0,
             graph_seeds: 10,
-            auxiliary_file_weight: 0.5,
+            auxiliary_file_weight: 0.3,
         }
     }
 }
