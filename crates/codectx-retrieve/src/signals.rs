@@ -530,7 +530,8 @@ fn path_hits(snapshot: &IndexSnapshot, analyzed: &AnalyzedQuery, accepts: &dyn F
         }
     }
     scored.retain(|(file, _)| accepts(*file));
-    scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+    // Stable: equally strong mentions keep the order the query gives them in.
+    scored.sort_by(|a, b| b.1.total_cmp(&a.1));
     let mut seen = HashSet::new();
     scored.retain(|(file, _)| seen.insert(*file));
     scored
