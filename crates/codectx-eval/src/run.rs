@@ -289,11 +289,16 @@ fn functions_held(snapshot: &IndexSnapshot, instance: &Instance, bundle: &Contex
 }
 
 /// The cache folder of a configuration: its name plus a hash of its options and of
-/// this build's version, so that tuning a configuration never reads stale results.
+/// the running build (the executable's size and modification time), so that
+/// neither tuning a configuration nor rebuilding codectx reads stale results.
 fn config_key(config: &EvalConfig) -> String {
     use std::hash::{Hash, Hasher};
+    let build = std::env::current_exe()
+        .and_then(std::fs::metadata)
+        .map(|metadata| format!("{} {:?}", metadata.len(), metadata.modified().ok()))
+        .unwrap_or_default();
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    format!("{:?} {}", config.options, env!("CARGO_PKG_VERSION")).hash(&mut hasher);
+    format!("{:?} {} {build}", config.options, env!("CARGO_PKG_VERSION")).hash(&mut hasher);
     format!("{}-{:08x}", config.name, hasher.finish() as u32)
 }
 

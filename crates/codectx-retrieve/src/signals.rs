@@ -150,9 +150,9 @@ impl RetrieveOptions {
 impl Default for RetrieveOptions {
     /// The `lexical` configuration, with weights chosen on the SWE-bench Lite dev
     /// set (103 instances, `codectx eval`; see the README): among the settings
-    /// tried, these gave the best MRR (0.610) with file Acc@5 0.757 and 8k bundle
-    /// recall 0.874. Before tuning (all weights 1, k = 60, no test/doc factor):
-    /// MRR 0.545, Acc@5 0.718.
+    /// tried, these gave the best MRR with file Acc@5 0.757 (MRR 0.599, 8k bundle
+    /// recall 0.845 with expansion on). Before tuning (all weights 1, k = 60, no
+    /// test/doc factor): MRR 0.545, Acc@5 0.718.
     fn default() -> Self {
         RetrieveOptions {
             candidates: 200,
