@@ -421,7 +421,7 @@ fn check_dir(path: &Path) -> Result<PathBuf> {
     if !metadata.is_dir() {
         return Err(codectx_core::Error::NotADirectory(path.to_path_buf()).into());
     }
-    Ok(path.canonicalize().with_context(|| format!("cannot resolve {}", path.display()))?)
+    path.canonicalize().with_context(|| format!("cannot resolve {}", path.display()))
 }
 
 fn engine_for(root: &Path, index_dir: Option<PathBuf>, config: Config) -> Result<Engine> {

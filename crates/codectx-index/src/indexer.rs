@@ -17,7 +17,7 @@ use crate::walk::{self, WalkedFile};
 /// Bytes sniffed for a NUL to call a file binary (as git and ripgrep do).
 const BINARY_SNIFF_BYTES: usize = 8 * 1024;
 /// Memory of the tantivy writer, in bytes, shared by its indexing threads.
-const WRITER_HEAP_BYTES: usize = 256 * 1024 * 1024;
+const WRITER_HEAP_BYTES: usize = 128 * 1024 * 1024;
 
 /// Builds and updates the index of one repository.
 ///
@@ -439,7 +439,7 @@ fn report(progress: &(dyn Fn(&IndexProgress) + Sync), phase: &str, done: u64, to
 /// Counts one item and reports every 64 items (and at the end).
 fn tick(progress: &(dyn Fn(&IndexProgress) + Sync), phase: &str, counter: &AtomicU64, total: u64) {
     let done = counter.fetch_add(1, Ordering::Relaxed) + 1;
-    if done % 64 == 0 || done == total {
+    if done.is_multiple_of(64) || done == total {
         report(progress, phase, done, total);
     }
 }

@@ -540,11 +540,10 @@ fn path_hits(snapshot: &IndexSnapshot, analyzed: &AnalyzedQuery, accepts: &dyn F
 /// Chunk and file hits of stack-trace frames. The frame nearest the error (the
 /// last printed in Python traces, the first in Java traces) ranks first; frames
 /// outside the repository match nothing.
-fn stack_frames(
-    snapshot: &IndexSnapshot,
-    frames: &[Frame],
-    accepts: &dyn Fn(u32) -> bool,
-) -> (Vec<(ChunkRef, f32)>, Vec<(u32, f32)>) {
+/// Ranked chunks and ranked files, each with a raw score.
+type ChunkAndFileHits = (Vec<(ChunkRef, f32)>, Vec<(u32, f32)>);
+
+fn stack_frames(snapshot: &IndexSnapshot, frames: &[Frame], accepts: &dyn Fn(u32) -> bool) -> ChunkAndFileHits {
     let mut chunks = Vec::new();
     let mut files = Vec::new();
     let python_like = frames.iter().any(|frame| frame.path.ends_with(".py"));
