@@ -146,7 +146,7 @@ async fn serves_every_rpc_over_the_fixture() {
         assert!(!block.signals.is_empty(), "every retrieved block says which signals found it");
         for hit in &block.signals {
             assert!(
-                ["bm25", "symbol", "path", "stack_trace", "graph", "vector"].contains(&hit.signal.as_str()),
+                ["bm25", "symbol", "path", "stack_trace", "error_message", "graph", "vector"].contains(&hit.signal.as_str()),
                 "{}",
                 hit.signal
             );

@@ -339,3 +339,35 @@ fn expansion_adds_related_signatures_and_a_repo_map_within_the_budget() {
     let all_expansion = codectx_retrieve::assemble(snapshot, &request, &RetrieveOptions::default()).expect("assemble");
     assert!(all_expansion.blocks.iter().all(|block| !matches!(block.kind, BlockKind::Code)), "share 1.0 leaves nothing for chunks");
 }
+
+#[test]
+fn an_error_message_in_the_query_finds_the_literal_that_raises_it() {
+    let repo = util::temp_dir();
+    let write = |path: &str, text: &str| {
+        let full = repo.path().join(path);
+        std::fs::create_dir_all(full.parent().unwrap()).unwrap();
+        std::fs::write(full, text).unwrap();
+    };
+    write(
+        "conf/parser.py",
+        "def parse_header(line):\n    fields = line.split(':')\n    if len(fields) != 2:\n        raise ValueError(\"could not parse the configuration header line\")\n    return fields\n",
+    );
+    // A file that talks about configuration headers far more, without the message.
+    write(
+        "conf/docs_helper.py",
+        "def describe():\n    \"\"\"The configuration header line: a configuration header names the section.\n    Each configuration header line is parsed; header lines configure parsing.\"\"\"\n    return 'configuration header line configuration header'\n",
+    );
+    let index_dir = util::temp_dir();
+    util::index_repo(repo.path(), index_dir.path());
+    let snapshot = codectx_index::IndexSnapshot::open(index_dir.path()).unwrap();
+    let query = "Loading my file fails:\n\nTraceback (most recent call last):\n  File \"/home/me/app.py\", line 3, in <module>\nValueError: could not parse the configuration header line 'name value'\n";
+    let ranking =
+        codectx_retrieve::rank(&snapshot, query, &codectx_retrieve::PathMatcher::all(), &RetrieveOptions::default()).unwrap();
+    let top = &ranking.chunks[0];
+    assert_eq!(snapshot.file_at(top.chunk.file).record.path, "conf/parser.py");
+    assert!(
+        top.signals.iter().any(|hit| hit.signal == codectx_core::Signal::ErrorMessage),
+        "found through the message: {:?}",
+        top.signals
+    );
+}

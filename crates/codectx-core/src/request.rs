@@ -26,6 +26,9 @@ pub enum Signal {
     Path,
     /// Frames of a stack trace in the query.
     StackTrace,
+    /// An error message quoted in the query, found in the code's string literals
+    /// (chunks containing every word of it).
+    ErrorMessage,
     /// Personalized PageRank over the dependency graph.
     Graph,
     /// Vector nearest neighbours of the query embedding.
@@ -33,6 +36,17 @@ pub enum Signal {
 }
 
 impl Signal {
+    /// Every signal, in fusion order.
+    pub const ALL: [Signal; 7] = [
+        Signal::Bm25,
+        Signal::Symbol,
+        Signal::Path,
+        Signal::StackTrace,
+        Signal::ErrorMessage,
+        Signal::Graph,
+        Signal::Vector,
+    ];
+
     /// Snake-case name (`"bm25"`, `"stack_trace"`).
     pub fn name(self) -> &'static str {
         match self {
@@ -40,6 +54,7 @@ impl Signal {
             Signal::Symbol => "symbol",
             Signal::Path => "path",
             Signal::StackTrace => "stack_trace",
+            Signal::ErrorMessage => "error_message",
             Signal::Graph => "graph",
             Signal::Vector => "vector",
         }

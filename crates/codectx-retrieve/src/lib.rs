@@ -78,4 +78,5 @@ pub fn describe_signals(signals: &[SignalHit]) -> String {
 }
 
 /// Every signal this crate produces, in fusion order.
-pub const SIGNALS: [Signal; 5] = [Signal::Bm25, Signal::Symbol, Signal::Path, Signal::StackTrace, Signal::Graph];
+pub const SIGNALS: [Signal; 6] =
+    [Signal::Bm25, Signal::Symbol, Signal::Path, Signal::StackTrace, Signal::ErrorMessage, Signal::Graph];

@@ -39,6 +39,9 @@ pub struct AnalyzedQuery {
     pub modules: Vec<String>,
     /// Stack-trace frames, in printed order.
     pub frames: Vec<Frame>,
+    /// Error messages and quoted sentences that may be string literals in the
+    /// code (`ValueError: invalid literal for int()` → `invalid literal for int()`).
+    pub messages: Vec<String>,
 }
 
 fn identifier_pattern() -> &'static Regex {
@@ -66,6 +69,18 @@ fn path_pattern() -> &'static Regex {
 fn python_frame() -> &'static Regex {
     static PATTERN: OnceLock<Regex> = OnceLock::new();
     PATTERN.get_or_init(|| Regex::new(r#"File "([^"]+)", line (\d+)(?:, in ([A-Za-z_<>][\w<>]*))?"#).expect("valid regex"))
+}
+
+fn error_line() -> &'static Regex {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| {
+        Regex::new(r"(?m)^\s*(?:[\w.]+\.)?\w*(?:Error|Exception|Warning|Failure|Fault)\s*:\s*(.{8,300})$").expect("valid regex")
+    })
+}
+
+fn quoted_sentence() -> &'static Regex {
+    static PATTERN: OnceLock<Regex> = OnceLock::new();
+    PATTERN.get_or_init(|| Regex::new(r#""([^"\n]{12,200})"|'([^'\n]{12,200})'"#).expect("valid regex"))
 }
 
 fn java_frame() -> &'static Regex {
@@ -182,6 +197,22 @@ pub fn analyze(query: &str) -> AnalyzedQuery {
         }
     }
 
+    // Error messages: `SomeError: message` lines, and quoted sentences of three
+    // or more words.
+    let mut seen_messages = HashSet::new();
+    for capture in error_line().captures_iter(query) {
+        let message = capture[1].trim().to_string();
+        if seen_messages.insert(message.clone()) {
+            analyzed.messages.push(message);
+        }
+    }
+    for capture in quoted_sentence().captures_iter(query) {
+        let text = capture.get(1).or_else(|| capture.get(2)).map_or("", |m| m.as_str()).trim();
+        if text.split_whitespace().count() >= 3 && !text.contains('/') && seen_messages.insert(text.to_string()) {
+            analyzed.messages.push(text.to_string());
+        }
+    }
+
     // Dotted identifiers may be modules (`requests.sessions`, `sympy.core.basic`).
     for identifier in &analyzed.identifiers {
         if identifier.contains('.') && identifier.split('.').all(|part| !part.is_empty()) {
@@ -215,6 +246,21 @@ mod tests {
         assert_eq!(analyzed.frames.len(), 1);
         assert_eq!(analyzed.frames[0].line, Some(12));
         assert!(analyzed.modules.contains(&"Session.resolve_redirects".to_string()));
+    }
+
+    #[test]
+    fn finds_error_messages() {
+        let analyzed = analyze(
+            "Traceback:\nValueError: invalid literal for int() with base 10: 'x'\nAlso it says \"could not convert the expression to a number\".",
+        );
+        assert_eq!(
+            analyzed.messages,
+            vec![
+                "invalid literal for int() with base 10: 'x'".to_string(),
+                "could not convert the expression to a number".to_string()
+            ]
+        );
+        assert!(analyze("the \"a b\" case").messages.is_empty(), "short quotes are not messages");
     }
 
     #[test]

@@ -35,6 +35,8 @@ pub struct RetrieveOptions {
     pub path_weight: f32,
     /// Weight of stack-trace frames (default 2.0: a frame names file and line).
     pub stack_weight: f32,
+    /// Weight of error messages found in the code (default 1.0).
+    pub message_weight: f32,
     /// Most query terms sent to BM25, chosen by inverse document frequency (default 48).
     pub max_terms: usize,
     /// Analyze the query into identifiers, paths and stack frames (default true).
@@ -116,7 +118,7 @@ impl RetrieveOptions {
 
     /// Parses `PRESET[+KEY=VALUE]...`, e.g. `lexical+symbol_weight=2+file_prior=0`,
     /// for tuning runs. Keys: `bm25_weight`, `symbol_weight`, `path_weight`,
-    /// `stack_weight`, `file_prior`, `rrf_k`, `max_terms`, `candidates`, `diverse_files`, `graph_weight`, `graph_seeds`, `auxiliary_file_weight`.
+    /// `stack_weight`, `message_weight`, `file_prior`, `rrf_k`, `max_terms`, `candidates`, `diverse_files`, `graph_weight`, `graph_seeds`, `auxiliary_file_weight`.
     ///
     /// Errors: a one-line message naming the unknown preset, key or bad value.
     pub fn parse(spec: &str) -> std::result::Result<RetrieveOptions, String> {
@@ -132,6 +134,7 @@ impl RetrieveOptions {
                 "symbol_weight" => options.symbol_weight = number,
                 "path_weight" => options.path_weight = number,
                 "stack_weight" => options.stack_weight = number,
+                "message_weight" => options.message_weight = number,
                 "file_prior" => options.file_prior = number,
                 "rrf_k" => options.rrf_k = number,
                 "max_terms" => options.max_terms = number as usize,
@@ -161,6 +164,7 @@ impl Default for RetrieveOptions {
             symbol_weight: 0.75,
             path_weight: 1.5,
             stack_weight: 2.0,
+            message_weight: 1.0,
             max_terms: 48,
             query_understanding: true,
             file_prior: 0.5,
@@ -229,6 +233,13 @@ pub fn rank(snapshot: &IndexSnapshot, query: &str, matcher: &PathMatcher, option
     });
     let (frame_chunks, frame_files) = stack_frames(snapshot, &analyzed.frames, &accepts);
     chunk_lists.push(RankedList { signal: Signal::StackTrace, weight: options.stack_weight, items: frame_chunks });
+    if options.message_weight > 0.0 && !analyzed.messages.is_empty() {
+        chunk_lists.push(RankedList {
+            signal: Signal::ErrorMessage,
+            weight: options.message_weight,
+            items: message_hits(snapshot, &analyzed.messages, &accepts)?,
+        });
+    }
 
     // Stage 1: chunk-level fusion, aggregated to files (best chunk, then ½ and ¼
     // credit for the next two).
@@ -540,6 +551,51 @@ fn path_hits(snapshot: &IndexSnapshot, analyzed: &AnalyzedQuery, accepts: &dyn F
 /// Chunk and file hits of stack-trace frames. The frame nearest the error (the
 /// last printed in Python traces, the first in Java traces) ranks first; frames
 /// outside the repository match nothing.
+/// Words of a message that pin it down: at most this many, the rarest.
+const MESSAGE_TERMS: usize = 6;
+/// Messages with fewer distinctive words than this are too generic to look up.
+const MIN_MESSAGE_TERMS: usize = 3;
+
+/// Chunks containing every distinctive word of a quoted error message: where the
+/// string literal that produces it lives. Words that occur nowhere in the code
+/// (formatted values such as `'x'` or `42`) are dropped first.
+fn message_hits(snapshot: &IndexSnapshot, messages: &[String], accepts: &dyn Fn(u32) -> bool) -> Result<Vec<(ChunkRef, f32)>> {
+    let stopwords: HashSet<&str> = STOPWORDS.iter().copied().collect();
+    let mut out = Vec::new();
+    for message in messages {
+        let mut terms: Vec<(String, u64)> = Vec::new();
+        for token in codectx_text::code_tokens(message) {
+            if token.len() < 2 || stopwords.contains(token.as_str()) || token.chars().all(|c| c.is_ascii_digit()) {
+                continue;
+            }
+            if terms.iter().any(|(existing, _)| *existing == token) {
+                continue;
+            }
+            let frequency = snapshot.text().doc_freq(&token);
+            if frequency > 0 {
+                terms.push((token, frequency));
+            }
+        }
+        if terms.len() < MIN_MESSAGE_TERMS {
+            continue;
+        }
+        terms.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
+        let words: Vec<String> = terms.into_iter().take(MESSAGE_TERMS).map(|(term, _)| term).collect();
+        let hits = snapshot
+            .text()
+            .search_all(&words, 20)
+            .map_err(|error| codectx_core::Error::Internal(format!("message search: {error}")))?;
+        for hit in hits {
+            if let Some((file, _)) = snapshot.file(&hit.path) {
+                if accepts(file) {
+                    out.push((ChunkRef { file, ordinal: hit.ordinal }, hit.score));
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// Ranked chunks and ranked files, each with a raw score.
 type ChunkAndFileHits = (Vec<(ChunkRef, f32)>, Vec<(u32, f32)>);
 

@@ -219,7 +219,7 @@ fn block_kind(name: &str) -> Result<BlockKind> {
 }
 
 fn signal(name: &str) -> Result<Signal> {
-    [Signal::Bm25, Signal::Symbol, Signal::Path, Signal::StackTrace, Signal::Graph, Signal::Vector]
+    Signal::ALL
         .into_iter()
         .find(|signal| signal.name() == name)
         .ok_or_else(|| invalid(format!("unknown signal {name:?}")))

@@ -424,6 +424,38 @@ impl TextIndex {
         .unwrap_or(0)
     }
 
+    /// Chunks whose content contains every one of `terms` (a conjunction, scored
+    /// by BM25 on the content field), best first: how an error message quoted in
+    /// a query finds the string literal that produces it. Empty when a term occurs
+    /// nowhere. `terms` are code tokens (lowercase), at most 16.
+    ///
+    /// Errors: as [`TextIndex::search`].
+    pub fn search_all(&self, terms: &[String], limit: usize) -> Result<Vec<TextHit>> {
+        if limit == 0 || terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let searcher = self.reader.searcher();
+        guarded(&self.dir, "search_all", || {
+            let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+            for term in terms.iter().take(16) {
+                if term.is_empty() || term.len() > MAX_TOKEN_BYTES {
+                    continue;
+                }
+                let term = Term::from_field_text(self.fields.content, &lowercase(term));
+                let df = searcher.doc_freq(&term).map_err(|e| Error::tantivy(&self.dir, "search_all", e))?;
+                if df == 0 {
+                    return Ok(Vec::new());
+                }
+                clauses.push((Occur::Must, Box::new(TermQuery::new(term, IndexRecordOption::WithFreqs))));
+            }
+            if clauses.is_empty() {
+                return Ok(Vec::new());
+            }
+            let query = BooleanQuery::new(clauses);
+            self.run(&searcher, &query, limit, None, "search_all")
+        })
+    }
+
     /// BM25 search over the chunk fields.
     ///
     /// `terms` are query tokens (from [`crate::code_tokens`]) with weights; each term is
