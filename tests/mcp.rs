@@ -147,7 +147,8 @@ fn mcp_session_over_stdio() {
     assert_eq!(get_context["inputSchema"]["required"], json!(["query"]), "{get_context}");
 
     // get_context: the bundle for a question about redirects.
-    let answer = server.call("get_context", json!({ "query": "How does the session follow HTTP redirects?", "token_budget": 4000 }));
+    let answer = server
+        .call("get_context", json!({ "query": "How does the session follow HTTP redirects?", "token_budget": 4000 }));
     let result = &answer["result"];
     assert_ne!(result["isError"], true, "{answer}");
     let text = text_of(result);

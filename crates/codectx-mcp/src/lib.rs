@@ -119,7 +119,11 @@ pub struct CodectxMcp<S: ContextService> {
 
 impl<S: ContextService> Clone for CodectxMcp<S> {
     fn clone(&self) -> Self {
-        CodectxMcp { service: self.service.clone(), repository: self.repository.clone(), tool_router: self.tool_router.clone() }
+        CodectxMcp {
+            service: self.service.clone(),
+            repository: self.repository.clone(),
+            tool_router: self.tool_router.clone(),
+        }
     }
 }
 
@@ -188,8 +192,11 @@ signatures and a repository map), followed by the ranked files and the tokens us
 `path:start-end symbol (kind)` with its score and the first lines of the chunk."
     )]
     pub async fn search(&self, Parameters(args): Parameters<SearchArgs>) -> CallToolResult {
-        let request =
-            SearchRequest { query: args.query, limit: args.limit.unwrap_or(DEFAULT_SEARCH_LIMIT), filter: PathFilter::default() };
+        let request = SearchRequest {
+            query: args.query,
+            limit: args.limit.unwrap_or(DEFAULT_SEARCH_LIMIT),
+            filter: PathFilter::default(),
+        };
         respond(self.service.search(&self.repository, request).await, |hits| {
             let mut out = String::new();
             for (rank, hit) in hits.iter().enumerate() {
@@ -282,7 +289,8 @@ and callees of a symbol given by bare or qualified name. Pass `page_token` from 
 fn list_symbols(out: &mut String, title: &str, symbols: &[SymbolInfo]) {
     let _ = writeln!(out, "{title} ({}):", symbols.len());
     for symbol in symbols {
-        let _ = writeln!(out, "  {}:{}  {} {}", symbol.path, symbol.span.start_line, symbol.kind, symbol.qualified_name);
+        let _ =
+            writeln!(out, "  {}:{}  {} {}", symbol.path, symbol.span.start_line, symbol.kind, symbol.qualified_name);
     }
 }
 
@@ -304,7 +312,11 @@ pub fn render_context(bundle: &ContextBundle) -> String {
         bundle.token_budget,
         bundle.blocks.len(),
         bundle.fingerprint,
-        if bundle.commit.is_empty() { String::new() } else { format!(", commit {}", &bundle.commit[..bundle.commit.len().min(12)]) }
+        if bundle.commit.is_empty() {
+            String::new()
+        } else {
+            format!(", commit {}", &bundle.commit[..bundle.commit.len().min(12)])
+        }
     );
     out
 }
@@ -313,7 +325,9 @@ pub fn render_context(bundle: &ContextBundle) -> String {
 impl<S: ContextService> ServerHandler for CodectxMcp<S> {
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")).with_title("codectx code context engine"))
+            .with_server_info(
+                Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")).with_title("codectx code context engine"),
+            )
             .with_instructions(INSTRUCTIONS)
     }
 }
@@ -326,8 +340,12 @@ where
     R: tokio::io::AsyncRead + Send + Unpin + 'static,
     W: tokio::io::AsyncWrite + Send + Unpin + 'static,
 {
-    let running = server.serve((reader, writer)).await.map_err(|error| std::io::Error::other(format!("MCP initialization failed: {error}")))?;
-    let reason = running.waiting().await.map_err(|error| std::io::Error::other(format!("MCP server task failed: {error}")))?;
+    let running = server
+        .serve((reader, writer))
+        .await
+        .map_err(|error| std::io::Error::other(format!("MCP initialization failed: {error}")))?;
+    let reason =
+        running.waiting().await.map_err(|error| std::io::Error::other(format!("MCP server task failed: {error}")))?;
     tracing::debug!(?reason, "MCP session ended");
     Ok(())
 }
@@ -387,7 +405,11 @@ mod tests {
                         tokens: 12,
                         text: "def resolve_redirects(self, response):\n    pass\n".into(),
                     }],
-                    files: vec![RankedFile { path: "pyapp/sessions.py".into(), score: 0.5, language: Language::Python }],
+                    files: vec![RankedFile {
+                        path: "pyapp/sessions.py".into(),
+                        score: 0.5,
+                        language: Language::Python,
+                    }],
                     tokens_used: 12,
                     token_budget: request.token_budget as u32,
                     fingerprint: "0123456789abcdef".into(),
@@ -467,7 +489,13 @@ mod tests {
     }
 
     fn context_args(query: &str) -> Parameters<GetContextArgs> {
-        Parameters(GetContextArgs { query: query.into(), token_budget: None, max_files: None, include: None, exclude: None })
+        Parameters(GetContextArgs {
+            query: query.into(),
+            token_budget: None,
+            max_files: None,
+            include: None,
+            exclude: None,
+        })
     }
 
     #[tokio::test]
@@ -505,10 +533,14 @@ mod tests {
     async fn search_symbols_and_references_render() {
         let result = server().search(Parameters(SearchArgs { query: "redirects".into(), limit: None })).await;
         let text_out = text(&result);
-        assert!(text_out.starts_with(" 1. pyapp/sessions.py:40-60 sessions.Session.resolve_redirects (method)"), "{text_out}");
+        assert!(
+            text_out.starts_with(" 1. pyapp/sessions.py:40-60 sessions.Session.resolve_redirects (method)"),
+            "{text_out}"
+        );
         assert!(text_out.contains("      def resolve_redirects(self, response):"), "{text_out}");
 
-        let result = server().symbols(Parameters(SymbolsArgs { name: "Session.resolve_redirects".into(), limit: None })).await;
+        let result =
+            server().symbols(Parameters(SymbolsArgs { name: "Session.resolve_redirects".into(), limit: None })).await;
         let text_out = text(&result);
         assert!(text_out.contains("pyapp/sessions.py:40-60  method sessions.Session.resolve_redirects"), "{text_out}");
         assert!(text_out.contains("Follows redirects."), "{text_out}");
@@ -516,7 +548,12 @@ mod tests {
         let args = ReferencesArgs { name: "resolve_redirects".into(), page_size: None, page_token: None };
         let text_out = text(&server().references(Parameters(args)).await);
         assert!(text_out.contains("definitions (1):\n  pyapp/sessions.py:40  method"), "{text_out}");
-        assert!(text_out.contains("references (1 shown, 3 in all):\n  pyapp/api.py:7  [api.request]  session.resolve_redirects(r)"), "{text_out}");
+        assert!(
+            text_out.contains(
+                "references (1 shown, 3 in all):\n  pyapp/api.py:7  [api.request]  session.resolve_redirects(r)"
+            ),
+            "{text_out}"
+        );
         assert!(text_out.contains("page_token \"1\""), "{text_out}");
         assert!(text_out.contains("callers (0):") && text_out.contains("callees (0):"), "{text_out}");
     }
@@ -528,7 +565,8 @@ mod tests {
         assert_eq!(info.server_info.version, env!("CARGO_PKG_VERSION"));
         assert!(info.capabilities.tools.is_some());
         assert!(info.instructions.as_deref().is_some_and(|text| text.contains("references")));
-        let mut names: Vec<String> = server().tool_router.list_all().into_iter().map(|tool| tool.name.to_string()).collect();
+        let mut names: Vec<String> =
+            server().tool_router.list_all().into_iter().map(|tool| tool.name.to_string()).collect();
         names.sort();
         assert_eq!(names, ["get_context", "references", "search", "symbols"]);
     }
@@ -565,7 +603,8 @@ mod tests {
         assert_eq!(answer["result"]["protocolVersion"], "2025-06-18", "{answer}");
         exchange(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
 
-        let answer = exchange(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}})).await.expect("answer");
+        let answer =
+            exchange(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}})).await.expect("answer");
         let tools = answer["result"]["tools"].as_array().expect("tools");
         assert_eq!(tools.len(), 4, "{answer}");
         let search = tools.iter().find(|tool| tool["name"] == "search").expect("search");
@@ -580,11 +619,17 @@ mod tests {
         let call = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
             "params": {"name": "symbols", "arguments": {"name": "Session.resolve_redirects"}}});
         let answer = exchange(call).await.expect("answer");
-        assert!(answer["result"]["content"][0]["text"].as_str().expect("text").contains("pyapp/sessions.py:40"), "{answer}");
+        assert!(
+            answer["result"]["content"][0]["text"].as_str().expect("text").contains("pyapp/sessions.py:40"),
+            "{answer}"
+        );
 
-        drop(exchange);
         drop(client_write);
         drop(lines);
-        tokio::time::timeout(std::time::Duration::from_secs(10), task).await.expect("ends on EOF").expect("join").expect("serve");
+        tokio::time::timeout(std::time::Duration::from_secs(10), task)
+            .await
+            .expect("ends on EOF")
+            .expect("join")
+            .expect("serve");
     }
 }
