@@ -1,4 +1,4 @@
-//! The `codectx` command line: `index`, `search`, `ask`, `symbols`, `deps`, `serve`.
+//! The `codectx` command line: `index`, `search`, `ask`, `symbols`, `deps`, `serve`, `mcp`.
 //!
 //! Every command but `index` goes through the same domain service
 //! ([`codectx_service::ContextService`]) that the gRPC server exposes, so `ask` and
@@ -204,6 +204,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Serve one repository over the Model Context Protocol on stdin/stdout (for coding agents).
+    Mcp {
+        #[command(flatten)]
+        repo: RepoArgs,
+    },
     /// Serve indexed repositories over gRPC (health checking and reflection included).
     Serve {
         /// Address to listen on (default 127.0.0.1:50051, or `listen` in the config).
@@ -398,6 +403,15 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Serve { listen, repos } => serve(cli.config.as_deref(), listen, repos).await,
+        Command::Mcp { repo } => {
+            let (engine, _) = open_engine(&repo, cli.config.as_deref())?;
+            // Warm the tokenizer so the first request does not pay for it.
+            tokio::task::spawn_blocking(codectx_core::tokens::warm_up);
+            tracing::info!(root = %repo.path.display(), "serving MCP on stdin/stdout");
+            // Stdout carries the protocol: nothing else may be printed there.
+            codectx_mcp::serve_stdio(Arc::new(engine), LOCAL_REPOSITORY).await?;
+            Ok(())
+        }
         Command::Eval { dataset, repos, mode, limit, work_dir, budget, report, json } => {
             let config = Config::discover(cli.config.as_deref(), None)?;
             let mut instances = codectx_eval::dataset::load(&dataset)?;

@@ -15,4 +15,5 @@ mod eval;
 mod fixture_index;
 mod grpc;
 mod incremental;
+mod mcp;
 mod ranking;

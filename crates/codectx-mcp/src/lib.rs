@@ -1,0 +1,635 @@
+//! The codectx MCP adapter.
+//!
+//! [`CodectxMcp`] exposes the domain service ([`ContextService`]) over the
+//! [Model Context Protocol](https://modelcontextprotocol.io) with the official Rust
+//! SDK (`rmcp`), so that coding agents (Claude Code, Cursor, ...) can ask codectx for
+//! context. It is a thin adapter, like the gRPC one (`codectx-server`): every tool
+//! calls one [`ContextService`] method on one repository and renders the answer as
+//! text.
+//!
+//! Tools:
+//!
+//! * `get_context` — the assembled context for a question, within a token budget
+//!   ([`ContextService::get_context`], rendered by [`ContextBundle::render`]), with
+//!   a footer of the ranked files;
+//! * `search` — ranked chunks (`path:start-end symbol` and a preview);
+//! * `symbols` — definitions of a symbol by name or qualified name;
+//! * `references` — definitions, references, callers and callees of a symbol.
+//!
+//! Domain errors ([`codectx_core::Error`]) become tool results with `isError: true`
+//! and the error's one-line message; the server keeps serving.
+//!
+//! [`serve_stdio`] runs the server over standard input and output (what
+//! `codectx mcp` does); [`serve`] over any byte stream pair.
+#![deny(missing_docs)]
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use codectx_core::{ContextBundle, ContextRequest, Expansion, PathFilter, SearchRequest, SymbolInfo};
+use codectx_service::ContextService;
+use rmcp::handler::server::router::tool::ToolRouter;
+use rmcp::handler::server::wrapper::Parameters;
+use rmcp::model::{CallToolResult, ContentBlock, Implementation, ServerCapabilities, ServerConfig};
+use rmcp::{tool, tool_handler, tool_router, ServerHandler, ServiceExt};
+use schemars::JsonSchema;
+use serde::Deserialize;
+
+/// Name the server reports in `serverInfo`.
+pub const SERVER_NAME: &str = "codectx";
+
+/// Instructions sent to the client in the `initialize` answer.
+pub const INSTRUCTIONS: &str = "codectx is a repository-scale code context engine over one indexed repository. \
+Tools: `get_context` assembles the most relevant code for a question or task (source blocks headed by \
+`path:start-end`, with related signatures and a repository map) within a token budget, followed by the ranked \
+files; `search` returns ranked chunks (`path:start-end symbol` with a preview); `symbols` finds definitions by \
+name or qualified name (`Session.get`), with path:line, kind and signature; `references` lists a symbol's \
+definitions, references with lines, callers and callees (paged). Start with `get_context` for a task, then use \
+`symbols` and `references` to follow specific code.";
+
+/// Token budget of `get_context` when the call gives none.
+pub const DEFAULT_TOKEN_BUDGET: usize = codectx_core::DEFAULT_TOKEN_BUDGET;
+/// Result count of `search` when the call gives none.
+pub const DEFAULT_SEARCH_LIMIT: usize = 10;
+/// Result count of `symbols` when the call gives none.
+pub const DEFAULT_SYMBOLS_LIMIT: usize = 20;
+/// Page size of `references` when the call gives none.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+/// Ranked files listed in the footer of `get_context`.
+const FOOTER_FILES: usize = 15;
+
+/// Arguments of `get_context`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct GetContextArgs {
+    /// The question, instruction or issue text (a stack trace helps).
+    pub query: String,
+    /// Token budget of the context (o200k_base tokens, 256..=1000000; default 8000).
+    #[serde(default)]
+    pub token_budget: Option<usize>,
+    /// Most distinct files in the context (default: no limit).
+    #[serde(default)]
+    pub max_files: Option<usize>,
+    /// Only paths matching one of these globs (e.g. `src/**/*.rs`).
+    #[serde(default)]
+    pub include: Option<Vec<String>>,
+    /// No path matching one of these globs (e.g. `tests/**`).
+    #[serde(default)]
+    pub exclude: Option<Vec<String>>,
+}
+
+/// Arguments of `search`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct SearchArgs {
+    /// The query text.
+    pub query: String,
+    /// Most results (1..=1000; default 10).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Arguments of `symbols`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct SymbolsArgs {
+    /// Bare or qualified name (`get`, `Session.get`, `walk::Walker::new`).
+    pub name: String,
+    /// Most results (default 20).
+    #[serde(default)]
+    pub limit: Option<usize>,
+}
+
+/// Arguments of `references`.
+#[derive(Debug, Clone, Deserialize, JsonSchema)]
+pub struct ReferencesArgs {
+    /// Bare or qualified name of the symbol.
+    pub name: String,
+    /// References per page (1..=1000; default 50).
+    #[serde(default)]
+    pub page_size: Option<usize>,
+    /// Token of the page to show, from the previous page's answer (empty or absent: the first page).
+    #[serde(default)]
+    pub page_token: Option<String>,
+}
+
+/// The MCP server: the codectx tools over one repository of a [`ContextService`].
+pub struct CodectxMcp<S: ContextService> {
+    service: Arc<S>,
+    repository: String,
+    tool_router: ToolRouter<Self>,
+}
+
+impl<S: ContextService> Clone for CodectxMcp<S> {
+    fn clone(&self) -> Self {
+        CodectxMcp {
+            service: self.service.clone(),
+            repository: self.repository.clone(),
+            tool_router: self.tool_router.clone(),
+        }
+    }
+}
+
+impl<S: ContextService> std::fmt::Debug for CodectxMcp<S> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.debug_struct("CodectxMcp").field("repository", &self.repository).finish_non_exhaustive()
+    }
+}
+
+/// A successful tool result holding one text block.
+fn text_result(text: String) -> CallToolResult {
+    CallToolResult::success(vec![ContentBlock::text(text)])
+}
+
+/// A tool error (`isError: true`) with the error's one-line message.
+fn error_result(error: &codectx_core::Error) -> CallToolResult {
+    let message = error.to_string().lines().collect::<Vec<_>>().join(" ");
+    CallToolResult::error(vec![ContentBlock::text(message)])
+}
+
+/// Turns a domain answer into a tool result, rendering it with `render`.
+fn respond<T>(result: codectx_core::Result<T>, render: impl FnOnce(T) -> String) -> CallToolResult {
+    match result {
+        Ok(value) => text_result(render(value)),
+        Err(error) => {
+            tracing::debug!(%error, "tool call failed");
+            error_result(&error)
+        }
+    }
+}
+
+#[tool_router]
+impl<S: ContextService> CodectxMcp<S> {
+    /// A server of the repository named `repository` of `service`.
+    pub fn new(service: Arc<S>, repository: impl Into<String>) -> Self {
+        CodectxMcp { service, repository: repository.into(), tool_router: Self::tool_router() }
+    }
+
+    /// The repository served.
+    pub fn repository(&self) -> &str {
+        &self.repository
+    }
+
+    /// `get_context`: the assembled context for a query.
+    #[tool(
+        name = "get_context",
+        description = "Assemble the most relevant code context of the repository for a question, task or issue text, \
+within a token budget. Returns source blocks headed by `path:start-end (symbol)` in fenced code blocks (then related \
+signatures and a repository map), followed by the ranked files and the tokens used."
+    )]
+    pub async fn get_context(&self, Parameters(args): Parameters<GetContextArgs>) -> CallToolResult {
+        let request = ContextRequest {
+            query: args.query,
+            token_budget: args.token_budget.unwrap_or(DEFAULT_TOKEN_BUDGET),
+            max_files: args.max_files.unwrap_or(0),
+            filter: PathFilter { include: args.include.unwrap_or_default(), exclude: args.exclude.unwrap_or_default() },
+            expansion: Expansion::default(),
+        };
+        respond(self.service.get_context(&self.repository, request).await, |bundle| render_context(&bundle))
+    }
+
+    /// `search`: ranked chunks for a query.
+    #[tool(
+        name = "search",
+        description = "Ranked code chunks for a query (BM25, symbol, path and graph signals fused). Each result is \
+`path:start-end symbol (kind)` with its score and the first lines of the chunk."
+    )]
+    pub async fn search(&self, Parameters(args): Parameters<SearchArgs>) -> CallToolResult {
+        let request = SearchRequest {
+            query: args.query,
+            limit: args.limit.unwrap_or(DEFAULT_SEARCH_LIMIT),
+            filter: PathFilter::default(),
+        };
+        respond(self.service.search(&self.repository, request).await, |hits| {
+            let mut out = String::new();
+            for (rank, hit) in hits.iter().enumerate() {
+                let _ = write!(out, "{:>2}. {}:{}-{}", rank + 1, hit.path, hit.span.start_line, hit.span.end_line);
+                if !hit.symbol.is_empty() {
+                    let _ = write!(out, " {}", hit.symbol);
+                }
+                if let Some(kind) = hit.symbol_kind {
+                    let _ = write!(out, " ({kind})");
+                }
+                let _ = writeln!(out, "  [score {:.4}]", hit.score);
+                for line in hit.preview.lines() {
+                    let _ = writeln!(out, "      {line}");
+                }
+            }
+            if hits.is_empty() {
+                out.push_str("no results\n");
+            }
+            out
+        })
+    }
+
+    /// `symbols`: definitions of a symbol by name.
+    #[tool(
+        name = "symbols",
+        description = "Definitions of a symbol by bare or qualified name (`get`, `Session.get`, `walk::Walker::new`): \
+`path:line-end kind qualified_name`, then its signature and the first line of its doc."
+    )]
+    pub async fn symbols(&self, Parameters(args): Parameters<SymbolsArgs>) -> CallToolResult {
+        let limit = args.limit.unwrap_or(DEFAULT_SYMBOLS_LIMIT);
+        let name = args.name;
+        let result = self.service.symbols(&self.repository, &name, limit).await.and_then(|symbols| {
+            if symbols.is_empty() {
+                Err(codectx_core::Error::NotFound(format!("no symbol named {}", name.trim())))
+            } else {
+                Ok(symbols)
+            }
+        });
+        respond(result, |symbols| {
+            let mut out = String::new();
+            for symbol in &symbols {
+                let _ = writeln!(
+                    out,
+                    "{}:{}-{}  {} {}",
+                    symbol.path, symbol.span.start_line, symbol.span.end_line, symbol.kind, symbol.qualified_name
+                );
+                let _ = writeln!(out, "      {}", symbol.signature);
+                if let Some(doc) = symbol.doc.lines().map(str::trim).find(|line| !line.is_empty()) {
+                    let _ = writeln!(out, "      {doc}");
+                }
+            }
+            out
+        })
+    }
+
+    /// `references`: definitions, references, callers and callees of a symbol.
+    #[tool(
+        name = "references",
+        description = "Definitions, references (path:line, enclosing definition and the line's text; paged), callers \
+and callees of a symbol given by bare or qualified name. Pass `page_token` from the answer for the next page."
+    )]
+    pub async fn references(&self, Parameters(args): Parameters<ReferencesArgs>) -> CallToolResult {
+        let page_size = args.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        let page_token = args.page_token.unwrap_or_default();
+        let result = self.service.references(&self.repository, args.name.trim(), page_size, &page_token).await;
+        respond(result, |references| {
+            let mut out = String::new();
+            list_symbols(&mut out, "definitions", &references.definitions);
+            let _ = writeln!(
+                out,
+                "references ({} shown, {} in all):",
+                references.references.len(),
+                references.total_references
+            );
+            for site in &references.references {
+                let enclosing = if site.enclosing.is_empty() { "<top level>" } else { site.enclosing.as_str() };
+                let _ = writeln!(out, "  {}:{}  [{enclosing}]  {}", site.path, site.line, site.text);
+            }
+            if !references.next_page_token.is_empty() {
+                let _ = writeln!(out, "  (more: call again with page_token \"{}\")", references.next_page_token);
+            }
+            list_symbols(&mut out, "callers", &references.callers);
+            list_symbols(&mut out, "callees", &references.callees);
+            out
+        })
+    }
+}
+
+/// Appends a titled list of `path:line  kind qualified_name` lines.
+fn list_symbols(out: &mut String, title: &str, symbols: &[SymbolInfo]) {
+    let _ = writeln!(out, "{title} ({}):", symbols.len());
+    for symbol in symbols {
+        let _ =
+            writeln!(out, "  {}:{}  {} {}", symbol.path, symbol.span.start_line, symbol.kind, symbol.qualified_name);
+    }
+}
+
+/// The text of a `get_context` answer: the rendered bundle, then a footer of the
+/// ranked files and the token count.
+pub fn render_context(bundle: &ContextBundle) -> String {
+    let mut out = bundle.render();
+    if bundle.blocks.is_empty() {
+        out.push_str("No code matched the query.\n\n");
+    }
+    out.push_str("Ranked files:\n");
+    for (rank, file) in bundle.files.iter().take(FOOTER_FILES).enumerate() {
+        let _ = writeln!(out, "{:>3}. {}  ({:.4})", rank + 1, file.path, file.score);
+    }
+    let _ = writeln!(
+        out,
+        "{} of {} tokens used in {} blocks (index {}{}).",
+        bundle.tokens_used,
+        bundle.token_budget,
+        bundle.blocks.len(),
+        bundle.fingerprint,
+        if bundle.commit.is_empty() {
+            String::new()
+        } else {
+            format!(", commit {}", &bundle.commit[..bundle.commit.len().min(12)])
+        }
+    );
+    out
+}
+
+#[tool_handler(router = self.tool_router)]
+impl<S: ContextService> ServerHandler for CodectxMcp<S> {
+    fn get_info(&self) -> ServerConfig {
+        ServerConfig::new(ServerCapabilities::builder().enable_tools().build())
+            .with_server_info(
+                Implementation::new(SERVER_NAME, env!("CARGO_PKG_VERSION")).with_title("codectx code context engine"),
+            )
+            .with_instructions(INSTRUCTIONS)
+    }
+}
+
+/// Serves `server` over a reader (client to server) and a writer (server to
+/// client) of newline-delimited JSON-RPC until the client closes the stream.
+pub async fn serve<S, R, W>(server: CodectxMcp<S>, reader: R, writer: W) -> std::io::Result<()>
+where
+    S: ContextService,
+    R: tokio::io::AsyncRead + Send + Unpin + 'static,
+    W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+{
+    let running = server
+        .serve((reader, writer))
+        .await
+        .map_err(|error| std::io::Error::other(format!("MCP initialization failed: {error}")))?;
+    let reason =
+        running.waiting().await.map_err(|error| std::io::Error::other(format!("MCP server task failed: {error}")))?;
+    tracing::debug!(?reason, "MCP session ended");
+    Ok(())
+}
+
+/// Serves `repository` of `service` over standard input and output until the
+/// client closes standard input. Standard output carries the protocol only: log
+/// to standard error.
+pub async fn serve_stdio<S: ContextService>(service: Arc<S>, repository: impl Into<String>) -> std::io::Result<()> {
+    let (reader, writer) = rmcp::transport::io::stdio_pipes();
+    serve(CodectxMcp::new(service, repository), reader, writer).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use codectx_core::{
+        Block, BlockKind, Error, FileDependencies, GenerateEvent, GenerateRequest, IndexEvent, Language, RankedFile,
+        References, RepositoryInfo, Result, SearchHit, Span, SymbolKind,
+    };
+    use codectx_service::{BoxFuture, ResultStream};
+    use serde_json::{json, Value};
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    /// A service with one fixed answer per method, checking requests like the engine.
+    struct Fixed;
+
+    fn symbol() -> SymbolInfo {
+        SymbolInfo {
+            name: "resolve_redirects".into(),
+            qualified_name: "sessions.Session.resolve_redirects".into(),
+            kind: SymbolKind::Method,
+            path: "pyapp/sessions.py".into(),
+            span: Span { start_byte: 0, end_byte: 10, start_line: 40, end_line: 60 },
+            signature: "def resolve_redirects(self, response):".into(),
+            doc: "Follows redirects.".into(),
+            language: Language::Python,
+        }
+    }
+
+    impl ContextService for Fixed {
+        fn get_context(&self, repository: &str, request: ContextRequest) -> BoxFuture<'_, Result<ContextBundle>> {
+            let repository = repository.to_string();
+            Box::pin(async move {
+                if repository != "local" {
+                    return Err(Error::UnknownRepository(repository));
+                }
+                request.validate()?;
+                Ok(ContextBundle {
+                    blocks: vec![Block {
+                        path: "pyapp/sessions.py".into(),
+                        start_line: 40,
+                        end_line: 41,
+                        symbol: "sessions.Session.resolve_redirects".into(),
+                        kind: BlockKind::Code,
+                        score: 1.0,
+                        signals: Vec::new(),
+                        tokens: 12,
+                        text: "def resolve_redirects(self, response):\n    pass\n".into(),
+                    }],
+                    files: vec![RankedFile {
+                        path: "pyapp/sessions.py".into(),
+                        score: 0.5,
+                        language: Language::Python,
+                    }],
+                    tokens_used: 12,
+                    token_budget: request.token_budget as u32,
+                    fingerprint: "0123456789abcdef".into(),
+                    commit: String::new(),
+                })
+            })
+        }
+
+        fn generate(&self, _: &str, _: GenerateRequest) -> BoxFuture<'_, Result<ResultStream<GenerateEvent>>> {
+            Box::pin(async { Err(Error::NoModel) })
+        }
+
+        fn search(&self, _: &str, request: SearchRequest) -> BoxFuture<'_, Result<Vec<SearchHit>>> {
+            Box::pin(async move {
+                codectx_core::validate_query(&request.query)?;
+                let symbol = symbol();
+                Ok(vec![SearchHit {
+                    path: symbol.path,
+                    span: symbol.span,
+                    symbol: symbol.qualified_name,
+                    symbol_kind: Some(symbol.kind),
+                    score: 0.25,
+                    signals: Vec::new(),
+                    preview: "def resolve_redirects(self, response):".into(),
+                }])
+            })
+        }
+
+        fn symbols(&self, _: &str, name: &str, _: usize) -> BoxFuture<'_, Result<Vec<SymbolInfo>>> {
+            let found = name.ends_with("resolve_redirects");
+            Box::pin(async move { Ok(if found { vec![symbol()] } else { Vec::new() }) })
+        }
+
+        fn references(&self, _: &str, name: &str, _: usize, _: &str) -> BoxFuture<'_, Result<References>> {
+            let name = name.to_string();
+            Box::pin(async move {
+                if name != "resolve_redirects" {
+                    return Err(Error::NotFound(format!("{name} is neither defined nor used")));
+                }
+                Ok(References {
+                    definitions: vec![symbol()],
+                    references: vec![codectx_core::ReferenceSite {
+                        path: "pyapp/api.py".into(),
+                        line: 7,
+                        enclosing: "api.request".into(),
+                        text: "session.resolve_redirects(r)".into(),
+                    }],
+                    total_references: 3,
+                    next_page_token: "1".into(),
+                    callers: Vec::new(),
+                    callees: Vec::new(),
+                })
+            })
+        }
+
+        fn file_dependencies(&self, _: &str, path: &str) -> BoxFuture<'_, Result<FileDependencies>> {
+            let path = path.to_string();
+            Box::pin(async move { Err(Error::NotFound(path)) })
+        }
+
+        fn index(&self, _: &str) -> BoxFuture<'_, Result<ResultStream<IndexEvent>>> {
+            Box::pin(async { Err(Error::Internal("not supported".into())) })
+        }
+
+        fn list_repositories(&self) -> BoxFuture<'_, Result<Vec<RepositoryInfo>>> {
+            Box::pin(async { Ok(Vec::new()) })
+        }
+    }
+
+    fn server() -> CodectxMcp<Fixed> {
+        CodectxMcp::new(Arc::new(Fixed), "local")
+    }
+
+    fn text(result: &CallToolResult) -> String {
+        let value = serde_json::to_value(result).expect("serialize");
+        value["content"].as_array().expect("content").iter().filter_map(|block| block["text"].as_str()).collect()
+    }
+
+    fn context_args(query: &str) -> Parameters<GetContextArgs> {
+        Parameters(GetContextArgs {
+            query: query.into(),
+            token_budget: None,
+            max_files: None,
+            include: None,
+            exclude: None,
+        })
+    }
+
+    #[tokio::test]
+    async fn get_context_renders_bundle_and_footer() {
+        let result = server().get_context(context_args("redirects")).await;
+        assert_ne!(result.is_error, Some(true));
+        let text = text(&result);
+        assert!(text.starts_with("pyapp/sessions.py:40-41 (sessions.Session.resolve_redirects)\n```\n"), "{text}");
+        assert!(text.contains("Ranked files:\n  1. pyapp/sessions.py  (0.5000)\n"), "{text}");
+        assert!(text.contains("12 of 8000 tokens used in 1 blocks"), "default budget: {text}");
+    }
+
+    #[tokio::test]
+    async fn domain_errors_are_tool_errors() {
+        let result = server().get_context(context_args("  ")).await;
+        assert_eq!(result.is_error, Some(true));
+        assert_eq!(text(&result), "invalid argument: the query is empty");
+
+        let mut args = context_args("redirects");
+        args.0.token_budget = Some(10);
+        let result = server().get_context(args).await;
+        assert_eq!(result.is_error, Some(true));
+        assert!(text(&result).contains("token budget 10 is outside"), "{}", text(&result));
+
+        let result = server().symbols(Parameters(SymbolsArgs { name: "Nope".into(), limit: None })).await;
+        assert_eq!(result.is_error, Some(true));
+        assert_eq!(text(&result), "not found: no symbol named Nope");
+
+        let wrong = CodectxMcp::new(Arc::new(Fixed), "other");
+        let result = wrong.get_context(context_args("redirects")).await;
+        assert_eq!(text(&result), "unknown repository: other");
+    }
+
+    #[tokio::test]
+    async fn search_symbols_and_references_render() {
+        let result = server().search(Parameters(SearchArgs { query: "redirects".into(), limit: None })).await;
+        let text_out = text(&result);
+        assert!(
+            text_out.starts_with(" 1. pyapp/sessions.py:40-60 sessions.Session.resolve_redirects (method)"),
+            "{text_out}"
+        );
+        assert!(text_out.contains("      def resolve_redirects(self, response):"), "{text_out}");
+
+        let result =
+            server().symbols(Parameters(SymbolsArgs { name: "Session.resolve_redirects".into(), limit: None })).await;
+        let text_out = text(&result);
+        assert!(text_out.contains("pyapp/sessions.py:40-60  method sessions.Session.resolve_redirects"), "{text_out}");
+        assert!(text_out.contains("Follows redirects."), "{text_out}");
+
+        let args = ReferencesArgs { name: "resolve_redirects".into(), page_size: None, page_token: None };
+        let text_out = text(&server().references(Parameters(args)).await);
+        assert!(text_out.contains("definitions (1):\n  pyapp/sessions.py:40  method"), "{text_out}");
+        assert!(
+            text_out.contains(
+                "references (1 shown, 3 in all):\n  pyapp/api.py:7  [api.request]  session.resolve_redirects(r)"
+            ),
+            "{text_out}"
+        );
+        assert!(text_out.contains("page_token \"1\""), "{text_out}");
+        assert!(text_out.contains("callers (0):") && text_out.contains("callees (0):"), "{text_out}");
+    }
+
+    #[test]
+    fn info_names_the_server_and_its_tools() {
+        let info = server().get_info();
+        assert_eq!(info.server_info.name, "codectx");
+        assert_eq!(info.server_info.version, env!("CARGO_PKG_VERSION"));
+        assert!(info.capabilities.tools.is_some());
+        assert!(info.instructions.as_deref().is_some_and(|text| text.contains("references")));
+        let mut names: Vec<String> =
+            server().tool_router.list_all().into_iter().map(|tool| tool.name.to_string()).collect();
+        names.sort();
+        assert_eq!(names, ["get_context", "references", "search", "symbols"]);
+    }
+
+    /// A whole JSON-RPC session over an in-memory stream.
+    #[tokio::test]
+    async fn json_rpc_session() {
+        let (client, server_end) = tokio::io::duplex(1 << 20);
+        let (server_read, server_write) = tokio::io::split(server_end);
+        let task = tokio::spawn(serve(server(), server_read, server_write));
+        let (client_read, mut client_write) = tokio::io::split(client);
+        let mut lines = BufReader::new(client_read).lines();
+        let mut exchange = async |message: Value| -> Option<Value> {
+            let mut line = message.to_string();
+            line.push('\n');
+            client_write.write_all(line.as_bytes()).await.expect("write");
+            message.get("id")?;
+            loop {
+                let line = tokio::time::timeout(std::time::Duration::from_secs(10), lines.next_line())
+                    .await
+                    .expect("an answer in time")
+                    .expect("read")
+                    .expect("a line");
+                let answer: Value = serde_json::from_str(&line).expect("JSON");
+                if answer["id"] == message["id"] {
+                    return Some(answer);
+                }
+            }
+        };
+        let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+            "protocolVersion": "2025-06-18", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
+        let answer = exchange(init).await.expect("answer");
+        assert_eq!(answer["result"]["serverInfo"]["name"], "codectx", "{answer}");
+        assert_eq!(answer["result"]["protocolVersion"], "2025-06-18", "{answer}");
+        exchange(json!({"jsonrpc": "2.0", "method": "notifications/initialized"})).await;
+
+        let answer =
+            exchange(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}})).await.expect("answer");
+        let tools = answer["result"]["tools"].as_array().expect("tools");
+        assert_eq!(tools.len(), 4, "{answer}");
+        let search = tools.iter().find(|tool| tool["name"] == "search").expect("search");
+        assert_eq!(search["inputSchema"]["required"], json!(["query"]), "{search}");
+
+        let call = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
+            "params": {"name": "get_context", "arguments": {"query": ""}}});
+        let answer = exchange(call).await.expect("answer");
+        assert_eq!(answer["result"]["isError"], true, "{answer}");
+        assert_eq!(answer["result"]["content"][0]["text"], "invalid argument: the query is empty", "{answer}");
+
+        let call = json!({"jsonrpc": "2.0", "id": 4, "method": "tools/call",
+            "params": {"name": "symbols", "arguments": {"name": "Session.resolve_redirects"}}});
+        let answer = exchange(call).await.expect("answer");
+        assert!(
+            answer["result"]["content"][0]["text"].as_str().expect("text").contains("pyapp/sessions.py:40"),
+            "{answer}"
+        );
+
+        drop(client_write);
+        drop(lines);
+        tokio::time::timeout(std::time::Duration::from_secs(10), task)
+            .await
+            .expect("ends on EOF")
+            .expect("join")
+            .expect("serve");
+    }
+}
