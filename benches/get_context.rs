@@ -27,7 +27,8 @@ fn get_context(c: &mut Criterion) {
         .expect("indexer")
         .run(&|_| {})
         .expect("index");
-    let spec = RepositorySpec { name: "bench".into(), root: corpus.clone(), index_dir: Some(index_dir.path().to_path_buf()) };
+    let spec =
+        RepositorySpec { name: "bench".into(), root: corpus.clone(), index_dir: Some(index_dir.path().to_path_buf()) };
     let engine = Arc::new(Engine::new(vec![spec], Config::default()).expect("engine"));
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
     codectx_core::tokens::warm_up();
@@ -35,9 +36,8 @@ fn get_context(c: &mut Criterion) {
     for (name, query) in QUERIES {
         group.bench_function(*name, |b| {
             b.iter(|| {
-                let bundle = runtime
-                    .block_on(engine.get_context("bench", ContextRequest::new(*query)))
-                    .expect("context");
+                let bundle =
+                    runtime.block_on(engine.get_context("bench", ContextRequest::new(*query))).expect("context");
                 assert!(bundle.tokens_used <= 8000);
                 bundle
             })

@@ -5,8 +5,8 @@
 
 mod common;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use codectx_index::Indexer;
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 fn index_throughput(c: &mut Criterion) {
     let corpus = common::corpus();

@@ -27,7 +27,11 @@ use indicatif::{ProgressBar, ProgressStyle};
 const LOCAL_REPOSITORY: &str = "local";
 
 #[derive(Parser)]
-#[command(name = "codectx", version, about = "Repository-scale context engine: index a repository, then assemble the most relevant multi-file context for a question within a token budget.")]
+#[command(
+    name = "codectx",
+    version,
+    about = "Repository-scale context engine: index a repository, then assemble the most relevant multi-file context for a question within a token budget."
+)]
 struct Cli {
     /// Configuration file (TOML). Default: <repo>/.codectx.toml if present.
     #[arg(long, global = true, value_name = "FILE")]
@@ -242,16 +246,17 @@ fn main() -> ExitCode {
                 }
             }
             eprintln!("codectx: error: {line}");
-            let user_error = error
-                .chain()
-                .any(|cause| cause.downcast_ref::<codectx_core::Error>().is_some_and(codectx_core::Error::is_user_error));
+            let user_error = error.chain().any(|cause| {
+                cause.downcast_ref::<codectx_core::Error>().is_some_and(codectx_core::Error::is_user_error)
+            });
             ExitCode::from(if user_error { 2 } else { 1 })
         }
     }
 }
 
 fn init_logging(filter: &str, json: bool) {
-    let filter = tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_new(filter).unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
     if json {
         builder.json().init();
@@ -352,7 +357,12 @@ async fn run(cli: Cli) -> Result<()> {
                 writeln!(
                     out,
                     "{}:{}-{}  {} {}\n      {}",
-                    symbol.path, symbol.span.start_line, symbol.span.end_line, symbol.kind, symbol.qualified_name, symbol.signature
+                    symbol.path,
+                    symbol.span.start_line,
+                    symbol.span.end_line,
+                    symbol.kind,
+                    symbol.qualified_name,
+                    symbol.signature
                 )?;
             }
             Ok(())
@@ -366,10 +376,17 @@ async fn run(cli: Cli) -> Result<()> {
                 writeln!(out)?;
                 return Ok(());
             }
-            let show = |out: &mut std::io::StdoutLock, title: &str, symbols: &[codectx_core::SymbolInfo]| -> std::io::Result<()> {
+            let show = |out: &mut std::io::StdoutLock,
+                        title: &str,
+                        symbols: &[codectx_core::SymbolInfo]|
+             -> std::io::Result<()> {
                 writeln!(out, "{title}:")?;
                 for symbol in symbols {
-                    writeln!(out, "  {}:{}  {} {}", symbol.path, symbol.span.start_line, symbol.kind, symbol.qualified_name)?;
+                    writeln!(
+                        out,
+                        "  {}:{}  {} {}",
+                        symbol.path, symbol.span.start_line, symbol.kind, symbol.qualified_name
+                    )?;
                 }
                 Ok(())
             };
@@ -424,7 +441,8 @@ async fn run(cli: Cli) -> Result<()> {
                     .map_err(|reason| codectx_core::Error::InvalidArgument(format!("--mode: {reason}")))?;
                 configs.push(codectx_eval::EvalConfig { name: name.clone(), options });
             }
-            let options = codectx_eval::EvalOptions { instances, repos, work_dir, configs, index: config.index, budgets: budget };
+            let options =
+                codectx_eval::EvalOptions { instances, repos, work_dir, configs, index: config.index, budgets: budget };
             tokio::task::spawn_blocking(move || run_eval(options, report, json)).await?
         }
     }
@@ -447,7 +465,11 @@ fn open_engine(repo: &RepoArgs, config: Option<&Path>) -> Result<(Engine, Config
     open_engine_with(repo, config, |_| {})
 }
 
-fn open_engine_with(repo: &RepoArgs, config: Option<&Path>, adjust: impl FnOnce(&mut Config)) -> Result<(Engine, Config)> {
+fn open_engine_with(
+    repo: &RepoArgs,
+    config: Option<&Path>,
+    adjust: impl FnOnce(&mut Config),
+) -> Result<(Engine, Config)> {
     let root = check_dir(&repo.path)?;
     let mut config = Config::discover(config, Some(&root))?;
     adjust(&mut config);
@@ -526,7 +548,13 @@ fn print_context(bundle: &ContextBundle, json: bool) -> Result<()> {
     for (rank, file) in bundle.files.iter().take(15).enumerate() {
         writeln!(out, "{:>3}. {}  ({:.4})", rank + 1, file.path, file.score)?;
     }
-    writeln!(out, "\n{} of {} tokens used in {} blocks.", bundle.tokens_used, bundle.token_budget, bundle.blocks.len())?;
+    writeln!(
+        out,
+        "\n{} of {} tokens used in {} blocks.",
+        bundle.tokens_used,
+        bundle.token_budget,
+        bundle.blocks.len()
+    )?;
     writeln!(
         out,
         "No model is configured, so this is the assembled context. To get an answer, set one: `codectx ask --model gpt-4o-mini \"...\"` (key from CODECTX_API_KEY or OPENAI_API_KEY), or --base-url http://localhost:11434/v1 for a local server."
@@ -551,7 +579,8 @@ async fn ask_model(engine: &Engine, request: GenerateRequest, json: bool) -> Res
             }
             GenerateEvent::Done { sources, usage } => {
                 if json {
-                    let value = serde_json::json!({ "answer": answer, "sources": sources, "usage": usage, "context": bundle });
+                    let value =
+                        serde_json::json!({ "answer": answer, "sources": sources, "usage": usage, "context": bundle });
                     serde_json::to_writer_pretty(&mut out, &value)?;
                     writeln!(out)?;
                 } else {
@@ -600,7 +629,19 @@ fn run_eval(options: codectx_eval::EvalOptions, report_path: Option<PathBuf>, js
     writeln!(
         out,
         "{:<10} {:>4} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>6} {:>22} {:>14} {:>6}",
-        "mode", "n", "Acc@1", "Acc@3", "Acc@5", "Acc@10", "R@5", "fAcc@5", "fAcc@10", "MRR", "bundle files 4k/8k/16k", "bundle fn 8k", "ms"
+        "mode",
+        "n",
+        "Acc@1",
+        "Acc@3",
+        "Acc@5",
+        "Acc@10",
+        "R@5",
+        "fAcc@5",
+        "fAcc@10",
+        "MRR",
+        "bundle files 4k/8k/16k",
+        "bundle fn 8k",
+        "ms"
     )?;
     for summary in &report.summaries {
         let bundle: Vec<String> = summary.bundle_file_recall.values().map(|value| format!("{value:.3}")).collect();
@@ -645,7 +686,11 @@ async fn serve(config_path: Option<&Path>, listen: Option<String>, repos: Vec<St
     let mut specs: Vec<RepositorySpec> = config
         .repos
         .iter()
-        .map(|entry| RepositorySpec { name: entry.name.clone(), root: entry.path.clone(), index_dir: entry.index_dir.clone() })
+        .map(|entry| RepositorySpec {
+            name: entry.name.clone(),
+            root: entry.path.clone(),
+            index_dir: entry.index_dir.clone(),
+        })
         .collect();
     for repo in repos {
         let (name, path) = repo
@@ -654,16 +699,20 @@ async fn serve(config_path: Option<&Path>, listen: Option<String>, repos: Vec<St
         specs.push(RepositorySpec { name: name.to_string(), root: check_dir(Path::new(path))?, index_dir: None });
     }
     if specs.is_empty() {
-        return Err(codectx_core::Error::InvalidArgument("no repository to serve: give --repo NAME=PATH or [[repos]] in --config".into()).into());
+        return Err(codectx_core::Error::InvalidArgument(
+            "no repository to serve: give --repo NAME=PATH or [[repos]] in --config".into(),
+        )
+        .into());
     }
     let address = listen.or(config.listen.clone()).unwrap_or_else(|| "127.0.0.1:50051".to_string());
-    let address: SocketAddr = address
-        .parse()
-        .map_err(|_| codectx_core::Error::InvalidArgument(format!("--listen {address:?} is not an address like 127.0.0.1:50051")))?;
+    let address: SocketAddr = address.parse().map_err(|_| {
+        codectx_core::Error::InvalidArgument(format!("--listen {address:?} is not an address like 127.0.0.1:50051"))
+    })?;
     let engine = Arc::new(Engine::new(specs, config)?);
     // Warm the tokenizer so the first request does not pay for it.
     tokio::task::spawn_blocking(codectx_core::tokens::warm_up);
-    let listener = tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
+    let listener =
+        tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
     let bound = listener.local_addr()?;
     eprintln!("codectx: serving {} repositories on {bound}", engine.list_repositories().await?.len());
     codectx_server::serve(engine, listener, codectx_server::shutdown_signal()).await?;

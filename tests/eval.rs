@@ -41,7 +41,11 @@ fn make_repository(repos: &Path) -> (String, String) {
         "def apply_discount(amount):\n    \"\"\"Ten percent off orders over one hundred.\"\"\"\n    if amount > 100:\n        return amount * 0.9\n    return amount\n",
     );
     for index in 0..8 {
-        write(&repo, &format!("shop/extra_{index}.py"), &format!("def helper_{index}(value):\n    return value + {index}\n"));
+        write(
+            &repo,
+            &format!("shop/extra_{index}.py"),
+            &format!("def helper_{index}(value):\n    return value + {index}\n"),
+        );
     }
     write(&repo, "README.md", "# shop\nA tiny shop.\n");
     git(&repo, &["add", "-A"]);

@@ -9,8 +9,8 @@ use std::time::Duration;
 use codectx_core::{Config, ModelConfig};
 use codectx_proto::v1::code_context_client::CodeContextClient;
 use codectx_proto::v1::{
-    generate_event, index_event, GenerateRequest, GetContextRequest, GetFileDependenciesRequest, GetReferencesRequest, GetSymbolsRequest,
-    IndexRepositoryRequest, ListRepositoriesRequest, SearchRequest,
+    generate_event, index_event, GenerateRequest, GetContextRequest, GetFileDependenciesRequest, GetReferencesRequest,
+    GetSymbolsRequest, IndexRepositoryRequest, ListRepositoriesRequest, SearchRequest,
 };
 use codectx_service::{Engine, RepositorySpec};
 use tonic::transport::Channel;
@@ -146,7 +146,8 @@ async fn serves_every_rpc_over_the_fixture() {
         assert!(!block.signals.is_empty(), "every retrieved block says which signals found it");
         for hit in &block.signals {
             assert!(
-                ["bm25", "symbol", "path", "stack_trace", "error_message", "graph", "vector"].contains(&hit.signal.as_str()),
+                ["bm25", "symbol", "path", "stack_trace", "error_message", "graph", "vector"]
+                    .contains(&hit.signal.as_str()),
                 "{}",
                 hit.signal
             );
@@ -272,7 +273,12 @@ async fn serves_every_rpc_over_the_fixture() {
     // GetReferences: the definition, the use in Session.resolve_redirects (its
     // caller), and paging.
     let references = client
-        .get_references(GetReferencesRequest { repository: REPO.into(), name: "join_location".into(), page_size: 0, page_token: String::new() })
+        .get_references(GetReferencesRequest {
+            repository: REPO.into(),
+            name: "join_location".into(),
+            page_size: 0,
+            page_token: String::new(),
+        })
         .await
         .expect("GetReferences")
         .into_inner();
@@ -289,7 +295,12 @@ async fn serves_every_rpc_over_the_fixture() {
     assert!(site.text.starts_with("location = utils.join_location("), "{}", site.text);
     assert!(references.callers.iter().any(|caller| caller.qualified_name == "Session.resolve_redirects"));
     let first_page = client
-        .get_references(GetReferencesRequest { repository: REPO.into(), name: "join_location".into(), page_size: 1, page_token: String::new() })
+        .get_references(GetReferencesRequest {
+            repository: REPO.into(),
+            name: "join_location".into(),
+            page_size: 1,
+            page_token: String::new(),
+        })
         .await
         .expect("GetReferences page 1")
         .into_inner();
@@ -300,18 +311,33 @@ async fn serves_every_rpc_over_the_fixture() {
         assert!(first_page.next_page_token.is_empty());
     }
     let callees = client
-        .get_references(GetReferencesRequest { repository: REPO.into(), name: "Session.resolve_redirects".into(), page_size: 10, page_token: String::new() })
+        .get_references(GetReferencesRequest {
+            repository: REPO.into(),
+            name: "Session.resolve_redirects".into(),
+            page_size: 10,
+            page_token: String::new(),
+        })
         .await
         .expect("GetReferences of resolve_redirects")
         .into_inner();
     assert!(callees.callees.iter().any(|callee| callee.qualified_name == "join_location"), "{:?}", callees.callees);
     let missing = client
-        .get_references(GetReferencesRequest { repository: REPO.into(), name: "no_such_name_anywhere".into(), page_size: 0, page_token: String::new() })
+        .get_references(GetReferencesRequest {
+            repository: REPO.into(),
+            name: "no_such_name_anywhere".into(),
+            page_size: 0,
+            page_token: String::new(),
+        })
         .await
         .expect_err("unknown name");
     assert_eq!(missing.code(), tonic::Code::NotFound);
     let bad_token = client
-        .get_references(GetReferencesRequest { repository: REPO.into(), name: "join_location".into(), page_size: 0, page_token: "x".into() })
+        .get_references(GetReferencesRequest {
+            repository: REPO.into(),
+            name: "join_location".into(),
+            page_size: 0,
+            page_token: "x".into(),
+        })
         .await
         .expect_err("malformed token");
     assert_eq!(bad_token.code(), tonic::Code::InvalidArgument);

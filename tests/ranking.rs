@@ -304,7 +304,12 @@ fn expansion_adds_related_signatures_and_a_repo_map_within_the_budget() {
         let name = block.symbol.rsplit(['.', ':']).next().unwrap();
         let called = code.iter().any(|shown| shown.text.contains(name));
         let (_, entry) = snapshot.file(&block.path).expect("indexed");
-        let symbol = entry.parsed.symbols.iter().find(|symbol| symbol.name_span.start_line == block.start_line).expect("a definition");
+        let symbol = entry
+            .parsed
+            .symbols
+            .iter()
+            .find(|symbol| symbol.name_span.start_line == block.start_line)
+            .expect("a definition");
         let body: Vec<&str> = util::fixture_text(&block.path)
             .lines()
             .skip(symbol.span.start_line as usize - 1)
@@ -317,7 +322,9 @@ fn expansion_adds_related_signatures_and_a_repo_map_within_the_budget() {
         });
         assert!(called || caller, "unrelated block {block:#?}");
         // Never a repeat of code already in the bundle.
-        assert!(!code.iter().any(|shown| shown.path == block.path && shown.start_line <= block.start_line && block.start_line <= shown.end_line));
+        assert!(!code.iter().any(|shown| shown.path == block.path
+            && shown.start_line <= block.start_line
+            && block.start_line <= shown.end_line));
     }
     // The repo map lists the top file's definitions with their real line numbers.
     let map = maps.iter().find(|block| block.path == "pyapp/sessions.py").expect("a repo map of pyapp/sessions.py");
@@ -337,7 +344,10 @@ fn expansion_adds_related_signatures_and_a_repo_map_within_the_budget() {
     // A share of 0 leaves no room for expansion either, when the chunks fill the budget.
     request.expansion = codectx_core::Expansion { enabled: true, max_share: 1.0 };
     let all_expansion = codectx_retrieve::assemble(snapshot, &request, &RetrieveOptions::default()).expect("assemble");
-    assert!(all_expansion.blocks.iter().all(|block| !matches!(block.kind, BlockKind::Code)), "share 1.0 leaves nothing for chunks");
+    assert!(
+        all_expansion.blocks.iter().all(|block| !matches!(block.kind, BlockKind::Code)),
+        "share 1.0 leaves nothing for chunks"
+    );
 }
 
 #[test]
@@ -362,7 +372,8 @@ fn an_error_message_in_the_query_finds_the_literal_that_raises_it() {
     let snapshot = codectx_index::IndexSnapshot::open(index_dir.path()).unwrap();
     let query = "Loading my file fails:\n\nTraceback (most recent call last):\n  File \"/home/me/app.py\", line 3, in <module>\nValueError: could not parse the configuration header line 'name value'\n";
     let ranking =
-        codectx_retrieve::rank(&snapshot, query, &codectx_retrieve::PathMatcher::all(), &RetrieveOptions::default()).unwrap();
+        codectx_retrieve::rank(&snapshot, query, &codectx_retrieve::PathMatcher::all(), &RetrieveOptions::default())
+            .unwrap();
     let top = &ranking.chunks[0];
     assert_eq!(snapshot.file_at(top.chunk.file).record.path, "conf/parser.py");
     assert!(

@@ -29,7 +29,7 @@ mod model;
 mod request;
 pub mod tokens;
 
-pub use config::{Config, ModelConfig, IndexConfig, RetrievalConfig, RepoEntry};
+pub use config::{Config, IndexConfig, ModelConfig, RepoEntry, RetrievalConfig};
 pub use error::{Error, Result};
 pub use language::Language;
 pub use model::*;

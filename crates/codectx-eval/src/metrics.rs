@@ -100,18 +100,26 @@ pub fn summarize(config: &str, results: &[&InstanceResult]) -> Summary {
         let recall: f64 = results.iter().map(|result| result.file_recall(k)).sum();
         summary.file_recall.insert(k, if count == 0 { 0.0 } else { recall / count as f64 });
     }
-    let with_functions: Vec<&&InstanceResult> = results.iter().filter(|result| !result.gold_function_ranks.is_empty()).collect();
+    let with_functions: Vec<&&InstanceResult> =
+        results.iter().filter(|result| !result.gold_function_ranks.is_empty()).collect();
     summary.function_instances = with_functions.len();
     for k in FUNCTION_KS {
         let hits = with_functions.iter().filter(|result| result.function_hit(k) == Some(true)).count();
         summary.function_acc.insert(k, share(hits, with_functions.len()));
     }
-    summary.mrr = if count == 0 { 0.0 } else { results.iter().map(|result| result.reciprocal_rank()).sum::<f64>() / count as f64 };
+    summary.mrr = if count == 0 {
+        0.0
+    } else {
+        results.iter().map(|result| result.reciprocal_rank()).sum::<f64>() / count as f64
+    };
     for budget in BUDGETS {
         let files = results.iter().filter(|result| result.bundle_has_files.get(&budget) == Some(&true)).count();
         summary.bundle_file_recall.insert(budget, share(files, count));
-        let judged: Vec<Option<bool>> =
-            results.iter().filter_map(|result| result.bundle_has_functions.get(&budget).copied().flatten()).map(Some).collect();
+        let judged: Vec<Option<bool>> = results
+            .iter()
+            .filter_map(|result| result.bundle_has_functions.get(&budget).copied().flatten())
+            .map(Some)
+            .collect();
         let held = judged.iter().filter(|value| **value == Some(true)).count();
         summary.bundle_function_recall.insert(budget, share(held, judged.len()));
     }

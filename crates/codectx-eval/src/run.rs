@@ -114,7 +114,9 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
         };
         let times: HashMap<&str, i64> = instances
             .iter()
-            .map(|instance| (instance.base_commit.as_str(), tree.commit_time(&instance.base_commit).unwrap_or(i64::MAX)))
+            .map(|instance| {
+                (instance.base_commit.as_str(), tree.commit_time(&instance.base_commit).unwrap_or(i64::MAX))
+            })
             .collect();
         instances.sort_by(|a, b| {
             times[a.base_commit.as_str()].cmp(&times[b.base_commit.as_str()]).then(a.instance_id.cmp(&b.instance_id))
@@ -122,8 +124,11 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
         let index_dir = repo_dir.join("index");
         let mut current_commit: Option<String> = None;
         for instance in instances {
-            let cached: Vec<Option<InstanceResult>> =
-                options.configs.iter().map(|config| read_cached(&options.work_dir, &config_key(config), &instance.instance_id)).collect();
+            let cached: Vec<Option<InstanceResult>> = options
+                .configs
+                .iter()
+                .map(|config| read_cached(&options.work_dir, &config_key(config), &instance.instance_id))
+                .collect();
             if cached.iter().all(Option::is_some) {
                 report.results.extend(cached.into_iter().flatten());
                 done += 1;
@@ -172,7 +177,8 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
         }
     }
     for config in &options.configs {
-        let results: Vec<&InstanceResult> = report.results.iter().filter(|result| result.config == config.name).collect();
+        let results: Vec<&InstanceResult> =
+            report.results.iter().filter(|result| result.config == config.name).collect();
         report.summaries.push(summarize(&config.name, &results));
     }
     Ok(report)
@@ -195,13 +201,19 @@ fn symbol_matches(symbol_path: &str, wanted: &str) -> bool {
 }
 
 /// Ranks one instance under one configuration and assembles its bundles.
-fn evaluate(snapshot: &IndexSnapshot, instance: &Instance, config: &EvalConfig, budgets: &[usize]) -> Result<InstanceResult> {
+fn evaluate(
+    snapshot: &IndexSnapshot,
+    instance: &Instance,
+    config: &EvalConfig,
+    budgets: &[usize],
+) -> Result<InstanceResult> {
     let matcher = PathMatcher::all();
     let started = Instant::now();
     let ranking = codectx_retrieve::rank(snapshot, &instance.problem_statement, &matcher, &config.options)?;
     let rank_ms = started.elapsed().as_secs_f64() * 1000.0;
 
-    let files: Vec<String> = ranking.files.iter().map(|(file, _)| snapshot.file_at(*file).record.path.clone()).collect();
+    let files: Vec<String> =
+        ranking.files.iter().map(|(file, _)| snapshot.file_at(*file).record.path.clone()).collect();
     let mut functions: Vec<(String, String)> = Vec::new();
     for candidate in &ranking.chunks {
         let Some(chunk) = snapshot.chunk(candidate.chunk.file, candidate.chunk.ordinal) else { continue };
@@ -241,7 +253,8 @@ fn evaluate(snapshot: &IndexSnapshot, instance: &Instance, config: &EvalConfig, 
     }
 
     for &budget in budgets {
-        let request = ContextRequest { token_budget: budget, ..ContextRequest::new(instance.problem_statement.clone()) };
+        let request =
+            ContextRequest { token_budget: budget, ..ContextRequest::new(instance.problem_statement.clone()) };
         let bundle = codectx_retrieve::assemble(snapshot, &request, &config.options)?;
         // Only code counts: a repo-map skeleton or a related signature of a gold
         // file does not hold its code.
@@ -266,7 +279,10 @@ fn functions_held(snapshot: &IndexSnapshot, instance: &Instance, bundle: &Contex
                 .parsed
                 .symbols
                 .iter()
-                .filter(|symbol| symbol_matches(&symbol.qualified_name, name) && !symbol.qualified_name.starts_with(&format!("{name}.")))
+                .filter(|symbol| {
+                    symbol_matches(&symbol.qualified_name, name)
+                        && !symbol.qualified_name.starts_with(&format!("{name}."))
+                })
                 .map(|symbol| (symbol.span.start_line, symbol.span.end_line))
                 .collect();
             if spans.is_empty() {
@@ -276,7 +292,10 @@ fn functions_held(snapshot: &IndexSnapshot, instance: &Instance, bundle: &Contex
             let covered = spans.iter().any(|&(start, end)| {
                 (start..=end).all(|line| {
                     bundle.blocks.iter().any(|block| {
-                        block.path == *path && block.kind == BlockKind::Code && block.start_line <= line && line <= block.end_line
+                        block.path == *path
+                            && block.kind == BlockKind::Code
+                            && block.start_line <= line
+                            && line <= block.end_line
                     })
                 })
             });
@@ -303,7 +322,10 @@ fn config_key(config: &EvalConfig) -> String {
 }
 
 fn cache_path(work_dir: &Path, config: &str, instance_id: &str) -> PathBuf {
-    let safe: String = instance_id.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect();
+    let safe: String = instance_id
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' })
+        .collect();
     work_dir.join("results").join(config).join(format!("{safe}.json"))
 }
 

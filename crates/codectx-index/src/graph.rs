@@ -170,7 +170,8 @@ impl FileGraph {
 
     /// Out-edges of `file`: `(target, weight)`.
     pub fn out_edges(&self, file: u32) -> impl Iterator<Item = (u32, f32)> + '_ {
-        let range = self.offsets.get(file as usize).copied().unwrap_or(0)..self.offsets.get(file as usize + 1).copied().unwrap_or(0);
+        let range = self.offsets.get(file as usize).copied().unwrap_or(0)
+            ..self.offsets.get(file as usize + 1).copied().unwrap_or(0);
         self.targets[range.clone()].iter().copied().zip(self.weights[range].iter().copied())
     }
 }
@@ -181,30 +182,29 @@ pub fn tested_file(path: &str) -> Option<String> {
         Some((directory, name)) => (format!("{directory}/"), name),
         None => (String::new(), path),
     };
-    let candidates: Vec<String> = if let Some(stem) = name.strip_prefix("test_").and_then(|rest| rest.strip_suffix(".py")) {
-        vec![format!("{stem}.py")]
-    } else if let Some(stem) = name.strip_suffix("_test.py") {
-        vec![format!("{stem}.py")]
-    } else if let Some(stem) = name.strip_suffix("_test.go") {
-        vec![format!("{stem}.go")]
-    } else if let Some(stem) = name.strip_suffix("Test.java").or_else(|| name.strip_suffix("Tests.java")) {
-        vec![format!("{stem}.java")]
-    } else {
-        let mut found = Vec::new();
-        for marker in [".test.", ".spec."] {
-            if let Some((stem, extension)) = name.split_once(marker) {
-                found.push(format!("{stem}.{extension}"));
+    let candidates: Vec<String> =
+        if let Some(stem) = name.strip_prefix("test_").and_then(|rest| rest.strip_suffix(".py")) {
+            vec![format!("{stem}.py")]
+        } else if let Some(stem) = name.strip_suffix("_test.py") {
+            vec![format!("{stem}.py")]
+        } else if let Some(stem) = name.strip_suffix("_test.go") {
+            vec![format!("{stem}.go")]
+        } else if let Some(stem) = name.strip_suffix("Test.java").or_else(|| name.strip_suffix("Tests.java")) {
+            vec![format!("{stem}.java")]
+        } else {
+            let mut found = Vec::new();
+            for marker in [".test.", ".spec."] {
+                if let Some((stem, extension)) = name.split_once(marker) {
+                    found.push(format!("{stem}.{extension}"));
+                }
             }
-        }
-        found
-    };
+            found
+        };
     let file = candidates.into_iter().next()?;
     // Tests often live in a parallel tree: `tests/test_x.py` tests `x.py` next to
     // the package, `src/test/java/...` mirrors `src/main/java/...`.
-    let directory = directory
-        .replace("src/test/java/", "src/main/java/")
-        .replace("/tests/", "/")
-        .replace("/test/", "/");
+    let directory =
+        directory.replace("src/test/java/", "src/main/java/").replace("/tests/", "/").replace("/test/", "/");
     let directory = directory.strip_prefix("tests/").or_else(|| directory.strip_prefix("test/")).unwrap_or(&directory);
     Some(format!("{directory}{file}"))
 }
@@ -217,7 +217,10 @@ mod tests {
     fn maps_test_files_to_the_files_they_test() {
         assert_eq!(tested_file("pkg/test_sessions.py").as_deref(), Some("pkg/sessions.py"));
         assert_eq!(tested_file("server/server_test.go").as_deref(), Some("server/server.go"));
-        assert_eq!(tested_file("src/test/java/com/a/ParserTest.java").as_deref(), Some("src/main/java/com/a/Parser.java"));
+        assert_eq!(
+            tested_file("src/test/java/com/a/ParserTest.java").as_deref(),
+            Some("src/main/java/com/a/Parser.java")
+        );
         assert_eq!(tested_file("web/src/format.test.ts").as_deref(), Some("web/src/format.ts"));
         assert_eq!(tested_file("pkg/sessions.py"), None);
     }

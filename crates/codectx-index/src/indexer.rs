@@ -104,9 +104,7 @@ impl Indexer {
             "v{INDEX_FORMAT_VERSION} tokens={} window={}",
             parse_options.chunk_tokens, parse_options.window_lines
         );
-        let reusable = previous
-            .as_ref()
-            .filter(|(_, manifest, _)| manifest.parse_options == options_digest);
+        let reusable = previous.as_ref().filter(|(_, manifest, _)| manifest.parse_options == options_digest);
         if let Some((number, ..)) = &previous {
             store::prune(&self.index_dir, number.saturating_sub(1));
         }
@@ -188,15 +186,14 @@ impl Indexer {
         let generation = GenerationDir { dir: tmp.clone() };
         let text = match reusable {
             Some((previous_number, ..)) => {
-                let source = GenerationDir { dir: self.index_dir.join(store::generation_name(*previous_number)) }.text();
+                let source =
+                    GenerationDir { dir: self.index_dir.join(store::generation_name(*previous_number)) }.text();
                 TextIndex::fork(&source, &generation.text()).map_err(text_error)?;
                 TextIndex::open(&generation.text()).map_err(text_error)?
             }
             None => TextIndex::create(&generation.text()).map_err(text_error)?,
         };
-        let writer = text
-            .writer(WRITER_HEAP_BYTES, rayon::current_num_threads().max(1))
-            .map_err(text_error)?;
+        let writer = text.writer(WRITER_HEAP_BYTES, rayon::current_num_threads().max(1)).map_err(text_error)?;
         for path in &removed {
             writer.delete_path(path);
         }
@@ -255,7 +252,8 @@ impl Indexer {
             stats.symbols += entry.parsed.symbols.len() as u64;
             stats.chunks += entry.parsed.chunks.len() as u64;
             stats.imports += entry.parsed.imports.len() as u64;
-            stats.resolved_imports += entry.parsed.imports.iter().filter(|import| import.resolved.is_some()).count() as u64;
+            stats.resolved_imports +=
+                entry.parsed.imports.iter().filter(|import| import.resolved.is_some()).count() as u64;
         }
         stats.generation = number;
         stats.elapsed_ms = started.elapsed().as_millis() as u64;
@@ -315,7 +313,13 @@ impl Indexer {
     }
 
     /// Reads, decodes, parses and writes one changed file.
-    fn parse_one(&self, walked: &WalkedFile, hash: String, options: &ChunkOptions, writer: &TextWriter) -> Result<Parsed> {
+    fn parse_one(
+        &self,
+        walked: &WalkedFile,
+        hash: String,
+        options: &ChunkOptions,
+        writer: &TextWriter,
+    ) -> Result<Parsed> {
         let Ok(bytes) = std::fs::read(&walked.abs_path) else {
             return Ok(Parsed::Vanished);
         };
@@ -332,13 +336,7 @@ impl Indexer {
         let parsed = codectx_syntax::parse_file(&walked.rel_path, language, &source, options);
         writer.delete_path(&walked.rel_path);
         write_chunks(writer, &walked.rel_path, language, &source, &parsed)?;
-        let record = FileRecord {
-            path: walked.rel_path.clone(),
-            language,
-            hash,
-            size: source.len() as u64,
-            lossy,
-        };
+        let record = FileRecord { path: walked.rel_path.clone(), language, hash, size: source.len() as u64, lossy };
         Ok(Parsed::Indexed(FileEntry { record, parsed }))
     }
 }

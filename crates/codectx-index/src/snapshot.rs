@@ -197,7 +197,10 @@ impl IndexSnapshot {
         let path = &self.files[file as usize].record.path;
         self.text
             .chunk_text(path, ordinal)
-            .map_err(|error| Error::CorruptIndex { path: self.index_dir.clone(), reason: format!("chunk text: {error}") })?
+            .map_err(|error| Error::CorruptIndex {
+                path: self.index_dir.clone(),
+                reason: format!("chunk text: {error}"),
+            })?
             .ok_or_else(|| Error::CorruptIndex {
                 path: self.index_dir.clone(),
                 reason: format!("chunk {path}#{ordinal} missing from the text index"),

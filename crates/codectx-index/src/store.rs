@@ -159,7 +159,8 @@ pub fn write_generation_files(generation: &GenerationDir, store: &StoreData, man
     postcard::to_io(store, &mut writer).map_err(|error| Error::Internal(format!("serialize store: {error}")))?;
     let file = writer.into_inner().map_err(|error| Error::io(&path, error.into_error()))?;
     file.sync_all().map_err(|error| Error::io(&path, error))?;
-    let json = serde_json::to_vec_pretty(manifest).map_err(|error| Error::Internal(format!("serialize manifest: {error}")))?;
+    let json =
+        serde_json::to_vec_pretty(manifest).map_err(|error| Error::Internal(format!("serialize manifest: {error}")))?;
     write_synced(&generation.manifest(), &json)?;
     Ok(())
 }

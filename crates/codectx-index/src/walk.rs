@@ -38,18 +38,14 @@ pub struct WalkCounters {
 pub fn walk(root: &Path, index_dir: &Path, config: &IndexConfig) -> Result<(Vec<WalkedFile>, WalkCounters)> {
     let mut overrides = OverrideBuilder::new(root);
     for glob in &config.include {
-        overrides
-            .add(glob)
-            .map_err(|error| Error::InvalidArgument(format!("include glob {glob:?}: {error}")))?;
+        overrides.add(glob).map_err(|error| Error::InvalidArgument(format!("include glob {glob:?}: {error}")))?;
     }
     for glob in &config.exclude {
         overrides
             .add(&format!("!{glob}"))
             .map_err(|error| Error::InvalidArgument(format!("exclude glob {glob:?}: {error}")))?;
     }
-    let overrides = overrides
-        .build()
-        .map_err(|error| Error::InvalidArgument(format!("globs: {error}")))?;
+    let overrides = overrides.build().map_err(|error| Error::InvalidArgument(format!("globs: {error}")))?;
 
     let index_dir = index_dir.canonicalize().unwrap_or_else(|_| index_dir.to_path_buf());
     let mut builder = WalkBuilder::new(root);

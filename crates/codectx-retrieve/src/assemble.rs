@@ -2,7 +2,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use codectx_core::{tokens, Block, BlockKind, ContextBundle, ContextRequest, RankedFile, Result, SignalHit, Symbol, SymbolKind};
+use codectx_core::{
+    tokens, Block, BlockKind, ContextBundle, ContextRequest, RankedFile, Result, SignalHit, Symbol, SymbolKind,
+};
 use codectx_index::IndexSnapshot;
 
 use crate::filter::PathMatcher;
@@ -38,7 +40,11 @@ struct Selected {
 /// Errors: [`codectx_core::Error::InvalidArgument`] for an invalid request (see
 /// [`ContextRequest::validate`]) or glob; [`codectx_core::Error::CorruptIndex`] if
 /// a chunk's text is missing from the index.
-pub fn assemble(snapshot: &IndexSnapshot, request: &ContextRequest, options: &RetrieveOptions) -> Result<ContextBundle> {
+pub fn assemble(
+    snapshot: &IndexSnapshot,
+    request: &ContextRequest,
+    options: &RetrieveOptions,
+) -> Result<ContextBundle> {
     request.validate()?;
     let matcher = PathMatcher::new(&request.filter)?;
     let ranking = rank(snapshot, &request.query, &matcher, options)?;
@@ -108,18 +114,18 @@ pub fn assemble(snapshot: &IndexSnapshot, request: &ContextRequest, options: &Re
         }
     }
 
-    let chosen: Vec<ChunkRef> =
-        selected.iter().filter(|selection| selection.kind == BlockKind::Code).map(|selection| selection.chunk).collect();
+    let chosen: Vec<ChunkRef> = selected
+        .iter()
+        .filter(|selection| selection.kind == BlockKind::Code)
+        .map(|selection| selection.chunk)
+        .collect();
     let mut blocks = merge_blocks(snapshot, selected);
     // Merging joins texts; recount exactly and drop the weakest blocks if the sum
     // went over (it can by a token per merge).
     let mut used: usize = blocks.iter().map(|block| block.tokens as usize).sum();
     while used > chunk_budget {
-        let Some(weakest) = blocks
-            .iter()
-            .enumerate()
-            .min_by(|a, b| a.1.score.total_cmp(&b.1.score))
-            .map(|(index, _)| index)
+        let Some(weakest) =
+            blocks.iter().enumerate().min_by(|a, b| a.1.score.total_cmp(&b.1.score)).map(|(index, _)| index)
         else {
             break;
         };
@@ -214,7 +220,8 @@ fn merge_blocks(snapshot: &IndexSnapshot, selected: Vec<Selected>) -> Vec<Block>
                 }
                 block.score = block.score.max(part.score);
                 for hit in part.signals {
-                    if !block.signals.iter().any(|existing| existing.signal == hit.signal && existing.rank <= hit.rank) {
+                    if !block.signals.iter().any(|existing| existing.signal == hit.signal && existing.rank <= hit.rank)
+                    {
                         block.signals.retain(|existing| existing.signal != hit.signal);
                         block.signals.push(hit);
                     }
@@ -286,7 +293,9 @@ fn related_blocks(
     left: &mut usize,
 ) -> Vec<Block> {
     let is_shown = |path: &str, line: u32| {
-        shown.iter().any(|block| block.path == path && block.kind == BlockKind::Code && block.start_line <= line && line <= block.end_line)
+        shown.iter().any(|block| {
+            block.path == path && block.kind == BlockKind::Code && block.start_line <= line && line <= block.end_line
+        })
     };
     let mut seen: HashSet<(u32, u32)> = HashSet::new();
     let mut out = Vec::new();
@@ -342,7 +351,8 @@ fn related_blocks(
                 .iter()
                 .copied()
                 .filter(|reference| {
-                    reference.file == chunk_ref.file || imported.contains(snapshot.file_at(reference.file).record.path.as_str())
+                    reference.file == chunk_ref.file
+                        || imported.contains(snapshot.file_at(reference.file).record.path.as_str())
                 })
                 .collect();
             let pick = if !in_context.is_empty() {
@@ -389,7 +399,9 @@ fn repo_map_blocks(
     left: &mut usize,
 ) -> Vec<Block> {
     let mut out = Vec::new();
-    for &(file, score) in files.iter().filter(|(file, _)| within(&snapshot.file_at(*file).record.path)).take(REPO_MAP_FILES) {
+    for &(file, score) in
+        files.iter().filter(|(file, _)| within(&snapshot.file_at(*file).record.path)).take(REPO_MAP_FILES)
+    {
         if *left < MIN_USEFUL_TOKENS {
             break;
         }

@@ -24,7 +24,8 @@ impl PathMatcher {
     /// Whether `path` passes: matches an include glob (or there are none) and no
     /// exclude glob.
     pub fn accepts(&self, path: &str) -> bool {
-        self.include.as_ref().is_none_or(|set| set.is_match(path)) && !self.exclude.as_ref().is_some_and(|set| set.is_match(path))
+        self.include.as_ref().is_none_or(|set| set.is_match(path))
+            && !self.exclude.as_ref().is_some_and(|set| set.is_match(path))
     }
 
     /// Whether the matcher accepts everything.
@@ -42,13 +43,11 @@ fn compile(globs: &[String]) -> Result<Option<GlobSet>> {
         if glob.len() > 1024 || glob.contains('\0') {
             return Err(Error::InvalidArgument(format!("invalid path glob {:?}", truncate(glob))));
         }
-        let compiled = Glob::new(glob).map_err(|error| Error::InvalidArgument(format!("invalid path glob {glob:?}: {error}")))?;
+        let compiled =
+            Glob::new(glob).map_err(|error| Error::InvalidArgument(format!("invalid path glob {glob:?}: {error}")))?;
         builder.add(compiled);
     }
-    builder
-        .build()
-        .map(Some)
-        .map_err(|error| Error::InvalidArgument(format!("invalid path globs: {error}")))
+    builder.build().map(Some).map_err(|error| Error::InvalidArgument(format!("invalid path globs: {error}")))
 }
 
 fn truncate(text: &str) -> String {
@@ -61,7 +60,9 @@ mod tests {
 
     #[test]
     fn include_and_exclude() {
-        let matcher = PathMatcher::new(&PathFilter { include: vec!["src/**".into()], exclude: vec!["**/*_test.go".into()] }).unwrap();
+        let matcher =
+            PathMatcher::new(&PathFilter { include: vec!["src/**".into()], exclude: vec!["**/*_test.go".into()] })
+                .unwrap();
         assert!(matcher.accepts("src/a/b.go"));
         assert!(!matcher.accepts("src/a/b_test.go"));
         assert!(!matcher.accepts("docs/a.md"));

@@ -41,7 +41,8 @@ pub fn reciprocal_rank_fusion<K: Clone + Eq + Hash + Ord>(lists: &[RankedList<K>
                 continue;
             }
             rank += 1;
-            let entry = fused.entry(key.clone()).or_insert_with(|| Fused { key: key.clone(), score: 0.0, signals: Vec::new() });
+            let entry =
+                fused.entry(key.clone()).or_insert_with(|| Fused { key: key.clone(), score: 0.0, signals: Vec::new() });
             entry.score += list.weight / (k + rank as f32);
             entry.signals.push(SignalHit { signal: list.signal, rank, score: *raw });
         }

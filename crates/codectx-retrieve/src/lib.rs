@@ -38,10 +38,7 @@ pub use signals::{rank, ChunkRef, Ranking, RetrieveOptions};
 pub fn search(snapshot: &IndexSnapshot, request: &SearchRequest, options: &RetrieveOptions) -> Result<Vec<SearchHit>> {
     codectx_core::validate_query(&request.query)?;
     if !(1..=1000).contains(&request.limit) {
-        return Err(codectx_core::Error::InvalidArgument(format!(
-            "limit {} is outside 1..=1000",
-            request.limit
-        )));
+        return Err(codectx_core::Error::InvalidArgument(format!("limit {} is outside 1..=1000", request.limit)));
     }
     let matcher = PathMatcher::new(&request.filter)?;
     let ranking = rank(snapshot, &request.query, &matcher, options)?;
@@ -51,10 +48,8 @@ pub fn search(snapshot: &IndexSnapshot, request: &SearchRequest, options: &Retri
         let Some(chunk) = snapshot.chunk(candidate.chunk.file, candidate.chunk.ordinal) else { continue };
         let text = snapshot.chunk_text(candidate.chunk.file, candidate.chunk.ordinal)?;
         let preview: Vec<&str> = text.lines().take(5).collect();
-        let symbol_kind = chunk
-            .symbol
-            .and_then(|index| entry.parsed.symbols.get(index as usize))
-            .map(|symbol| symbol.kind);
+        let symbol_kind =
+            chunk.symbol.and_then(|index| entry.parsed.symbols.get(index as usize)).map(|symbol| symbol.kind);
         hits.push(SearchHit {
             path: entry.record.path.clone(),
             span: chunk.span,
@@ -70,11 +65,7 @@ pub fn search(snapshot: &IndexSnapshot, request: &SearchRequest, options: &Retri
 
 /// Names of the signals that contributed, for display (`bm25#3 symbol#1`).
 pub fn describe_signals(signals: &[SignalHit]) -> String {
-    signals
-        .iter()
-        .map(|hit| format!("{}#{}", hit.signal.name(), hit.rank))
-        .collect::<Vec<_>>()
-        .join(" ")
+    signals.iter().map(|hit| format!("{}#{}", hit.signal.name(), hit.rank)).collect::<Vec<_>>().join(" ")
 }
 
 /// Every signal this crate produces, in fusion order.

@@ -68,13 +68,15 @@ fn path_pattern() -> &'static Regex {
 
 fn python_frame() -> &'static Regex {
     static PATTERN: OnceLock<Regex> = OnceLock::new();
-    PATTERN.get_or_init(|| Regex::new(r#"File "([^"]+)", line (\d+)(?:, in ([A-Za-z_<>][\w<>]*))?"#).expect("valid regex"))
+    PATTERN
+        .get_or_init(|| Regex::new(r#"File "([^"]+)", line (\d+)(?:, in ([A-Za-z_<>][\w<>]*))?"#).expect("valid regex"))
 }
 
 fn error_line() -> &'static Regex {
     static PATTERN: OnceLock<Regex> = OnceLock::new();
     PATTERN.get_or_init(|| {
-        Regex::new(r"(?m)^\s*(?:[\w.]+\.)?\w*(?:Error|Exception|Warning|Failure|Fault)\s*:\s*(.{8,300})$").expect("valid regex")
+        Regex::new(r"(?m)^\s*(?:[\w.]+\.)?\w*(?:Error|Exception|Warning|Failure|Fault)\s*:\s*(.{8,300})$")
+            .expect("valid regex")
     })
 }
 
@@ -85,7 +87,9 @@ fn quoted_sentence() -> &'static Regex {
 
 fn java_frame() -> &'static Regex {
     static PATTERN: OnceLock<Regex> = OnceLock::new();
-    PATTERN.get_or_init(|| Regex::new(r"at ([\w$.]+)\.([\w$<>]+)\(([\w$]+\.(?:java|kt|scala)):(\d+)\)").expect("valid regex"))
+    PATTERN.get_or_init(|| {
+        Regex::new(r"at ([\w$.]+)\.([\w$<>]+)\(([\w$]+\.(?:java|kt|scala)):(\d+)\)").expect("valid regex")
+    })
 }
 
 fn line_frame() -> &'static Regex {
@@ -113,7 +117,10 @@ pub fn looks_like_code(word: &str) -> bool {
     if rest.chars().any(|c| c.is_ascii_uppercase()) && rest.chars().any(|c| c.is_ascii_lowercase()) {
         return true; // camelCase, PascalCase with an inner capital
     }
-    if first.is_ascii_uppercase() && rest.len() >= 2 && rest.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+    if first.is_ascii_uppercase()
+        && rest.len() >= 2
+        && rest.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+    {
         return false; // an all-caps word in prose (ERROR, HTTP)
     }
     trimmed.chars().any(|c| c.is_ascii_digit()) && trimmed.chars().any(|c| c.is_ascii_alphabetic()) && trimmed.len() > 2
@@ -156,7 +163,12 @@ pub fn analyze(query: &str) -> AnalyzedQuery {
     }
     if analyzed.frames.is_empty() {
         for capture in line_frame().captures_iter(query) {
-            analyzed.frames.push(Frame { path: capture[1].to_string(), line: capture[2].parse().ok(), function: None, order });
+            analyzed.frames.push(Frame {
+                path: capture[1].to_string(),
+                line: capture[2].parse().ok(),
+                function: None,
+                order,
+            });
             order += 1;
         }
     }

@@ -108,7 +108,8 @@ fn callees_of(snapshot: &IndexSnapshot, definitions: &[SymbolRef]) -> Vec<Symbol
     let mut seen = HashSet::new();
     for definition in definitions {
         let entry = snapshot.file_at(definition.file);
-        let imported: HashSet<&str> = entry.parsed.imports.iter().filter_map(|import| import.resolved.as_deref()).collect();
+        let imported: HashSet<&str> =
+            entry.parsed.imports.iter().filter_map(|import| import.resolved.as_deref()).collect();
         let span = snapshot.symbol(*definition).span;
         let chunks = entry
             .parsed

@@ -83,7 +83,18 @@ pub fn is_auxiliary_path(path: &str) -> bool {
         }
         if matches!(
             part,
-            "test" | "tests" | "testing" | "__tests__" | "spec" | "doc" | "docs" | "example" | "examples" | "bench" | "benches" | "benchmarks"
+            "test"
+                | "tests"
+                | "testing"
+                | "__tests__"
+                | "spec"
+                | "doc"
+                | "docs"
+                | "example"
+                | "examples"
+                | "bench"
+                | "benches"
+                | "benchmarks"
         ) {
             return true;
         }
@@ -201,23 +212,173 @@ pub struct Ranking {
 
 /// English and issue-tracker words that carry no information about code.
 const STOPWORDS: &[&str] = &[
-    "a", "about", "above", "after", "again", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
-    "because", "been", "before", "being", "below", "between", "both", "but", "by", "can", "could", "did", "do",
-    "does", "doing", "down", "during", "each", "few", "for", "from", "further", "had", "has", "have", "having",
-    "he", "her", "here", "hers", "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just",
-    "me", "more", "most", "my", "no", "nor", "not", "now", "of", "off", "on", "once", "only", "or", "other", "our",
-    "out", "over", "own", "same", "she", "should", "so", "some", "such", "than", "that", "the", "their", "them",
-    "then", "there", "these", "they", "this", "those", "through", "to", "too", "under", "until", "up", "very",
-    "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why", "will", "with", "would",
-    "you", "your", "yours", "like", "get", "got", "use", "used", "using", "want", "way", "think", "see", "seems",
-    "following", "example", "issue", "problem", "bug", "expected", "actual", "result", "output", "please", "thanks",
-    "however", "instead", "would", "since", "currently", "something", "anything", "one", "two", "make", "work",
-    "works", "working", "http", "https", "www", "com", "github",
+    "a",
+    "about",
+    "above",
+    "after",
+    "again",
+    "all",
+    "also",
+    "am",
+    "an",
+    "and",
+    "any",
+    "are",
+    "as",
+    "at",
+    "be",
+    "because",
+    "been",
+    "before",
+    "being",
+    "below",
+    "between",
+    "both",
+    "but",
+    "by",
+    "can",
+    "could",
+    "did",
+    "do",
+    "does",
+    "doing",
+    "down",
+    "during",
+    "each",
+    "few",
+    "for",
+    "from",
+    "further",
+    "had",
+    "has",
+    "have",
+    "having",
+    "he",
+    "her",
+    "here",
+    "hers",
+    "him",
+    "his",
+    "how",
+    "i",
+    "if",
+    "in",
+    "into",
+    "is",
+    "it",
+    "its",
+    "itself",
+    "just",
+    "me",
+    "more",
+    "most",
+    "my",
+    "no",
+    "nor",
+    "not",
+    "now",
+    "of",
+    "off",
+    "on",
+    "once",
+    "only",
+    "or",
+    "other",
+    "our",
+    "out",
+    "over",
+    "own",
+    "same",
+    "she",
+    "should",
+    "so",
+    "some",
+    "such",
+    "than",
+    "that",
+    "the",
+    "their",
+    "them",
+    "then",
+    "there",
+    "these",
+    "they",
+    "this",
+    "those",
+    "through",
+    "to",
+    "too",
+    "under",
+    "until",
+    "up",
+    "very",
+    "was",
+    "we",
+    "were",
+    "what",
+    "when",
+    "where",
+    "which",
+    "while",
+    "who",
+    "whom",
+    "why",
+    "will",
+    "with",
+    "would",
+    "you",
+    "your",
+    "yours",
+    "like",
+    "get",
+    "got",
+    "use",
+    "used",
+    "using",
+    "want",
+    "way",
+    "think",
+    "see",
+    "seems",
+    "following",
+    "example",
+    "issue",
+    "problem",
+    "bug",
+    "expected",
+    "actual",
+    "result",
+    "output",
+    "please",
+    "thanks",
+    "however",
+    "instead",
+    "would",
+    "since",
+    "currently",
+    "something",
+    "anything",
+    "one",
+    "two",
+    "make",
+    "work",
+    "works",
+    "working",
+    "http",
+    "https",
+    "www",
+    "com",
+    "github",
 ];
 
 /// Runs every signal for `query` and fuses them. Chunks of files rejected by
 /// `matcher` never appear.
-pub fn rank(snapshot: &IndexSnapshot, query: &str, matcher: &PathMatcher, options: &RetrieveOptions) -> Result<Ranking> {
+pub fn rank(
+    snapshot: &IndexSnapshot,
+    query: &str,
+    matcher: &PathMatcher,
+    options: &RetrieveOptions,
+) -> Result<Ranking> {
     let analyzed = if options.query_understanding { analyze(query) } else { AnalyzedQuery::default() };
     let accepts = |file: u32| matcher.accepts(&snapshot.file_at(file).record.path);
 
@@ -251,7 +412,11 @@ pub fn rank(snapshot: &IndexSnapshot, query: &str, matcher: &PathMatcher, option
     // file-level signals: paths and modules named in the query, stack-trace files,
     // and personalized PageRank seeded by the files found so far.
     let mut file_lists = vec![RankedList { signal: Signal::Bm25, weight: 1.0, items: content_files.clone() }];
-    file_lists.push(RankedList { signal: Signal::Path, weight: options.path_weight, items: path_hits(snapshot, &analyzed, &accepts) });
+    file_lists.push(RankedList {
+        signal: Signal::Path,
+        weight: options.path_weight,
+        items: path_hits(snapshot, &analyzed, &accepts),
+    });
     file_lists.push(RankedList { signal: Signal::StackTrace, weight: options.stack_weight * 0.5, items: frame_files });
     if options.graph_weight > 0.0 && !content_files.is_empty() {
         let seeds: Vec<(u32, f32)> = reciprocal_rank_fusion(&file_lists, options.rrf_k)
@@ -259,7 +424,12 @@ pub fn rank(snapshot: &IndexSnapshot, query: &str, matcher: &PathMatcher, option
             .take(options.graph_seeds)
             .map(|fused| (fused.key, fused.score))
             .collect();
-        let scores = crate::graph::personalized_pagerank(snapshot.file_graph(), &seeds, crate::graph::DAMPING, crate::graph::ITERATIONS);
+        let scores = crate::graph::personalized_pagerank(
+            snapshot.file_graph(),
+            &seeds,
+            crate::graph::DAMPING,
+            crate::graph::ITERATIONS,
+        );
         let mut ranked: Vec<(u32, f32)> = scores
             .iter()
             .enumerate()
@@ -299,7 +469,11 @@ pub fn rank(snapshot: &IndexSnapshot, query: &str, matcher: &PathMatcher, option
     let with_chunks: HashSet<u32> = chunks.iter().map(|chunk| chunk.chunk.file).collect();
     for (file, _) in &files {
         if !with_chunks.contains(file) {
-            chunks.extend(first_chunks(snapshot, *file, 1).into_iter().map(|chunk| RankedChunk { chunk, score: 0.0, signals: Vec::new() }));
+            chunks.extend(first_chunks(snapshot, *file, 1).into_iter().map(|chunk| RankedChunk {
+                chunk,
+                score: 0.0,
+                signals: Vec::new(),
+            }));
         }
     }
     for chunk in &mut chunks {
@@ -324,7 +498,9 @@ fn aggregate_files(chunks: &[crate::fusion::Fused<ChunkRef>]) -> Vec<(u32, f32)>
     }
     let mut files: Vec<(u32, f32)> = per_file
         .into_iter()
-        .map(|(file, scores)| (file, scores.iter().take(3).zip([1.0, 0.5, 0.25]).map(|(score, decay)| score * decay).sum()))
+        .map(|(file, scores)| {
+            (file, scores.iter().take(3).zip([1.0, 0.5, 0.25]).map(|(score, decay)| score * decay).sum())
+        })
         .collect();
     files.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
     files
@@ -352,7 +528,12 @@ fn first_chunks(snapshot: &IndexSnapshot, file: u32, count: usize) -> Vec<ChunkR
 /// Query terms for BM25: code tokens of the whole query, stopwords dropped,
 /// weighted by term frequency (sub-linearly) and doubled for tokens of
 /// identifiers; the `max_terms` rarest (by document frequency) are kept.
-pub fn bm25_terms(snapshot: &IndexSnapshot, query: &str, analyzed: &AnalyzedQuery, max_terms: usize) -> Vec<(String, f32)> {
+pub fn bm25_terms(
+    snapshot: &IndexSnapshot,
+    query: &str,
+    analyzed: &AnalyzedQuery,
+    max_terms: usize,
+) -> Vec<(String, f32)> {
     let stopwords: HashSet<&str> = STOPWORDS.iter().copied().collect();
     let mut frequency: HashMap<String, u32> = HashMap::new();
     for token in codectx_text::code_tokens(query) {
@@ -560,7 +741,11 @@ const MIN_MESSAGE_TERMS: usize = 3;
 /// Chunks containing every distinctive word of a quoted error message: where the
 /// string literal that produces it lives. Words that occur nowhere in the code
 /// (formatted values such as `'x'` or `42`) are dropped first.
-fn message_hits(snapshot: &IndexSnapshot, messages: &[String], accepts: &dyn Fn(u32) -> bool) -> Result<Vec<(ChunkRef, f32)>> {
+fn message_hits(
+    snapshot: &IndexSnapshot,
+    messages: &[String],
+    accepts: &dyn Fn(u32) -> bool,
+) -> Result<Vec<(ChunkRef, f32)>> {
     let stopwords: HashSet<&str> = STOPWORDS.iter().copied().collect();
     let mut out = Vec::new();
     for message in messages {
@@ -621,7 +806,11 @@ fn stack_frames(snapshot: &IndexSnapshot, frames: &[Frame], accepts: &dyn Fn(u32
             files.push((file, score));
             let entry = snapshot.file_at(file);
             let by_line = frame.line.and_then(|line| {
-                entry.parsed.chunks.iter().position(|chunk| chunk.span.start_line <= line && line <= chunk.span.end_line)
+                entry
+                    .parsed
+                    .chunks
+                    .iter()
+                    .position(|chunk| chunk.span.start_line <= line && line <= chunk.span.end_line)
             });
             let by_function = || {
                 let function = frame.function.as_deref()?;
@@ -642,10 +831,22 @@ mod tests {
 
     #[test]
     fn recognizes_tests_docs_and_examples() {
-        for path in ["tests/test_api.py", "src/a/tests/b.py", "pkg/test_x.py", "server/server_test.go", "src/test/java/a/FooTest.java", "web/a.test.ts", "docs/conf.py", "examples/demo.rs", "conftest.py"] {
+        for path in [
+            "tests/test_api.py",
+            "src/a/tests/b.py",
+            "pkg/test_x.py",
+            "server/server_test.go",
+            "src/test/java/a/FooTest.java",
+            "web/a.test.ts",
+            "docs/conf.py",
+            "examples/demo.rs",
+            "conftest.py",
+        ] {
             assert!(is_auxiliary_path(path), "{path}");
         }
-        for path in ["src/flask/app.py", "requests/sessions.py", "src/testing_utils_not.rs", "contest.py", "latest/x.py"] {
+        for path in
+            ["src/flask/app.py", "requests/sessions.py", "src/testing_utils_not.rs", "contest.py", "latest/x.py"]
+        {
             assert!(!is_auxiliary_path(path), "{path}");
         }
     }

@@ -15,10 +15,10 @@
 //! is not part of `GenerateRequest` (always 0 = no limit there).
 
 use codectx_core::{
-    Block, BlockKind, ContextBundle, ContextRequest, DependencyEdge, Expansion, Error, FileDependencies, GenerateEvent,
-    GenerateRequest, IndexEvent, IndexProgress, IndexStats, Language, ModelOverrides, PathFilter, RankedFile, References,
-    RepositoryInfo, Result, SearchHit, SearchRequest, Signal, SignalHit, Span, SymbolInfo, SymbolKind, Usage,
-    DEFAULT_TOKEN_BUDGET,
+    Block, BlockKind, ContextBundle, ContextRequest, DependencyEdge, Error, Expansion, FileDependencies, GenerateEvent,
+    GenerateRequest, IndexEvent, IndexProgress, IndexStats, Language, ModelOverrides, PathFilter, RankedFile,
+    References, RepositoryInfo, Result, SearchHit, SearchRequest, Signal, SignalHit, Span, SymbolInfo, SymbolKind,
+    Usage, DEFAULT_TOKEN_BUDGET,
 };
 use codectx_proto::v1 as pb;
 
@@ -184,7 +184,12 @@ impl IntoProto for References {
             references: self
                 .references
                 .into_iter()
-                .map(|site| pb::ReferenceSite { path: site.path, line: site.line, enclosing: site.enclosing, text: site.text })
+                .map(|site| pb::ReferenceSite {
+                    path: site.path,
+                    line: site.line,
+                    enclosing: site.enclosing,
+                    text: site.text,
+                })
                 .collect(),
             total_references: self.total_references,
             next_page_token: self.next_page_token,

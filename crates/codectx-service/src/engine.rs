@@ -125,9 +125,7 @@ fn current_generation_number(index_dir: &Path) -> Option<u64> {
 }
 
 async fn run_blocking<T: Send + 'static>(work: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|error| Error::Internal(format!("worker thread: {error}")))?
+    tokio::task::spawn_blocking(work).await.map_err(|error| Error::Internal(format!("worker thread: {error}")))?
 }
 
 impl ContextService for Engine {
@@ -142,16 +140,15 @@ impl ContextService for Engine {
         })
     }
 
-    fn generate(&self, repository: &str, mut request: GenerateRequest) -> BoxFuture<'_, Result<ResultStream<GenerateEvent>>> {
+    fn generate(
+        &self,
+        repository: &str,
+        mut request: GenerateRequest,
+    ) -> BoxFuture<'_, Result<ResultStream<GenerateEvent>>> {
         let repository = repository.to_string();
         Box::pin(async move {
             let model_config = self.config.model.clone().with_env();
-            let model = request
-                .model
-                .model
-                .clone()
-                .or(model_config.model.clone())
-                .ok_or(Error::NoModel)?;
+            let model = request.model.model.clone().or(model_config.model.clone()).ok_or(Error::NoModel)?;
             let base_url = model_config
                 .base_url
                 .clone()
@@ -263,7 +260,8 @@ impl ContextService for Engine {
         let (name, page_token) = (name.to_string(), page_token.to_string());
         Box::pin(async move {
             let snapshot = self.snapshot(&repository).await?;
-            run_blocking(move || codectx_retrieve::references::references(&snapshot, &name, page_size, &page_token)).await
+            run_blocking(move || codectx_retrieve::references::references(&snapshot, &name, page_size, &page_token))
+                .await
         })
     }
 
@@ -311,7 +309,8 @@ impl ContextService for Engine {
         let repository = repository.to_string();
         Box::pin(async move {
             let repository = self.repository(&repository)?;
-            let indexer = Indexer::new(&repository.spec.root, repository.spec.index_dir.as_deref(), self.config.index.clone())?;
+            let indexer =
+                Indexer::new(&repository.spec.root, repository.spec.index_dir.as_deref(), self.config.index.clone())?;
             let (sender, receiver) = mpsc::channel::<Result<IndexEvent>>(256);
             tokio::spawn(async move {
                 // One run per repository at a time in this process; the lock file

@@ -14,8 +14,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use codectx_core::{
-    ContextBundle, ContextRequest, FileDependencies, GenerateEvent, GenerateRequest, IndexEvent,
-    References, RepositoryInfo, Result, SearchHit, SearchRequest, SymbolInfo,
+    ContextBundle, ContextRequest, FileDependencies, GenerateEvent, GenerateRequest, IndexEvent, References,
+    RepositoryInfo, Result, SearchHit, SearchRequest, SymbolInfo,
 };
 use futures::stream::BoxStream;
 
@@ -42,7 +42,11 @@ pub trait ContextService: Send + Sync + 'static {
     /// [`GenerateEvent::Done`]. Errors before the first event (bad request, no
     /// model) are returned directly; a model failure mid-stream is the stream's
     /// last item.
-    fn generate(&self, repository: &str, request: GenerateRequest) -> BoxFuture<'_, Result<ResultStream<GenerateEvent>>>;
+    fn generate(
+        &self,
+        repository: &str,
+        request: GenerateRequest,
+    ) -> BoxFuture<'_, Result<ResultStream<GenerateEvent>>>;
 
     /// Ranked chunks for a query.
     fn search(&self, repository: &str, request: SearchRequest) -> BoxFuture<'_, Result<Vec<SearchHit>>>;

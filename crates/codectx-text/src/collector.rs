@@ -39,10 +39,7 @@ impl PartialOrd for Entry {
 }
 impl Ord for Entry {
     fn cmp(&self, other: &Self) -> Ordering {
-        other
-            .score
-            .total_cmp(&self.score)
-            .then(self.doc.cmp(&other.doc))
+        other.score.total_cmp(&self.score).then(self.doc.cmp(&other.doc))
     }
 }
 
@@ -54,10 +51,7 @@ struct TopK {
 
 impl TopK {
     fn new(k: usize) -> Self {
-        TopK {
-            k,
-            heap: BinaryHeap::with_capacity(k.min(1 << 16)),
-        }
+        TopK { k, heap: BinaryHeap::with_capacity(k.min(1 << 16)) }
     }
 
     /// Adds a hit; returns the score a later hit must exceed to enter.
@@ -86,10 +80,7 @@ impl TopK {
     }
 
     fn into_hits(self, segment: SegmentOrdinal) -> Vec<(Score, DocAddress)> {
-        self.heap
-            .into_iter()
-            .map(|e| (e.score, DocAddress::new(segment, e.doc)))
-            .collect()
+        self.heap.into_iter().map(|e| (e.score, DocAddress::new(segment, e.doc))).collect()
     }
 }
 
@@ -106,12 +97,7 @@ impl<'f> SegmentFilter<'f> {
     fn new(filter: PathFilter<'f>, reader: &SegmentReader) -> tantivy::Result<Self> {
         let column = reader.fast_fields().str(F_PATH_KEY)?;
         let terms = column.as_ref().map_or(0, |c| c.num_terms());
-        Ok(SegmentFilter {
-            filter,
-            column,
-            verdicts: vec![0; terms],
-            scratch: String::new(),
-        })
+        Ok(SegmentFilter { filter, column, verdicts: vec![0; terms], scratch: String::new() })
     }
 
     #[inline]
@@ -130,8 +116,8 @@ impl<'f> SegmentFilter<'f> {
             2 => false,
             _ => {
                 self.scratch.clear();
-                let pass = matches!(column.ord_to_str(ord, &mut self.scratch), Ok(true))
-                    && (self.filter)(&self.scratch);
+                let pass =
+                    matches!(column.ord_to_str(ord, &mut self.scratch), Ok(true)) && (self.filter)(&self.scratch);
                 *verdict = if pass { 1 } else { 2 };
                 pass
             }
@@ -180,11 +166,7 @@ impl Collector for FilteredTopScore<'_> {
     type Fruit = Vec<(Score, DocAddress)>;
     type Child = EagerSegmentCollector;
 
-    fn for_segment(
-        &self,
-        segment: SegmentOrdinal,
-        reader: &SegmentReader,
-    ) -> tantivy::Result<EagerSegmentCollector> {
+    fn for_segment(&self, segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<EagerSegmentCollector> {
         let filter = match self.filter {
             None => None,
             Some(filter) => {
@@ -201,21 +183,14 @@ impl Collector for FilteredTopScore<'_> {
                 Some((column, verdicts))
             }
         };
-        Ok(EagerSegmentCollector {
-            segment,
-            top: TopK::new(self.limit),
-            filter,
-        })
+        Ok(EagerSegmentCollector { segment, top: TopK::new(self.limit), filter })
     }
 
     fn requires_scoring(&self) -> bool {
         true
     }
 
-    fn merge_fruits(
-        &self,
-        segment_fruits: Vec<Vec<(Score, DocAddress)>>,
-    ) -> tantivy::Result<Self::Fruit> {
+    fn merge_fruits(&self, segment_fruits: Vec<Vec<(Score, DocAddress)>>) -> tantivy::Result<Self::Fruit> {
         let mut all: Vec<(Score, DocAddress)> = segment_fruits.into_iter().flatten().collect();
         all.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         all.truncate(self.limit);
@@ -267,10 +242,7 @@ mod tests {
         assert_eq!(top.push(2.0, 3), 2.0);
         let mut hits = top.into_hits(0);
         hits.sort_by(|a, b| b.0.total_cmp(&a.0));
-        assert_eq!(
-            hits,
-            vec![(3.0, DocAddress::new(0, 1)), (2.0, DocAddress::new(0, 2))]
-        );
+        assert_eq!(hits, vec![(3.0, DocAddress::new(0, 1)), (2.0, DocAddress::new(0, 2))]);
         let mut empty = TopK::new(0);
         assert_eq!(empty.push(1.0, 0), Score::MAX);
         assert!(empty.into_hits(0).is_empty());

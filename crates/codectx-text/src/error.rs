@@ -83,26 +83,16 @@ impl Error {
             TantivyError::DataCorruption(_)
             | TantivyError::OpenReadError(_)
             | TantivyError::IncompatibleIndex(_)
-            | TantivyError::DeserializeError(_) => Error::Corrupt {
-                path: path.to_path_buf(),
-                reason: format!("{operation}: {source}"),
-            },
-            TantivyError::LockFailure(..) => Error::Locked {
-                path: path.to_path_buf(),
-            },
-            source => Error::Tantivy {
-                path: path.to_path_buf(),
-                operation,
-                source,
-            },
+            | TantivyError::DeserializeError(_) => {
+                Error::Corrupt { path: path.to_path_buf(), reason: format!("{operation}: {source}") }
+            }
+            TantivyError::LockFailure(..) => Error::Locked { path: path.to_path_buf() },
+            source => Error::Tantivy { path: path.to_path_buf(), operation, source },
         }
     }
 
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Error {
-        Error::Io {
-            path: path.into(),
-            source,
-        }
+        Error::Io { path: path.into(), source }
     }
 }
 

@@ -9,14 +9,11 @@ use codectx_core::Language;
 use tantivy::columnar::{Column, StrColumn};
 use tantivy::indexer::IndexWriterOptions;
 use tantivy::query::{
-    BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query,
-    TermQuery,
+    BooleanQuery, BoostQuery, ConstScoreQuery, DisjunctionMaxQuery, FuzzyTermQuery, Occur, Query, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value};
 use tantivy::tokenizer::TextAnalyzer;
-use tantivy::{
-    DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term,
-};
+use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::collector::FilteredTopScore;
 use crate::error::{Error, Result};
@@ -82,14 +79,8 @@ pub struct FieldBoosts {
 impl FieldBoosts {
     /// The defaults: symbols 3.0, qualified 2.5, path 2.0, signature 2.0, doc 1.0,
     /// content 1.0.
-    pub const DEFAULT: FieldBoosts = FieldBoosts {
-        symbols: 3.0,
-        qualified: 2.5,
-        path: 2.0,
-        signature: 2.0,
-        doc: 1.0,
-        content: 1.0,
-    };
+    pub const DEFAULT: FieldBoosts =
+        FieldBoosts { symbols: 3.0, qualified: 2.5, path: 2.0, signature: 2.0, doc: 1.0, content: 1.0 };
 }
 
 impl Default for FieldBoosts {
@@ -163,18 +154,13 @@ fn guarded<T>(dir: &Path, operation: &str, f: impl FnOnce() -> Result<T>) -> Res
                 .map(|s| s.to_string())
                 .or_else(|| panic.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "panic".to_string());
-            Err(Error::Corrupt {
-                path: dir.to_path_buf(),
-                reason: format!("{operation}: {message}"),
-            })
+            Err(Error::Corrupt { path: dir.to_path_buf(), reason: format!("{operation}: {message}") })
         }
     }
 }
 
 fn register_tokenizers(index: &Index) {
-    index
-        .tokenizers()
-        .register(CODE_TOKENIZER, TextAnalyzer::from(CodeTokenizer::default()));
+    index.tokenizers().register(CODE_TOKENIZER, TextAnalyzer::from(CodeTokenizer::default()));
 }
 
 fn is_empty_dir(dir: &Path) -> Result<bool> {
@@ -201,34 +187,20 @@ impl TextIndex {
     pub fn create(dir: &Path) -> Result<Self> {
         if dir.exists() {
             if !dir.is_dir() {
-                return Err(Error::Create {
-                    path: dir.to_path_buf(),
-                    reason: "not a directory".into(),
-                });
+                return Err(Error::Create { path: dir.to_path_buf(), reason: "not a directory".into() });
             }
             if !is_empty_dir(dir)? {
-                return Err(Error::Create {
-                    path: dir.to_path_buf(),
-                    reason: "directory is not empty".into(),
-                });
+                return Err(Error::Create { path: dir.to_path_buf(), reason: "directory is not empty".into() });
             }
         } else {
             fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         let (schema, fields) = schema::build();
-        let index = Index::create_in_dir(dir, schema).map_err(|e| Error::Create {
-            path: dir.to_path_buf(),
-            reason: e.to_string(),
-        })?;
+        let index = Index::create_in_dir(dir, schema)
+            .map_err(|e| Error::Create { path: dir.to_path_buf(), reason: e.to_string() })?;
         register_tokenizers(&index);
         let reader = Self::make_reader(dir, &index)?;
-        Ok(TextIndex {
-            dir: dir.to_path_buf(),
-            index,
-            reader,
-            fields,
-            boosts: FieldBoosts::DEFAULT,
-        })
+        Ok(TextIndex { dir: dir.to_path_buf(), index, reader, fields, boosts: FieldBoosts::DEFAULT })
     }
 
     /// Opens an existing index and loads its last committed state.
@@ -238,10 +210,7 @@ impl TextIndex {
     /// metadata or segments cannot be read, or its schema is not this crate's (written by
     /// another codectx version): the caller should re-index.
     pub fn open(dir: &Path) -> Result<Self> {
-        let open_error = |reason: String| Error::Open {
-            path: dir.to_path_buf(),
-            reason,
-        };
+        let open_error = |reason: String| Error::Open { path: dir.to_path_buf(), reason };
         if !dir.is_dir() {
             return Err(open_error("no such directory".into()));
         }
@@ -253,8 +222,7 @@ impl TextIndex {
             let (expected, fields) = schema::build();
             if index.schema() != expected {
                 return Err(open_error(
-                    "schema differs from this version's (written by another codectx version)"
-                        .into(),
+                    "schema differs from this version's (written by another codectx version)".into(),
                 ));
             }
             register_tokenizers(&index);
@@ -264,16 +232,9 @@ impl TextIndex {
             for segment in searcher.segment_readers() {
                 let fast = segment.fast_fields();
                 fast.u64(F_ORDINAL).map_err(|e| open_error(e.to_string()))?;
-                fast.str(F_PATH_KEY)
-                    .map_err(|e| open_error(e.to_string()))?;
+                fast.str(F_PATH_KEY).map_err(|e| open_error(e.to_string()))?;
             }
-            Ok(TextIndex {
-                dir: dir.to_path_buf(),
-                index,
-                reader,
-                fields,
-                boosts: FieldBoosts::DEFAULT,
-            })
+            Ok(TextIndex { dir: dir.to_path_buf(), index, reader, fields, boosts: FieldBoosts::DEFAULT })
         });
         opened.map_err(|e| match e {
             Error::Corrupt { path, reason } => Error::Open { path, reason },
@@ -287,9 +248,7 @@ impl TextIndex {
             .reload_policy(ReloadPolicy::Manual)
             .try_into()
             .map_err(|e| Error::tantivy(dir, "open reader", e))?;
-        reader
-            .reload()
-            .map_err(|e| Error::tantivy(dir, "reload", e))?;
+        reader.reload().map_err(|e| Error::tantivy(dir, "reload", e))?;
         Ok(reader)
     }
 
@@ -307,10 +266,7 @@ impl TextIndex {
     /// and is not an empty folder; [`Error::Io`] when listing, linking or copying fails.
     pub fn fork(src: &Path, dst: &Path) -> Result<()> {
         if !src.join("meta.json").is_file() {
-            return Err(Error::Open {
-                path: src.to_path_buf(),
-                reason: "no meta.json: not a text index".into(),
-            });
+            return Err(Error::Open { path: src.to_path_buf(), reason: "no meta.json: not a text index".into() });
         }
         if dst.exists() {
             if !dst.is_dir() || !is_empty_dir(dst)? {
@@ -330,9 +286,7 @@ impl TextIndex {
             }
             let name = entry.file_name();
             let name_str = name.to_string_lossy();
-            if (name_str.starts_with(".tantivy-") && name_str.ends_with(".lock"))
-                || name_str.starts_with(".tmp")
-            {
+            if (name_str.starts_with(".tantivy-") && name_str.ends_with(".lock")) || name_str.starts_with(".tmp") {
                 continue;
             }
             let from = entry.path();
@@ -376,29 +330,18 @@ impl TextIndex {
         let mut threads = threads.clamp(1, MAX_THREADS);
         threads = threads.min((heap_bytes / MIN_THREAD_HEAP).max(1));
         let per_thread = (heap_bytes / threads).clamp(MIN_THREAD_HEAP, MAX_THREAD_HEAP);
-        let options = IndexWriterOptions::builder()
-            .num_worker_threads(threads)
-            .memory_budget_per_thread(per_thread)
-            .build();
-        let writer = self
-            .index
-            .writer_with_options(options)
-            .map_err(|e| Error::tantivy(&self.dir, "open writer", e))?;
-        Ok(TextWriter {
-            writer,
-            fields: self.fields,
-            reader: self.reader.clone(),
-            dir: self.dir.clone(),
-        })
+        let options =
+            IndexWriterOptions::builder().num_worker_threads(threads).memory_budget_per_thread(per_thread).build();
+        let writer =
+            self.index.writer_with_options(options).map_err(|e| Error::tantivy(&self.dir, "open writer", e))?;
+        Ok(TextWriter { writer, fields: self.fields, reader: self.reader.clone(), dir: self.dir.clone() })
     }
 
     /// Reloads the reader to the last commit on disk (only needed to see a writer of
     /// another [`TextIndex`] value or process). Invalidates earlier [`ChunkAddress`]es
     /// if the state changed.
     pub fn reload(&self) -> Result<()> {
-        self.reader
-            .reload()
-            .map_err(|e| Error::tantivy(&self.dir, "reload", e))
+        self.reader.reload().map_err(|e| Error::tantivy(&self.dir, "reload", e))
     }
 
     /// Number of (live) chunks in the loaded state.
@@ -417,9 +360,7 @@ impl TextIndex {
         let term = Term::from_field_text(self.fields.content, &lowercase(term));
         let searcher = self.reader.searcher();
         guarded(&self.dir, "doc_freq", || {
-            searcher
-                .doc_freq(&term)
-                .map_err(|e| Error::tantivy(&self.dir, "doc_freq", e))
+            searcher.doc_freq(&term).map_err(|e| Error::tantivy(&self.dir, "doc_freq", e))
         })
         .unwrap_or(0)
     }
@@ -485,11 +426,7 @@ impl TextIndex {
         // Deduplicate, keeping the largest weight, in first-seen order.
         let mut unique: Vec<(String, f32)> = Vec::with_capacity(terms.len());
         for (term, weight) in terms {
-            if term.is_empty()
-                || term.len() > MAX_TOKEN_BYTES
-                || !weight.is_finite()
-                || *weight <= 0.0
-            {
+            if term.is_empty() || term.len() > MAX_TOKEN_BYTES || !weight.is_finite() || *weight <= 0.0 {
                 continue;
             }
             let term = lowercase(term);
@@ -516,17 +453,12 @@ impl TextIndex {
                         continue;
                     }
                     let term = Term::from_field_text(field, term);
-                    let df = searcher
-                        .doc_freq(&term)
-                        .map_err(|e| Error::tantivy(&self.dir, "search", e))?;
+                    let df = searcher.doc_freq(&term).map_err(|e| Error::tantivy(&self.dir, "search", e))?;
                     if df == 0 {
                         continue;
                     }
                     let query = TermQuery::new(term, IndexRecordOption::WithFreqs);
-                    clauses.push((
-                        Occur::Should,
-                        Box::new(BoostQuery::new(Box::new(query), boost * weight)),
-                    ));
+                    clauses.push((Occur::Should, Box::new(BoostQuery::new(Box::new(query), boost * weight))));
                 }
             }
             if clauses.is_empty() {
@@ -561,10 +493,8 @@ impl TextIndex {
         };
         let distance = max_distance.min(length_cap);
         let term = Term::from_field_text(self.fields.symbol_exact, &name);
-        let mut disjuncts: Vec<Box<dyn Query>> = vec![Box::new(ConstScoreQuery::new(
-            Box::new(TermQuery::new(term.clone(), IndexRecordOption::Basic)),
-            1.0,
-        ))];
+        let mut disjuncts: Vec<Box<dyn Query>> =
+            vec![Box::new(ConstScoreQuery::new(Box::new(TermQuery::new(term.clone(), IndexRecordOption::Basic)), 1.0))];
         for d in 1..=distance {
             disjuncts.push(Box::new(ConstScoreQuery::new(
                 Box::new(FuzzyTermQuery::new(term.clone(), d, true)),
@@ -573,9 +503,7 @@ impl TextIndex {
         }
         let query = DisjunctionMaxQuery::new(disjuncts);
         let searcher = self.reader.searcher();
-        guarded(&self.dir, "symbol_hits", || {
-            self.run(&searcher, &query, limit, None, "symbol_hits")
-        })
+        guarded(&self.dir, "symbol_hits", || self.run(&searcher, &query, limit, None, "symbol_hits"))
     }
 
     /// Runs `query`, then resolves each hit's path and ordinal from the fast fields.
@@ -588,9 +516,7 @@ impl TextIndex {
         operation: &'static str,
     ) -> Result<Vec<TextHit>> {
         let collector = FilteredTopScore { limit, filter };
-        let top = searcher
-            .search(query, &collector)
-            .map_err(|e| Error::tantivy(&self.dir, operation, e))?;
+        let top = searcher.search(query, &collector).map_err(|e| Error::tantivy(&self.dir, operation, e))?;
         let generation = searcher.generation().generation_id();
         let mut columns: HashMap<u32, (Option<StrColumn>, Column<u64>)> = HashMap::new();
         let mut hits = Vec::with_capacity(top.len());
@@ -603,24 +529,16 @@ impl TextIndex {
                 std::collections::hash_map::Entry::Occupied(entry) => entry.into_mut(),
                 std::collections::hash_map::Entry::Vacant(entry) => {
                     let fast = segment.fast_fields();
-                    let paths = fast
-                        .str(F_PATH_KEY)
-                        .map_err(|e| Error::tantivy(&self.dir, operation, e))?;
-                    let ordinals = fast
-                        .u64(F_ORDINAL)
-                        .map_err(|e| Error::tantivy(&self.dir, operation, e))?;
+                    let paths = fast.str(F_PATH_KEY).map_err(|e| Error::tantivy(&self.dir, operation, e))?;
+                    let ordinals = fast.u64(F_ORDINAL).map_err(|e| Error::tantivy(&self.dir, operation, e))?;
                     entry.insert((paths, ordinals))
                 }
             };
             path.clear();
-            let found = match paths
-                .as_ref()
-                .and_then(|p| p.term_ords(address.doc_id).next().map(|ord| (p, ord)))
-            {
-                Some((p, ord)) => p.ord_to_str(ord, &mut path).map_err(|e| Error::Corrupt {
-                    path: self.dir.clone(),
-                    reason: format!("{operation}: {e}"),
-                })?,
+            let found = match paths.as_ref().and_then(|p| p.term_ords(address.doc_id).next().map(|ord| (p, ord))) {
+                Some((p, ord)) => p
+                    .ord_to_str(ord, &mut path)
+                    .map_err(|e| Error::Corrupt { path: self.dir.clone(), reason: format!("{operation}: {e}") })?,
                 None => false,
             };
             let ordinal = ordinals.first(address.doc_id);
@@ -634,10 +552,7 @@ impl TextIndex {
                 path: path.clone(),
                 ordinal: u32::try_from(ordinal).unwrap_or(u32::MAX),
                 score,
-                address: ChunkAddress {
-                    generation,
-                    address,
-                },
+                address: ChunkAddress { generation, address },
             });
         }
         Ok(hits)
@@ -654,17 +569,12 @@ impl TextIndex {
         if searcher.generation().generation_id() != address.generation {
             return Err(Error::StaleAddress);
         }
-        guarded(&self.dir, "text_at", || {
-            self.read_text(&searcher, address.address)
-        })
+        guarded(&self.dir, "text_at", || self.read_text(&searcher, address.address))
     }
 
     fn read_text(&self, searcher: &Searcher, address: DocAddress) -> Result<String> {
         let Some(segment) = searcher.segment_readers().get(address.segment_ord as usize) else {
-            return Err(Error::InvalidArgument(format!(
-                "no segment {}",
-                address.segment_ord
-            )));
+            return Err(Error::InvalidArgument(format!("no segment {}", address.segment_ord)));
         };
         if address.doc_id >= segment.max_doc() {
             return Err(Error::InvalidArgument(format!(
@@ -672,14 +582,9 @@ impl TextIndex {
                 address.doc_id, address.segment_ord
             )));
         }
-        let doc: TantivyDocument = searcher
-            .doc(address)
-            .map_err(|e| Error::tantivy(&self.dir, "read stored chunk", e))?;
-        Ok(doc
-            .get_first(self.fields.content)
-            .and_then(|value| value.as_str())
-            .unwrap_or_default()
-            .to_string())
+        let doc: TantivyDocument =
+            searcher.doc(address).map_err(|e| Error::tantivy(&self.dir, "read stored chunk", e))?;
+        Ok(doc.get_first(self.fields.content).and_then(|value| value.as_str()).unwrap_or_default().to_string())
     }
 
     /// Stored text of chunk `ordinal` of `path`, or `None` when the loaded state has no
@@ -699,10 +604,7 @@ impl TextIndex {
                     .map_err(|e| Error::tantivy(&self.dir, "chunk_text", e))?;
                 let postings = inverted
                     .read_postings(&term, IndexRecordOption::Basic)
-                    .map_err(|e| Error::Corrupt {
-                        path: self.dir.clone(),
-                        reason: format!("chunk_text: {e}"),
-                    })?;
+                    .map_err(|e| Error::Corrupt { path: self.dir.clone(), reason: format!("chunk_text: {e}") })?;
                 let Some(mut postings) = postings else {
                     continue;
                 };
@@ -737,9 +639,7 @@ pub struct TextWriter {
 
 impl std::fmt::Debug for TextWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TextWriter")
-            .field("dir", &self.dir)
-            .finish()
+        f.debug_struct("TextWriter").field("dir", &self.dir).finish()
     }
 }
 
@@ -785,17 +685,13 @@ impl TextWriter {
             document.add_text(f.doc, doc.doc);
         }
         document.add_text(f.content, doc.content);
-        self.writer
-            .add_document(document)
-            .map(|_| ())
-            .map_err(|e| Error::tantivy(&self.dir, "add chunk", e))
+        self.writer.add_document(document).map(|_| ()).map_err(|e| Error::tantivy(&self.dir, "add chunk", e))
     }
 
     /// Deletes every chunk of `path` added before this call (in this writer or in
     /// committed state).
     pub fn delete_path(&self, path: &str) {
-        self.writer
-            .delete_term(Term::from_field_text(self.fields.path_key, path));
+        self.writer.delete_term(Term::from_field_text(self.fields.path_key, path));
     }
 
     /// Commits everything queued, waits for the background merges to finish (so the
@@ -806,21 +702,10 @@ impl TextWriter {
     /// [`Error::Tantivy`] (or [`Error::Corrupt`]) when indexing, writing or merging
     /// fails; the previous commit then stays the visible state.
     pub fn commit(self) -> Result<()> {
-        let TextWriter {
-            mut writer,
-            reader,
-            dir,
-            ..
-        } = self;
-        writer
-            .commit()
-            .map_err(|e| Error::tantivy(&dir, "commit", e))?;
-        writer
-            .wait_merging_threads()
-            .map_err(|e| Error::tantivy(&dir, "merge", e))?;
-        reader
-            .reload()
-            .map_err(|e| Error::tantivy(&dir, "reload", e))
+        let TextWriter { mut writer, reader, dir, .. } = self;
+        writer.commit().map_err(|e| Error::tantivy(&dir, "commit", e))?;
+        writer.wait_merging_threads().map_err(|e| Error::tantivy(&dir, "merge", e))?;
+        reader.reload().map_err(|e| Error::tantivy(&dir, "reload", e))
     }
 }
 

@@ -67,7 +67,5 @@ mod schema;
 pub mod tokenizer;
 
 pub use error::{Error, Result};
-pub use index::{
-    ChunkAddress, ChunkDoc, FieldBoosts, TextHit, TextIndex, TextWriter, DEFAULT_WRITER_HEAP_BYTES,
-};
+pub use index::{ChunkAddress, ChunkDoc, FieldBoosts, TextHit, TextIndex, TextWriter, DEFAULT_WRITER_HEAP_BYTES};
 pub use tokenizer::{code_tokens, CodeTokenizer, CODE_TOKENIZER, MAX_TOKEN_BYTES};

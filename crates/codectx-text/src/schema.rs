@@ -1,8 +1,6 @@
 //! The tantivy schema: one document per chunk.
 
-use tantivy::schema::{
-    Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST, STORED,
-};
+use tantivy::schema::{Field, IndexRecordOption, NumericOptions, Schema, TextFieldIndexing, TextOptions, FAST, STORED};
 
 use crate::tokenizer::CODE_TOKENIZER;
 

@@ -68,10 +68,7 @@ impl Class {
 
     #[inline]
     fn is_word(self) -> bool {
-        matches!(
-            self,
-            Class::Lower | Class::Upper | Class::Digit | Class::Under
-        )
+        matches!(self, Class::Lower | Class::Upper | Class::Digit | Class::Under)
     }
 }
 
@@ -203,9 +200,7 @@ impl CodeTokenStream<'_> {
                         pos += n;
                     }
                     Class::Hyphen => {
-                        let joins = prev.is_alnum()
-                            && pos + 1 < len
-                            && class_at(text, pos + 1).0.is_letter();
+                        let joins = prev.is_alnum() && pos + 1 < len && class_at(text, pos + 1).0.is_letter();
                         if !joins {
                             break;
                         }
@@ -258,9 +253,7 @@ impl CodeTokenStream<'_> {
                         || ((prev == Class::Digit) != (class == Class::Digit))
                         || (prev == Class::Upper
                             && class == Class::Upper
-                            && classes
-                                .get(i + 1)
-                                .is_some_and(|&(_, next)| next == Class::Lower));
+                            && classes.get(i + 1).is_some_and(|&(_, next)| next == Class::Lower));
                     if boundary {
                         self.parts.push((s, offset));
                         part_start = Some(offset);
@@ -368,28 +361,16 @@ mod tests {
         assert_eq!(toks("getUserName"), ["getusername", "get", "user", "name"]);
         assert_eq!(toks("UserName"), ["username", "user", "name"]);
         assert_eq!(toks("HTTPResponse"), ["httpresponse", "http", "response"]);
-        assert_eq!(
-            toks("getHTTPResponse2"),
-            ["gethttpresponse2", "get", "http", "response", "2"]
-        );
-        assert_eq!(
-            toks("XMLHttpRequest"),
-            ["xmlhttprequest", "xml", "http", "request"]
-        );
+        assert_eq!(toks("getHTTPResponse2"), ["gethttpresponse2", "get", "http", "response", "2"]);
+        assert_eq!(toks("XMLHttpRequest"), ["xmlhttprequest", "xml", "http", "request"]);
         assert_eq!(toks("ID"), ["id"]);
         assert_eq!(toks("parseURL"), ["parseurl", "parse", "url"]);
     }
 
     #[test]
     fn snake_and_kebab_case() {
-        assert_eq!(
-            toks("resolve_redirects"),
-            ["resolve_redirects", "resolve", "redirects"]
-        );
-        assert_eq!(
-            toks("MAX_TOKEN_LEN"),
-            ["max_token_len", "max", "token", "len"]
-        );
+        assert_eq!(toks("resolve_redirects"), ["resolve_redirects", "resolve", "redirects"]);
+        assert_eq!(toks("MAX_TOKEN_LEN"), ["max_token_len", "max", "token", "len"]);
         assert_eq!(toks("__init__"), ["__init__", "init"]);
         assert_eq!(toks("_private"), ["_private", "private"]);
         assert_eq!(toks("foo-bar"), ["foo-bar", "foo", "bar"]);
@@ -417,19 +398,9 @@ mod tests {
         assert_eq!(toks("std::io::Read"), ["std", "io", "read"]);
         assert_eq!(
             toks("self.session.resolve_redirects(resp)"),
-            [
-                "self",
-                "session",
-                "resolve_redirects",
-                "resolve",
-                "redirects",
-                "resp"
-            ]
+            ["self", "session", "resolve_redirects", "resolve", "redirects", "resp"]
         );
-        assert_eq!(
-            toks("src/codectx-text/lib.rs"),
-            ["src", "codectx-text", "codectx", "text", "lib", "rs"]
-        );
+        assert_eq!(toks("src/codectx-text/lib.rs"), ["src", "codectx-text", "codectx", "text", "lib", "rs"]);
         assert_eq!(toks(""), Vec::<String>::new());
         assert_eq!(toks("  ;; () "), Vec::<String>::new());
     }
@@ -454,10 +425,7 @@ mod tests {
         for s in samples {
             let tokens = toks(s);
             for t in &tokens {
-                assert!(
-                    !t.is_empty() && t.len() <= MAX_TOKEN_BYTES,
-                    "{s:?} -> {t:?}"
-                );
+                assert!(!t.is_empty() && t.len() <= MAX_TOKEN_BYTES, "{s:?} -> {t:?}");
             }
         }
         assert_eq!(toks("crab🦀Rust"), ["crab", "rust"]);

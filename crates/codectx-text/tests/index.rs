@@ -113,15 +113,8 @@ fn create_commit_open_search_ranks_definitions_first() {
 
     let hits = index.search(&query("resolve_redirects"), 10, None).unwrap();
     let found = keys(&hits);
-    assert_eq!(
-        found[0],
-        ("requests/sessions.py".to_string(), 3),
-        "{hits:?}"
-    );
-    let api = found
-        .iter()
-        .position(|k| k.0 == "requests/api.py")
-        .expect("content mention found");
+    assert_eq!(found[0], ("requests/sessions.py".to_string(), 3), "{hits:?}");
+    let api = found.iter().position(|k| k.0 == "requests/api.py").expect("content mention found");
     assert!(api > 0);
     assert!(hits[0].score > hits[api].score);
     // Sorted by descending score.
@@ -140,28 +133,12 @@ fn create_commit_open_search_ranks_definitions_first() {
     assert_eq!(keys(&hits)[0].0, "requests/adapters.py");
 
     // Unknown terms, empty input, zero limit, bad weights.
-    assert!(index
-        .search(&query("zzzunknownzzz"), 10, None)
-        .unwrap()
-        .is_empty());
+    assert!(index.search(&query("zzzunknownzzz"), 10, None).unwrap().is_empty());
     assert!(index.search(&[], 10, None).unwrap().is_empty());
-    assert!(index
-        .search(&query("redirects"), 0, None)
-        .unwrap()
-        .is_empty());
-    assert!(index
-        .search(
-            &[("redirects".into(), f32::NAN), ("redirects".into(), -1.0)],
-            10,
-            None
-        )
-        .unwrap()
-        .is_empty());
+    assert!(index.search(&query("redirects"), 0, None).unwrap().is_empty());
+    assert!(index.search(&[("redirects".into(), f32::NAN), ("redirects".into(), -1.0)], 10, None).unwrap().is_empty());
     // Upper-case terms are lowercased.
-    assert!(!index
-        .search(&[("REDIRECTS".into(), 1.0)], 10, None)
-        .unwrap()
-        .is_empty());
+    assert!(!index.search(&[("REDIRECTS".into(), 1.0)], 10, None).unwrap().is_empty());
 
     // Limit is respected.
     assert_eq!(index.search(&query("redirects"), 2, None).unwrap().len(), 2);
@@ -170,25 +147,15 @@ fn create_commit_open_search_ranks_definitions_first() {
 #[test]
 fn weights_and_boosts_change_ranking() {
     let tmp = tempfile::tempdir().unwrap();
-    let chunks = vec![
-        Chunk::new("a.py", 0, "alpha alpha alpha"),
-        Chunk::new("b.py", 0, "beta beta beta"),
-    ];
+    let chunks = vec![Chunk::new("a.py", 0, "alpha alpha alpha"), Chunk::new("b.py", 0, "beta beta beta")];
     let index = build(tmp.path(), &chunks);
-    let hits = index
-        .search(&[("alpha".into(), 1.0), ("beta".into(), 5.0)], 10, None)
-        .unwrap();
+    let hits = index.search(&[("alpha".into(), 1.0), ("beta".into(), 5.0)], 10, None).unwrap();
     assert_eq!(hits[0].path, "b.py");
-    let hits = index
-        .search(&[("alpha".into(), 5.0), ("beta".into(), 1.0)], 10, None)
-        .unwrap();
+    let hits = index.search(&[("alpha".into(), 5.0), ("beta".into(), 1.0)], 10, None).unwrap();
     assert_eq!(hits[0].path, "a.py");
 
     // With the content boost off, nothing matches content-only terms.
-    let index = index.with_boosts(FieldBoosts {
-        content: 0.0,
-        ..FieldBoosts::default()
-    });
+    let index = index.with_boosts(FieldBoosts { content: 0.0, ..FieldBoosts::default() });
     assert!(index.search(&query("alpha"), 10, None).unwrap().is_empty());
     // The path still matches.
     assert_eq!(index.search(&query("a"), 10, None).unwrap()[0].path, "a.py");
@@ -200,18 +167,10 @@ fn filter_keeps_limit_when_possible() {
     let mut chunks = Vec::new();
     // 40 strong matches in vendor/, 5 weaker ones in src/.
     for i in 0..40u32 {
-        chunks.push(Chunk::new(
-            "vendor/lib.py",
-            i,
-            "token token token token token",
-        ));
+        chunks.push(Chunk::new("vendor/lib.py", i, "token token token token token"));
     }
     for i in 0..5u32 {
-        chunks.push(Chunk::new(
-            "src/main.py",
-            i,
-            "token and much more unrelated text in this chunk here",
-        ));
+        chunks.push(Chunk::new("src/main.py", i, "token and much more unrelated text in this chunk here"));
     }
     let index = build(tmp.path(), &chunks);
     let filter = |path: &str| path.starts_with("src/");
@@ -221,10 +180,7 @@ fn filter_keeps_limit_when_possible() {
     let hits = index.search(&query("token"), 10, Some(&filter)).unwrap();
     assert_eq!(hits.len(), 5);
     let none = |_: &str| false;
-    assert!(index
-        .search(&query("token"), 10, Some(&none))
-        .unwrap()
-        .is_empty());
+    assert!(index.search(&query("token"), 10, Some(&none)).unwrap().is_empty());
     let unfiltered = index.search(&query("token"), 3, None).unwrap();
     assert!(unfiltered.iter().all(|h| h.path == "vendor/lib.py"));
 }
@@ -233,38 +189,21 @@ fn filter_keeps_limit_when_possible() {
 fn delete_path_removes_a_files_chunks() {
     let tmp = tempfile::tempdir().unwrap();
     let index = build(tmp.path(), &fixture());
-    assert!(index
-        .chunk_text("requests/sessions.py", 3)
-        .unwrap()
-        .is_some());
+    assert!(index.chunk_text("requests/sessions.py", 3).unwrap().is_some());
 
     let writer = index.writer(30_000_000, 1).unwrap();
     writer.delete_path("requests/sessions.py");
     // Re-adding after the delete keeps the new chunk.
-    writer
-        .add(&Chunk::new("requests/sessions.py", 0, "def fresh(): pass").as_doc())
-        .unwrap();
+    writer.add(&Chunk::new("requests/sessions.py", 0, "def fresh(): pass").as_doc()).unwrap();
     writer.commit().unwrap();
 
     assert_eq!(index.num_chunks(), 5);
     assert_eq!(index.chunk_text("requests/sessions.py", 3).unwrap(), None);
     assert_eq!(index.chunk_text("requests/sessions.py", 4).unwrap(), None);
-    assert_eq!(
-        index
-            .chunk_text("requests/sessions.py", 0)
-            .unwrap()
-            .as_deref(),
-        Some("def fresh(): pass")
-    );
+    assert_eq!(index.chunk_text("requests/sessions.py", 0).unwrap().as_deref(), Some("def fresh(): pass"));
     let hits = index.search(&query("resolve_redirects"), 10, None).unwrap();
-    assert!(
-        hits.iter().all(|h| h.path != "requests/sessions.py"),
-        "{hits:?}"
-    );
-    assert!(index
-        .symbol_hits("resolve_redirects", 0, 10)
-        .unwrap()
-        .is_empty());
+    assert!(hits.iter().all(|h| h.path != "requests/sessions.py"), "{hits:?}");
+    assert!(index.symbol_hits("resolve_redirects", 0, 10).unwrap().is_empty());
 
     // Reopened from disk, the deletion holds.
     drop(index);
@@ -284,25 +223,17 @@ fn fork_and_edit_leaves_source_unchanged() {
     assert_eq!(fork.num_chunks(), 6);
     let writer = fork.writer(30_000_000, 1).unwrap();
     writer.delete_path("requests/api.py");
-    writer
-        .add(&Chunk::new("new/file.rs", 0, "fn brand_new_function() {}").as_doc())
-        .unwrap();
+    writer.add(&Chunk::new("new/file.rs", 0, "fn brand_new_function() {}").as_doc()).unwrap();
     writer.commit().unwrap();
     assert_eq!(fork.num_chunks(), 6);
     assert!(fork.chunk_text("requests/api.py", 0).unwrap().is_none());
-    assert!(!fork
-        .search(&query("brand_new_function"), 5, None)
-        .unwrap()
-        .is_empty());
+    assert!(!fork.search(&query("brand_new_function"), 5, None).unwrap().is_empty());
 
     // The source, both as already loaded and reopened from disk, is unchanged.
     for index in [source, TextIndex::open(&src).unwrap()] {
         assert_eq!(index.num_chunks(), 6);
         assert!(index.chunk_text("requests/api.py", 0).unwrap().is_some());
-        assert!(index
-            .search(&query("brand_new_function"), 5, None)
-            .unwrap()
-            .is_empty());
+        assert!(index.search(&query("brand_new_function"), 5, None).unwrap().is_empty());
     }
 
     // A writer can still be opened on the source (lock files are not shared).
@@ -311,16 +242,10 @@ fn fork_and_edit_leaves_source_unchanged() {
     writer.commit().unwrap();
 
     // Fork refuses a non-empty destination and a source that is no index.
-    assert!(matches!(
-        TextIndex::fork(&src, &dst),
-        Err(Error::Create { .. })
-    ));
+    assert!(matches!(TextIndex::fork(&src, &dst), Err(Error::Create { .. })));
     let empty = tmp.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    assert!(matches!(
-        TextIndex::fork(&empty, &tmp.path().join("x")),
-        Err(Error::Open { .. })
-    ));
+    assert!(matches!(TextIndex::fork(&empty, &tmp.path().join("x")), Err(Error::Open { .. })));
 }
 
 #[test]
@@ -336,10 +261,7 @@ fn symbol_hits_exact_and_fuzzy() {
     assert_eq!(index.symbol_hits("HTTPAdapter", 0, 10).unwrap().len(), 1);
 
     // A typo: no exact hit, found fuzzily.
-    assert!(index
-        .symbol_hits("reslove_redirects", 0, 10)
-        .unwrap()
-        .is_empty());
+    assert!(index.symbol_hits("reslove_redirects", 0, 10).unwrap().is_empty());
     let fuzzy = index.symbol_hits("reslove_redirects", 2, 10).unwrap();
     assert_eq!(keys(&fuzzy), [("requests/sessions.py".to_string(), 3)]);
     assert!(fuzzy[0].score < 1.0 && fuzzy[0].score > 0.0);
@@ -358,18 +280,9 @@ fn symbol_hits_exact_and_fuzzy() {
     // Short names are never fuzzy.
     assert!(index.symbol_hits("rq", 2, 10).unwrap().is_empty());
     assert!(index.symbol_hits("", 2, 10).unwrap().is_empty());
-    assert!(index
-        .symbol_hits("resolve_redirects", 2, 0)
-        .unwrap()
-        .is_empty());
+    assert!(index.symbol_hits("resolve_redirects", 2, 0).unwrap().is_empty());
     // Distances above tantivy's limit are capped, not an error.
-    assert_eq!(
-        index
-            .symbol_hits("reslove_redirects", 200, 10)
-            .unwrap()
-            .len(),
-        1
-    );
+    assert_eq!(index.symbol_hits("reslove_redirects", 200, 10).unwrap().len(), 1);
 }
 
 #[test]
@@ -378,26 +291,15 @@ fn text_round_trip_and_doc_freq() {
     let chunks = fixture();
     let index = build(tmp.path(), &chunks);
     for chunk in &chunks {
-        assert_eq!(
-            index
-                .chunk_text(chunk.path, chunk.ordinal)
-                .unwrap()
-                .as_deref(),
-            Some(chunk.content.as_str())
-        );
+        assert_eq!(index.chunk_text(chunk.path, chunk.ordinal).unwrap().as_deref(), Some(chunk.content.as_str()));
     }
     assert_eq!(index.chunk_text("requests/sessions.py", 99).unwrap(), None);
     assert_eq!(index.chunk_text("nope", 0).unwrap(), None);
 
-    let hits = index
-        .search(&query("merge environment settings"), 10, None)
-        .unwrap();
+    let hits = index.search(&query("merge environment settings"), 10, None).unwrap();
     for hit in &hits {
         let text = index.text_at(hit.address).unwrap();
-        let expected = chunks
-            .iter()
-            .find(|c| c.path == hit.path && c.ordinal == hit.ordinal)
-            .unwrap();
+        let expected = chunks.iter().find(|c| c.path == hit.path && c.ordinal == hit.ordinal).unwrap();
         assert_eq!(text, expected.content);
     }
 
@@ -448,17 +350,8 @@ fn concurrent_adds_from_threads() {
     Arc::into_inner(writer).unwrap().commit().unwrap();
     assert_eq!(index.num_chunks(), 1000);
     assert_eq!(index.doc_freq("shared_helper"), 1000);
-    assert_eq!(
-        index.symbol_hits("worker_3_item_7", 0, 5).unwrap()[0].path,
-        "src/t3.rs"
-    );
-    assert_eq!(
-        index
-            .search(&query("shared_helper"), 50, None)
-            .unwrap()
-            .len(),
-        50
-    );
+    assert_eq!(index.symbol_hits("worker_3_item_7", 0, 5).unwrap()[0].path, "src/t3.rs");
+    assert_eq!(index.search(&query("shared_helper"), 50, None).unwrap().len(), 50);
 }
 
 #[test]
@@ -467,10 +360,7 @@ fn open_errors_are_distinguishable() {
 
     // Missing folder.
     let err = TextIndex::open(&tmp.path().join("missing")).unwrap_err();
-    assert!(
-        matches!(err, Error::Open { .. }) && err.is_corrupt(),
-        "{err}"
-    );
+    assert!(matches!(err, Error::Open { .. }) && err.is_corrupt(), "{err}");
 
     // A folder of garbage.
     let garbage = tmp.path().join("garbage");
@@ -507,21 +397,12 @@ fn open_errors_are_distinguishable() {
     }
 
     // Create refuses a non-empty folder; a second writer is Locked.
-    assert!(matches!(
-        TextIndex::create(&garbage),
-        Err(Error::Create { .. })
-    ));
+    assert!(matches!(TextIndex::create(&garbage), Err(Error::Create { .. })));
     let fresh = TextIndex::create(&tmp.path().join("fresh")).unwrap();
     let _writer = fresh.writer(30_000_000, 1).unwrap();
-    assert!(matches!(
-        fresh.writer(30_000_000, 1),
-        Err(Error::Locked { .. })
-    ));
+    assert!(matches!(fresh.writer(30_000_000, 1), Err(Error::Locked { .. })));
     // Empty chunk path is rejected.
-    assert!(matches!(
-        _writer.add(&Chunk::new("", 0, "x").as_doc()),
-        Err(Error::InvalidArgument(_))
-    ));
+    assert!(matches!(_writer.add(&Chunk::new("", 0, "x").as_doc()), Err(Error::InvalidArgument(_))));
 }
 
 #[test]
@@ -529,10 +410,7 @@ fn empty_index_answers_empty() {
     let tmp = tempfile::tempdir().unwrap();
     let index = TextIndex::create(tmp.path()).unwrap();
     assert_eq!(index.num_chunks(), 0);
-    assert!(index
-        .search(&query("anything"), 10, None)
-        .unwrap()
-        .is_empty());
+    assert!(index.search(&query("anything"), 10, None).unwrap().is_empty());
     assert!(index.symbol_hits("anything", 2, 10).unwrap().is_empty());
     assert_eq!(index.chunk_text("a", 0).unwrap(), None);
     drop(index);
