@@ -261,9 +261,6 @@ const BLOCK_OVERHEAD_TOKENS: usize = 12;
 /// Callees and callers added per chosen chunk.
 const CALLEES_PER_CHUNK: usize = 4;
 const CALLERS_PER_CHUNK: usize = 3;
-/// Definitions of one name beyond which a reference is too ambiguous to follow
-/// without the import context.
-const MAX_DEFINITIONS: usize = 3;
 /// Files given a repo-map skeleton, and lines per skeleton.
 const REPO_MAP_FILES: usize = 5;
 const REPO_MAP_LINES: usize = 60;
@@ -338,30 +335,7 @@ fn related_blocks(
             if added >= CALLEES_PER_CHUNK {
                 break;
             }
-            let definitions: Vec<_> = snapshot
-                .symbols_named(name)
-                .iter()
-                .copied()
-                .filter(|reference| {
-                    let symbol = snapshot.symbol(*reference);
-                    symbol.name == *name && !matches!(symbol.kind, SymbolKind::Variable | SymbolKind::Impl)
-                })
-                .collect();
-            let in_context: Vec<_> = definitions
-                .iter()
-                .copied()
-                .filter(|reference| {
-                    reference.file == chunk_ref.file
-                        || imported.contains(snapshot.file_at(reference.file).record.path.as_str())
-                })
-                .collect();
-            let pick = if !in_context.is_empty() {
-                in_context.first().copied()
-            } else if definitions.len() <= MAX_DEFINITIONS {
-                definitions.first().copied()
-            } else {
-                None
-            };
+            let pick = crate::references::resolve_reference(snapshot, chunk_ref.file, &imported, name).first().copied();
             if let Some(reference) = pick {
                 if push(reference.file, reference.symbol, left, &mut out) {
                     added += 1;

@@ -102,6 +102,37 @@ pub fn references(snapshot: &IndexSnapshot, name: &str, page_size: usize, page_t
     })
 }
 
+/// The definitions a use of `name` in file `from` most likely means: those in
+/// `from` itself or in the files it imports (`imported`: their paths) when there
+/// are any; otherwise every definition of the name if it has at most
+/// [`MAX_DEFINITIONS`]; otherwise none (too ambiguous without import context).
+/// Variables and `impl` blocks are not call targets and are left out.
+pub fn resolve_reference(snapshot: &IndexSnapshot, from: u32, imported: &HashSet<&str>, name: &str) -> Vec<SymbolRef> {
+    let candidates: Vec<SymbolRef> = snapshot
+        .symbols_named(name)
+        .iter()
+        .copied()
+        .filter(|reference| {
+            let symbol = snapshot.symbol(*reference);
+            symbol.name == name && !matches!(symbol.kind, SymbolKind::Variable | SymbolKind::Impl)
+        })
+        .collect();
+    let in_context: Vec<SymbolRef> = candidates
+        .iter()
+        .copied()
+        .filter(|reference| {
+            reference.file == from || imported.contains(snapshot.file_at(reference.file).record.path.as_str())
+        })
+        .collect();
+    if !in_context.is_empty() {
+        in_context
+    } else if candidates.len() <= MAX_DEFINITIONS {
+        candidates
+    } else {
+        Vec::new()
+    }
+}
+
 /// What the definitions' chunks reference, resolved to definitions.
 fn callees_of(snapshot: &IndexSnapshot, definitions: &[SymbolRef]) -> Vec<SymbolInfo> {
     let mut out = Vec::new();
@@ -118,30 +149,7 @@ fn callees_of(snapshot: &IndexSnapshot, definitions: &[SymbolRef]) -> Vec<Symbol
             .filter(|chunk| chunk.span.start_byte < span.end_byte && span.start_byte < chunk.span.end_byte);
         for chunk in chunks {
             for name in &chunk.references {
-                let candidates: Vec<SymbolRef> = snapshot
-                    .symbols_named(name)
-                    .iter()
-                    .copied()
-                    .filter(|reference| {
-                        let symbol = snapshot.symbol(*reference);
-                        symbol.name == *name && !matches!(symbol.kind, SymbolKind::Variable | SymbolKind::Impl)
-                    })
-                    .collect();
-                let in_context: Vec<SymbolRef> = candidates
-                    .iter()
-                    .copied()
-                    .filter(|reference| {
-                        reference.file == definition.file
-                            || imported.contains(snapshot.file_at(reference.file).record.path.as_str())
-                    })
-                    .collect();
-                let chosen = if !in_context.is_empty() {
-                    in_context
-                } else if candidates.len() <= MAX_DEFINITIONS {
-                    candidates
-                } else {
-                    Vec::new()
-                };
+                let chosen = resolve_reference(snapshot, definition.file, &imported, name);
                 for reference in chosen {
                     if reference != *definition && seen.insert(reference) && out.len() < MAX_RELATED {
                         out.push(symbol_info(snapshot, reference));

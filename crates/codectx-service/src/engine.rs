@@ -231,20 +231,7 @@ impl ContextService for Engine {
             Ok(found
                 .into_iter()
                 .take(limit.max(1))
-                .map(|reference| {
-                    let entry = snapshot.file_at(reference.file);
-                    let symbol = snapshot.symbol(reference);
-                    SymbolInfo {
-                        name: symbol.name.clone(),
-                        qualified_name: symbol.qualified_name.clone(),
-                        kind: symbol.kind,
-                        path: entry.record.path.clone(),
-                        span: symbol.span,
-                        signature: symbol.signature.clone(),
-                        doc: symbol.doc.clone().unwrap_or_default(),
-                        language: entry.record.language,
-                    }
-                })
+                .map(|reference| codectx_retrieve::references::symbol_info(&snapshot, reference))
                 .collect())
         })
     }
