@@ -38,6 +38,7 @@ const GO_IMPORTS: QueryFile = query_file!("go/imports.scm");
 const JAVA_TAGS: QueryFile = query_file!("java/tags.scm");
 const JAVA_IMPORTS: QueryFile = query_file!("java/imports.scm");
 const C_TAGS: QueryFile = query_file!("c/tags.scm");
+const C_GLOBALS: QueryFile = query_file!("c/globals.scm");
 const C_IMPORTS: QueryFile = query_file!("c/imports.scm");
 const CPP_TAGS: QueryFile = query_file!("cpp/tags.scm");
 const CPP_IMPORTS: QueryFile = query_file!("cpp/imports.scm");
@@ -133,7 +134,7 @@ pub static SPECS: [LanguageSpec; 9] = [
     },
     LanguageSpec {
         language: Language::C,
-        tags_files: &[C_TAGS],
+        tags_files: &[C_TAGS, C_GLOBALS],
         imports_files: &[C_IMPORTS],
         separator: "::",
         comment_kinds: &["comment"],
@@ -142,7 +143,7 @@ pub static SPECS: [LanguageSpec; 9] = [
     },
     LanguageSpec {
         language: Language::Cpp,
-        tags_files: &[CPP_TAGS],
+        tags_files: &[CPP_TAGS, C_GLOBALS],
         imports_files: &[CPP_IMPORTS],
         separator: "::",
         comment_kinds: &["comment"],
