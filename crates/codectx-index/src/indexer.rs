@@ -334,7 +334,8 @@ impl Indexer {
         };
         let language = Language::from_path(&walked.rel_path);
         let parsed = codectx_syntax::parse_file(&walked.rel_path, language, &source, options);
-        writer.delete_path(&walked.rel_path);
+        // The file's old chunks were deleted with the other paths that left the
+        // previous generation (a changed file is among them).
         write_chunks(writer, &walked.rel_path, language, &source, &parsed)?;
         let record = FileRecord { path: walked.rel_path.clone(), language, hash, size: source.len() as u64, lossy };
         Ok(Parsed::Indexed(FileEntry { record, parsed }))

@@ -469,7 +469,7 @@ pub fn rank(
     let with_chunks: HashSet<u32> = chunks.iter().map(|chunk| chunk.chunk.file).collect();
     for (file, _) in &files {
         if !with_chunks.contains(file) {
-            chunks.extend(first_chunks(snapshot, *file, 1).into_iter().map(|chunk| RankedChunk {
+            chunks.extend(first_chunk(snapshot, *file).into_iter().map(|chunk| RankedChunk {
                 chunk,
                 score: 0.0,
                 signals: Vec::new(),
@@ -520,9 +520,9 @@ fn merge_signals(signals: Vec<SignalHit>) -> Vec<SignalHit> {
     best
 }
 
-fn first_chunks(snapshot: &IndexSnapshot, file: u32, count: usize) -> Vec<ChunkRef> {
-    let chunks = &snapshot.file_at(file).parsed.chunks;
-    (0..chunks.len().min(count)).map(|ordinal| ChunkRef { file, ordinal: ordinal as u32 }).collect()
+/// The first chunk of a file, if it has any.
+fn first_chunk(snapshot: &IndexSnapshot, file: u32) -> Option<ChunkRef> {
+    (!snapshot.file_at(file).parsed.chunks.is_empty()).then_some(ChunkRef { file, ordinal: 0 })
 }
 
 /// Query terms for BM25: code tokens of the whole query, stopwords dropped,
