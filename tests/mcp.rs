@@ -25,13 +25,17 @@ struct McpChild {
 impl McpChild {
     /// Spawns `codectx mcp -C <fixture> --index-dir <shared index>`.
     fn start() -> McpChild {
-        let index = util::shared_index();
+        McpChild::start_with(&util::shared_index().index_dir)
+    }
+
+    /// Spawns `codectx mcp -C <fixture> --index-dir <index_dir>`.
+    fn start_with(index_dir: &std::path::Path) -> McpChild {
         let mut child = util::codectx()
             .arg("mcp")
             .arg("-C")
             .arg(util::fixture_root())
             .arg("--index-dir")
-            .arg(&index.index_dir)
+            .arg(index_dir)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -208,28 +212,7 @@ fn mcp_session_over_stdio() {
 fn mcp_without_index_reports_tool_errors() {
     // An index folder with no index: tool calls fail with the one-line NoIndex message.
     let empty = util::temp_dir();
-    let mut child = util::codectx()
-        .arg("mcp")
-        .arg("-C")
-        .arg(util::fixture_root())
-        .arg("--index-dir")
-        .arg(empty.path())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn codectx mcp");
-    let stdin = child.stdin.take();
-    let stdout = child.stdout.take().expect("piped stdout");
-    let (sender, lines) = mpsc::channel();
-    thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if sender.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let mut server = McpChild { child, stdin, lines, next_id: 1 };
+    let mut server = McpChild::start_with(empty.path());
     initialize(&mut server);
     let answer = server.call("get_context", json!({ "query": "redirects" }));
     assert_eq!(answer["result"]["isError"], true, "{answer}");
