@@ -362,6 +362,9 @@ fn broken_manifest() -> Manifest {
     }
 }
 
+/// Reads and hashes one file. Changed files are read again when parsed: keeping
+/// their bytes from here would hold a whole cold repository in memory at once
+/// (hundreds of MB), while the second read comes from the page cache.
 fn scan(walked: WalkedFile, old_by_path: &HashMap<&str, usize>, old_files: &[FileEntry]) -> Scanned {
     let Ok(bytes) = std::fs::read(&walked.abs_path) else {
         return Scanned::Unreadable;
