@@ -382,3 +382,39 @@ fn an_error_message_in_the_query_finds_the_literal_that_raises_it() {
         top.signals
     );
 }
+
+#[test]
+fn a_signature_block_never_repeats_a_line_that_code_already_shows() {
+    use codectx_core::BlockKind;
+    // One long function, split into several window chunks: its later windows
+    // degrade to the function's signature, whose line the first window shows.
+    let repo = util::temp_dir();
+    let mut body = String::from(
+        "def reconcile_ledger(entries, accounts):\n    \"\"\"Reconcile ledger entries against accounts.\"\"\"\n",
+    );
+    for index in 0..160 {
+        body.push_str(&format!(
+            "    balance_{index} = accounts.get('ledger_{index}', 0) + entries[{index}] * rate_{index}\n"
+        ));
+    }
+    body.push_str("    return reconcile_total\n");
+    std::fs::write(repo.path().join("ledger.py"), body).unwrap();
+    let index_dir = util::temp_dir();
+    util::index_repo(repo.path(), index_dir.path());
+    let snapshot = codectx_index::IndexSnapshot::open(index_dir.path()).unwrap();
+    for budget in (300..=2400).step_by(100) {
+        let mut request = ContextRequest::new("reconcile_ledger balance accounts ledger entries rate reconcile_total");
+        request.token_budget = budget;
+        request.expansion.enabled = false;
+        let bundle = codectx_retrieve::assemble(&snapshot, &request, &RetrieveOptions::default()).expect("assemble");
+        for signature in bundle.blocks.iter().filter(|block| block.kind == BlockKind::Signature) {
+            let shown = bundle.blocks.iter().any(|block| {
+                block.kind == BlockKind::Code
+                    && block.path == signature.path
+                    && block.start_line <= signature.start_line
+                    && signature.start_line <= block.end_line
+            });
+            assert!(!shown, "budget {budget}: {}:{} repeats code", signature.path, signature.start_line);
+        }
+    }
+}

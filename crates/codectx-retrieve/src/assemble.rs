@@ -184,6 +184,17 @@ fn merge_blocks(snapshot: &IndexSnapshot, selected: Vec<Selected>) -> Vec<Block>
     let mut blocks = Vec::new();
     for file in file_order {
         let mut parts = by_file.remove(&file).unwrap_or_default();
+        // A signature whose line a code block of the file already shows (the head of
+        // a function split into several chunks) would only repeat it.
+        let code_spans: Vec<(u32, u32)> = parts
+            .iter()
+            .filter(|part| part.kind == BlockKind::Code)
+            .map(|part| (part.start_line, part.end_line))
+            .collect();
+        parts.retain(|part| {
+            part.kind != BlockKind::Signature
+                || !code_spans.iter().any(|&(start, end)| start <= part.start_line && part.start_line <= end)
+        });
         parts.sort_by_key(|part| (part.start_line, part.chunk.ordinal));
         let path = &snapshot.file_at(file).record.path;
         let mut current: Option<Block> = None;
