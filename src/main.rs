@@ -57,6 +57,72 @@ struct RepoArgs {
     index_dir: Option<PathBuf>,
 }
 
+/// Which embedder computes chunk vectors (overrides `[embed]` in the config).
+#[derive(Args, Clone, Default)]
+struct EmbedArgs {
+    /// `fastembed` (ONNX model in process, the default), `remote` (OpenAI-compatible
+    /// /v1/embeddings) or `none`.
+    #[arg(long, value_name = "KIND", env = "CODECTX_EMBEDDER")]
+    embedder: Option<String>,
+    /// fastembed: a model folder or a fastembed model name; remote: the model name.
+    #[arg(long, value_name = "MODEL")]
+    embed_model: Option<String>,
+    /// `int8` (model_quantized.onnx, default) or `fp32` (model.onnx) of a model folder.
+    #[arg(long, value_name = "VARIANT")]
+    embed_variant: Option<String>,
+    /// Tokens of each chunk that are embedded (default 256).
+    #[arg(long, value_name = "TOKENS")]
+    embed_max_tokens: Option<usize>,
+    /// remote: base URL up to /v1.
+    #[arg(long, value_name = "URL")]
+    embed_url: Option<String>,
+}
+
+impl EmbedArgs {
+    /// Applies the flags to `config`.
+    fn apply(&self, config: &mut codectx_core::EmbedConfig) -> Result<()> {
+        if let Some(kind) = &self.embedder {
+            config.provider = match kind.as_str() {
+                "fastembed" => codectx_core::EmbedProvider::Fastembed,
+                "remote" => codectx_core::EmbedProvider::Remote,
+                "none" => codectx_core::EmbedProvider::None,
+                other => {
+                    return Err(codectx_core::Error::InvalidArgument(format!(
+                        "--embedder {other}: expected fastembed, remote or none"
+                    ))
+                    .into())
+                }
+            };
+        }
+        if let Some(model) = &self.embed_model {
+            config.model = Some(model.clone());
+        }
+        if let Some(variant) = &self.embed_variant {
+            config.variant = match variant.as_str() {
+                "int8" => codectx_core::ModelVariant::Int8,
+                "fp32" => codectx_core::ModelVariant::Fp32,
+                other => {
+                    return Err(codectx_core::Error::InvalidArgument(format!(
+                        "--embed-variant {other}: expected int8 or fp32"
+                    ))
+                    .into())
+                }
+            };
+        }
+        if let Some(tokens) = self.embed_max_tokens {
+            config.max_tokens = tokens;
+        }
+        if let Some(url) = &self.embed_url {
+            config.url = Some(url.clone());
+        }
+        Ok(())
+    }
+}
+
+fn parse_mode(mode: Option<&str>) -> Result<Option<codectx_core::RetrievalMode>> {
+    Ok(mode.map(codectx_core::RetrievalMode::parse).transpose()?)
+}
+
 #[derive(Args, Clone, Default)]
 struct FilterArgs {
     /// Only paths matching this glob (repeatable).
@@ -95,6 +161,11 @@ enum Command {
         /// Worker threads (default: one per core).
         #[arg(long)]
         threads: Option<usize>,
+        /// Build the lexical index only (no embeddings), as `--embedder none`.
+        #[arg(long)]
+        no_embed: bool,
+        #[command(flatten)]
+        embed: EmbedArgs,
         /// Print the run's counters as JSON.
         #[arg(long)]
         json: bool,
@@ -110,6 +181,9 @@ enum Command {
         limit: usize,
         #[command(flatten)]
         filter: FilterArgs,
+        /// `lexical`, `semantic` or `hybrid` (default: hybrid when the index has embeddings).
+        #[arg(long, value_name = "MODE")]
+        mode: Option<String>,
         /// Print JSON.
         #[arg(long)]
         json: bool,
@@ -129,6 +203,9 @@ enum Command {
         /// No context expansion (related signatures, repo map): chunks only.
         #[arg(long)]
         no_expand: bool,
+        /// `lexical`, `semantic` or `hybrid` (default: hybrid when the index has embeddings).
+        #[arg(long, value_name = "MODE")]
+        mode: Option<String>,
         #[command(flatten)]
         filter: FilterArgs,
         /// Model to call (OpenAI-compatible). Also CODECTX_MODEL or [model] in the config.
@@ -188,8 +265,8 @@ enum Command {
         /// Folder of git clones, as DIR/<owner>/<name> (bare or not).
         #[arg(long, value_name = "DIR")]
         repos: PathBuf,
-        /// Configurations to compare, comma-separated: bm25, lexical, each optionally
-        /// tuned as PRESET+KEY=VALUE (e.g. lexical+file_prior=0).
+        /// Configurations to compare, comma-separated: bm25, lexical, graph, semantic,
+        /// hybrid, each optionally tuned as PRESET+KEY=VALUE (e.g. hybrid+vector_weight=2).
         #[arg(long, value_delimiter = ',', default_value = "bm25,lexical")]
         mode: Vec<String>,
         /// Only the first N instances.
@@ -207,6 +284,9 @@ enum Command {
         /// Print the summaries as JSON.
         #[arg(long)]
         json: bool,
+        /// The embedder for semantic and hybrid modes (default: `[embed]` of the config).
+        #[command(flatten)]
+        embed: EmbedArgs,
     },
     /// Serve one repository over the Model Context Protocol on stdin/stdout (for coding agents).
     Mcp {
@@ -267,7 +347,7 @@ fn init_logging(filter: &str, json: bool) {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Index { path, index_dir, max_file_size, include, exclude, threads, json } => {
+        Command::Index { path, index_dir, max_file_size, include, exclude, threads, no_embed, embed, json } => {
             let root = check_dir(&path)?;
             let mut config = Config::discover(cli.config.as_deref(), Some(&root))?;
             if let Some(bytes) = max_file_size {
@@ -278,13 +358,18 @@ async fn run(cli: Cli) -> Result<()> {
             if let Some(threads) = threads {
                 config.index.threads = threads;
             }
+            embed.apply(&mut config.embed)?;
+            if no_embed {
+                config.embed.provider = codectx_core::EmbedProvider::None;
+            }
             let engine = engine_for(&root, index_dir, config)?;
             let stats = index_with_progress(&engine).await?;
             print_index_stats(&stats, json)
         }
-        Command::Search { query, repo, limit, filter, json } => {
+        Command::Search { query, repo, limit, filter, mode, json } => {
+            let mode = parse_mode(mode.as_deref())?;
             let (engine, _) = open_engine(&repo, cli.config.as_deref())?;
-            let request = SearchRequest { query, limit, filter: filter.filter() };
+            let request = SearchRequest { query, limit, filter: filter.filter(), mode };
             let hits = engine.search(LOCAL_REPOSITORY, request).await?;
             let mut out = std::io::stdout().lock();
             if json {
@@ -314,7 +399,8 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Ask { question, repo, budget, max_files, no_expand, filter, model, base_url, max_tokens, json } => {
+        Command::Ask { question, repo, budget, max_files, no_expand, mode, filter, model, base_url, max_tokens, json } => {
+            let mode = parse_mode(mode.as_deref())?;
             let (engine, config) = open_engine_with(&repo, cli.config.as_deref(), |config| {
                 if base_url.is_some() {
                     config.model.base_url = base_url.clone();
@@ -329,6 +415,7 @@ async fn run(cli: Cli) -> Result<()> {
                 max_files,
                 filter: filter.filter(),
                 expansion: codectx_core::Expansion { enabled: !no_expand, ..Default::default() },
+                mode,
             };
             let model_config = config.model.clone().with_env();
             if model_config.model.is_none() {
@@ -429,8 +516,9 @@ async fn run(cli: Cli) -> Result<()> {
             codectx_mcp::serve_stdio(Arc::new(engine), LOCAL_REPOSITORY).await?;
             Ok(())
         }
-        Command::Eval { dataset, repos, mode, limit, work_dir, budget, report, json } => {
-            let config = Config::discover(cli.config.as_deref(), None)?;
+        Command::Eval { dataset, repos, mode, limit, work_dir, budget, report, json, embed } => {
+            let mut config = Config::discover(cli.config.as_deref(), None)?;
+            embed.apply(&mut config.embed)?;
             let mut instances = codectx_eval::dataset::load(&dataset)?;
             if let Some(limit) = limit {
                 instances.truncate(limit);
@@ -441,8 +529,28 @@ async fn run(cli: Cli) -> Result<()> {
                     .map_err(|reason| codectx_core::Error::InvalidArgument(format!("--mode: {reason}")))?;
                 configs.push(codectx_eval::EvalConfig { name: name.clone(), options });
             }
-            let options =
-                codectx_eval::EvalOptions { instances, repos, work_dir, configs, index: config.index, budgets: budget };
+            let embedder = if configs.iter().any(|config| config.options.uses_vectors()) {
+                let embed_config = config.embed.clone();
+                let embedder = tokio::task::spawn_blocking(move || codectx_embed::from_config(&embed_config))
+                    .await??
+                    .ok_or_else(|| {
+                        codectx_core::Error::InvalidArgument(
+                            "semantic and hybrid modes need an embedder ([embed] provider is none)".into(),
+                        )
+                    })?;
+                Some((Arc::from(embedder), config.embed.clone()))
+            } else {
+                None
+            };
+            let options = codectx_eval::EvalOptions {
+                instances,
+                repos,
+                work_dir,
+                configs,
+                index: config.index,
+                budgets: budget,
+                embedder,
+            };
             tokio::task::spawn_blocking(move || run_eval(options, report, json)).await?
         }
     }
@@ -491,6 +599,14 @@ async fn index_with_progress(engine: &Engine) -> Result<IndexStats> {
             IndexEvent::Progress(progress) => {
                 if bar.prefix() != progress.phase {
                     bar.set_prefix(progress.phase.clone());
+                    let unit = if progress.phase == "embed" { "chunks" } else { "files" };
+                    bar.set_style(
+                        ProgressStyle::with_template(&format!(
+                            "{{spinner}} {{prefix:>7}} [{{bar:30}}] {{pos}}/{{len}} {unit} {{per_sec}} eta {{eta}}"
+                        ))
+                        .expect("valid template")
+                        .progress_chars("=> "),
+                    );
                     bar.reset();
                 }
                 bar.set_length(progress.total);
@@ -533,6 +649,32 @@ fn print_index_stats(stats: &IndexStats, json: bool) -> Result<()> {
         "skipped: {} binary, {} over the size cap, {} unreadable; {} not valid UTF-8 (decoded lossily unless configured to skip); {} parse timeouts",
         stats.skipped_binary, stats.skipped_too_large, stats.unreadable, stats.invalid_utf8, stats.parse_timeouts
     )?;
+    match &stats.embeddings {
+        None => writeln!(out, "embeddings: off")?,
+        Some(embed) => {
+            if embed.chunks_updated > 0 || embed.error.is_none() {
+                let rate = if embed.embed_ms > 0 { embed.embedded as f64 * 1000.0 / embed.embed_ms as f64 } else { 0.0 };
+                writeln!(
+                    out,
+                    "embeddings ({} × {}): {} chunks updated, {} from the cache ({:.1}% hit rate), {} embedded ({:.1} chunks/s); {} vectors{} in {:.2}s",
+                    embed.model_id,
+                    embed.dimension,
+                    embed.chunks_updated,
+                    embed.cache_hits,
+                    embed.hit_rate() * 100.0,
+                    embed.embedded,
+                    rate,
+                    embed.vectors,
+                    if embed.ann_index { " (IVF-PQ index)" } else { "" },
+                    embed.elapsed_ms as f64 / 1000.0
+                )?;
+            }
+            if let Some(error) = &embed.error {
+                drop(out);
+                eprintln!("codectx: warning: embeddings skipped: {error}; the lexical index is complete");
+            }
+        }
+    }
     Ok(())
 }
 
@@ -675,6 +817,18 @@ fn run_eval(options: codectx_eval::EvalOptions, report_path: Option<PathBuf>, js
         index.index_ms as f64 / 1000.0,
         index.missing_blobs
     )?;
+    if index.embed_chunks_updated > 0 {
+        writeln!(
+            out,
+            "embeddings: {} chunks updated across commits, {} from the cache ({:.1}% hit rate), {} embedded; embedding phase {:.1}s of the index time; query embedding {:.1}s",
+            index.embed_chunks_updated,
+            index.embed_cache_hits,
+            100.0 * index.embed_cache_hits as f64 / index.embed_chunks_updated.max(1) as f64,
+            index.embedded,
+            index.embed_ms as f64 / 1000.0,
+            index.query_embed_ms as f64 / 1000.0
+        )?;
+    }
     for (instance, error) in &report.failures {
         writeln!(out, "failed: {instance}: {error}")?;
     }

@@ -124,7 +124,7 @@ fn indexes_exactly_the_source_files_and_skips_ignored_binary_oversized_and_loope
     }
     let hits = codectx_retrieve::search(
         &index.snapshot,
-        &SearchRequest { query: "ignored_log_marker binary_marker_text".into(), limit: 10, filter: Default::default() },
+        &SearchRequest { query: "ignored_log_marker binary_marker_text".into(), limit: 10, filter: Default::default(), mode: None },
         &RetrieveOptions::default(),
     )
     .expect("search");
@@ -518,7 +518,7 @@ fn splits_identifiers_so_their_parts_are_searchable() {
     let method_line = line_of("web/src/api/index.ts", "async fetchUserProfile(id: number)");
     let hits = codectx_retrieve::search(
         &shared_index().snapshot,
-        &SearchRequest { query: "fetch the user profile".into(), limit: 3, filter: Default::default() },
+        &SearchRequest { query: "fetch the user profile".into(), limit: 3, filter: Default::default(), mode: None },
         &RetrieveOptions::default(),
     )
     .expect("search");

@@ -177,6 +177,7 @@ async fn serves_every_rpc_over_the_fixture() {
             token_budget: 1500,
             model: None,
             filter: None,
+            mode: String::new(),
         })
         .await
         .expect("Generate")
@@ -218,7 +219,7 @@ async fn serves_every_rpc_over_the_fixture() {
 
     // Search.
     let hits = client
-        .search(SearchRequest { repository: REPO.into(), query: "resolve_redirects".into(), limit: 3, filter: None })
+        .search(SearchRequest { repository: REPO.into(), query: "resolve_redirects".into(), limit: 3, filter: None, mode: String::new() })
         .await
         .expect("Search")
         .into_inner()
@@ -235,6 +236,7 @@ async fn serves_every_rpc_over_the_fixture() {
             query: "session request response".into(),
             limit: 0,
             filter: None,
+            mode: String::new(),
         })
         .await
         .expect("Search")
@@ -397,7 +399,7 @@ async fn maps_domain_errors_to_grpc_status_codes() {
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     assert!(status.message().contains("empty"), "{status:?}");
     let status = client
-        .search(SearchRequest { repository: REPO.into(), query: "  ".into(), limit: 5, filter: None })
+        .search(SearchRequest { repository: REPO.into(), query: "  ".into(), limit: 5, filter: None, mode: String::new() })
         .await
         .expect_err("blank query");
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
@@ -424,6 +426,7 @@ async fn maps_domain_errors_to_grpc_status_codes() {
                 token_budget: 0,
                 model: None,
                 filter: None,
+                mode: String::new(),
             })
             .await
             .expect_err("no model configured");

@@ -13,7 +13,7 @@ fn search_symbols(index_dir: &Path, query: &str) -> Vec<(String, String)> {
     let snapshot = IndexSnapshot::open(index_dir).expect("open index");
     codectx_retrieve::search(
         &snapshot,
-        &SearchRequest { query: query.into(), limit: 5, filter: Default::default() },
+        &SearchRequest { query: query.into(), limit: 5, filter: Default::default(), mode: None },
         &RetrieveOptions::default(),
     )
     .expect("search")

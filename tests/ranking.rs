@@ -77,7 +77,7 @@ fn actual(query: &str) -> Actual {
     let files = bundle.files.iter().map(|file| file.path.clone()).collect();
     let hits = codectx_retrieve::search(
         snapshot,
-        &SearchRequest { query: query.into(), limit: 20, filter: Default::default() },
+        &SearchRequest { query: query.into(), limit: 20, filter: Default::default(), mode: None },
         &options,
     )
     .expect("search");
@@ -200,7 +200,7 @@ fn a_python_traceback_puts_the_failing_line_first() {
 fn a_definition_ranks_above_its_mentions() {
     let hits = codectx_retrieve::search(
         &shared_index().snapshot,
-        &SearchRequest { query: "resolve_redirects".into(), limit: 20, filter: Default::default() },
+        &SearchRequest { query: "resolve_redirects".into(), limit: 20, filter: Default::default(), mode: None },
         &RetrieveOptions::default(),
     )
     .expect("search");

@@ -11,6 +11,7 @@ mod util;
 mod ask_model;
 mod cli;
 mod crash;
+mod embeddings;
 mod eval;
 mod fixture_index;
 mod grpc;

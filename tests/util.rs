@@ -28,6 +28,8 @@ const CLEARED_ENV: &[&str] = &[
     "CODECTX_FAILPOINT",
     "CODECTX_LOG",
     "RUST_LOG",
+    "ORT_DYLIB_PATH",
+    "CODECTX_EMBED_API_KEY",
 ];
 
 /// `tests/data/fixture`, with its symbolic-link loop in place.
@@ -213,6 +215,8 @@ pub fn clean_command(program: impl AsRef<std::ffi::OsStr>) -> Command {
     for name in CLEARED_ENV {
         command.env_remove(name);
     }
+    // Lexical unless a test asks for embeddings (`--embedder` overrides this).
+    command.env("CODECTX_EMBEDDER", "none");
     command.current_dir(std::env::temp_dir());
     command.stdin(Stdio::null());
     command

@@ -35,6 +35,8 @@ pub struct Config {
     pub retrieval: RetrievalConfig,
     /// The model `ask` / `Generate` call.
     pub model: ModelConfig,
+    /// Chunk embeddings: which embedder, which model, what is embedded.
+    pub embed: EmbedConfig,
     /// Address `codectx serve` listens on (`127.0.0.1:50051` when unset).
     pub listen: Option<String>,
     /// Repositories `codectx serve` serves, besides those given with `--repo`.
@@ -121,6 +123,107 @@ impl Default for RetrievalConfig {
     }
 }
 
+/// Which embedder computes chunk vectors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EmbedProvider {
+    /// fastembed (ONNX Runtime in process): a named fastembed model, downloaded
+    /// from the Hugging Face hub on first use, or a local model folder.
+    #[default]
+    Fastembed,
+    /// An OpenAI-compatible `POST {url}/embeddings` endpoint (OpenAI, vLLM, TEI, Ollama).
+    Remote,
+    /// No embeddings: the index is lexical only.
+    None,
+}
+
+/// Which ONNX file of a local model folder is loaded.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelVariant {
+    /// `model_quantized.onnx` (int8 dynamic quantization; ~1.6x the fp32 throughput on CPU).
+    #[default]
+    Int8,
+    /// `model.onnx` (fp32).
+    Fp32,
+}
+
+/// Embedding options (`[embed]`). See the README's "Embeddings" section for the
+/// default model and why.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmbedConfig {
+    /// The embedder (default `fastembed`). `none` turns embeddings off.
+    pub provider: EmbedProvider,
+    /// fastembed: a model folder path (holding `model.onnx` / `model_quantized.onnx`,
+    /// `tokenizer.json`, `config.json`, `special_tokens_map.json`,
+    /// `tokenizer_config.json`), or a fastembed model code (`Xenova/all-MiniLM-L6-v2`,
+    /// `jinaai/jina-embeddings-v2-base-code`, ...). remote: the model name sent in
+    /// the request. Default: see [`EmbedConfig::DEFAULT_MODEL`].
+    pub model: Option<String>,
+    /// int8 or fp32 file of a local model folder (default int8).
+    pub variant: ModelVariant,
+    /// Tokens of a chunk that are embedded (the model's word pieces; default 256,
+    /// capped by the model's own limit). Longer chunks are truncated.
+    pub max_tokens: usize,
+    /// Texts per inference batch (default 32); chunks are batched by similar length.
+    pub batch_size: usize,
+    /// Threads of the embedding pool (0 = all cores). Queries keep being served
+    /// while it runs.
+    pub threads: usize,
+    /// remote: base URL up to and including `/v1`.
+    pub url: Option<String>,
+    /// remote: environment variable holding the bearer token (default `CODECTX_EMBED_API_KEY`,
+    /// then `OPENAI_API_KEY`).
+    pub api_key_env: Option<String>,
+    /// remote: request timeout in seconds (default 60).
+    pub timeout_secs: u64,
+    /// Path of `libonnxruntime.so` (default: `ORT_DYLIB_PATH`, else where
+    /// `scripts/setup.sh` installs it).
+    pub ort_dylib_path: Option<PathBuf>,
+    /// Rows above which the vector table gets an ANN index (IVF-PQ); below it,
+    /// search is exact (default 100 000, from `benches/vector_search.rs`).
+    pub ann_threshold: usize,
+}
+
+impl EmbedConfig {
+    /// The model used when none is configured: `all-MiniLM-L6-v2` (384 dimensions),
+    /// as a local folder under the codectx data folder when `scripts/setup.sh` put
+    /// one there, else fastembed's `Xenova/all-MiniLM-L6-v2` from the hub.
+    pub const DEFAULT_MODEL: &'static str = "all-MiniLM-L6-v2";
+}
+
+impl Default for EmbedConfig {
+    fn default() -> Self {
+        EmbedConfig {
+            provider: EmbedProvider::Fastembed,
+            model: None,
+            variant: ModelVariant::Int8,
+            max_tokens: 256,
+            batch_size: 32,
+            threads: 0,
+            url: None,
+            api_key_env: None,
+            timeout_secs: 60,
+            ort_dylib_path: None,
+            ann_threshold: 100_000,
+        }
+    }
+}
+
+/// The folder codectx keeps per-user data in (the onnxruntime library and models
+/// installed by `scripts/setup.sh`): `$CODECTX_HOME`, else
+/// `$XDG_DATA_HOME/codectx`, else `~/.local/share/codectx`.
+pub fn data_home() -> Option<PathBuf> {
+    if let Some(home) = std::env::var_os("CODECTX_HOME").filter(|value| !value.is_empty()) {
+        return Some(PathBuf::from(home));
+    }
+    if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|value| !value.is_empty()) {
+        return Some(PathBuf::from(xdg).join("codectx"));
+    }
+    std::env::var_os("HOME").filter(|value| !value.is_empty()).map(|home| PathBuf::from(home).join(".local/share/codectx"))
+}
+
 /// The model `ask` and `Generate` call: any OpenAI-compatible
 /// `/v1/chat/completions` endpoint (OpenAI, vLLM, Ollama, llama.cpp server).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -176,18 +279,31 @@ impl Config {
         toml::from_str(text).map_err(|error| error.message().to_string())
     }
 
-    /// `explicit` if given, else `<repo>/.codectx.toml` if it exists, else defaults.
+    /// `explicit` if given, else `<repo>/.codectx.toml` if it exists, else defaults;
+    /// then `CODECTX_EMBEDDER` (`fastembed`, `remote`, `none`) overrides `[embed] provider`.
     pub fn discover(explicit: Option<&Path>, repo: Option<&Path>) -> Result<Config> {
+        let mut config = Config::default();
         if let Some(path) = explicit {
-            return Config::load(path);
-        }
-        if let Some(repo) = repo {
+            config = Config::load(path)?;
+        } else if let Some(repo) = repo {
             let candidate = repo.join(".codectx.toml");
             if candidate.is_file() {
-                return Config::load(&candidate);
+                config = Config::load(&candidate)?;
             }
         }
-        Ok(Config::default())
+        if let Some(value) = std::env::var("CODECTX_EMBEDDER").ok().filter(|value| !value.is_empty()) {
+            config.embed.provider = match value.as_str() {
+                "fastembed" => EmbedProvider::Fastembed,
+                "remote" => EmbedProvider::Remote,
+                "none" => EmbedProvider::None,
+                other => {
+                    return Err(Error::InvalidArgument(format!(
+                        "CODECTX_EMBEDDER={other}: expected fastembed, remote or none"
+                    )))
+                }
+            };
+        }
+        Ok(config)
     }
 }
 

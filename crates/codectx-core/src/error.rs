@@ -49,6 +49,10 @@ pub enum Error {
         /// HTTP status or transport error.
         reason: String,
     },
+    /// The embedder cannot run: onnxruntime missing, model folder incomplete,
+    /// embedding endpoint down. The message names the fix.
+    #[error("embeddings: {0}")]
+    Embedding(String),
     /// No model is configured but the request needs one.
     #[error("no model configured: set --model and --base-url, `[model]` in the config file, or CODECTX_MODEL / CODECTX_BASE_URL")]
     NoModel,
@@ -98,6 +102,7 @@ impl Error {
                 | Error::NotFound(_)
                 | Error::ModelEndpoint { .. }
                 | Error::NoModel
+                | Error::Embedding(_)
                 | Error::Config { .. }
         )
     }

@@ -200,6 +200,10 @@ pub struct Chunk {
     /// Identifiers referenced in the chunk (calls, type uses), deduplicated, in
     /// order of first use. Input to the reference graph.
     pub references: Vec<String>,
+    /// First 8 bytes (little-endian) of the blake3 hash of the chunk's text
+    /// (`source[span.start_byte..span.end_byte]`); set by the indexer. With the
+    /// model id, the path and the context header it keys the embedding cache.
+    pub content_hash: u64,
 }
 
 /// An import / use / include statement, resolved to a repository file where the

@@ -95,6 +95,46 @@ pub struct ContextRequest {
     pub filter: PathFilter,
     /// Context expansion after the best chunks.
     pub expansion: Expansion,
+    /// Which signals rank (`None`: hybrid when the index has embeddings and the
+    /// embedder loads, else lexical).
+    pub mode: Option<RetrievalMode>,
+}
+
+/// Which signals a query uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RetrievalMode {
+    /// BM25, symbol, path, stack-trace and error-message signals; no embeddings.
+    Lexical,
+    /// The vector signal alone (nearest chunks to the query's embedding).
+    Semantic,
+    /// Lexical and vector signals fused.
+    Hybrid,
+}
+
+impl RetrievalMode {
+    /// `lexical`, `semantic` or `hybrid`.
+    ///
+    /// Errors: [`crate::Error::InvalidArgument`] naming the accepted values.
+    pub fn parse(name: &str) -> crate::Result<RetrievalMode> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "lexical" => Ok(RetrievalMode::Lexical),
+            "semantic" => Ok(RetrievalMode::Semantic),
+            "hybrid" => Ok(RetrievalMode::Hybrid),
+            other => Err(crate::Error::InvalidArgument(format!(
+                "unknown mode {other:?}: expected lexical, semantic or hybrid"
+            ))),
+        }
+    }
+
+    /// The name [`RetrievalMode::parse`] reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            RetrievalMode::Lexical => "lexical",
+            RetrievalMode::Semantic => "semantic",
+            RetrievalMode::Hybrid => "hybrid",
+        }
+    }
 }
 
 /// Context expansion: after the best chunks, the signatures and docs of what they
@@ -124,6 +164,7 @@ impl ContextRequest {
             max_files: 0,
             filter: PathFilter::default(),
             expansion: Expansion::default(),
+            mode: None,
         }
     }
 
@@ -278,6 +319,8 @@ pub struct SearchRequest {
     pub limit: usize,
     /// Path filters.
     pub filter: PathFilter,
+    /// Which signals rank (`None`: as for [`ContextRequest::mode`]).
+    pub mode: Option<RetrievalMode>,
 }
 
 /// One ranked chunk of a search.
@@ -377,8 +420,47 @@ pub struct IndexStats {
     pub parse_timeouts: u64,
     /// Generation number written (unchanged if nothing changed).
     pub generation: u64,
-    /// Wall time in milliseconds.
+    /// Wall time in milliseconds (embedding included).
     pub elapsed_ms: u64,
+    /// What the embedding phase did (`None` when embeddings are off).
+    #[serde(default)]
+    pub embeddings: Option<EmbedStats>,
+}
+
+/// Counters of the embedding phase of an index run.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct EmbedStats {
+    /// Model id the vectors were computed with.
+    pub model_id: String,
+    /// Vector length.
+    pub dimension: u64,
+    /// Chunks whose file changed since the vector table was written (their rows were replaced).
+    pub chunks_updated: u64,
+    /// Of those, chunks whose vector came from the embedding cache.
+    pub cache_hits: u64,
+    /// Of those, chunks run through the model in this run.
+    pub embedded: u64,
+    /// Rows in the vector table after the run.
+    pub vectors: u64,
+    /// Whether an ANN index (IVF-PQ) serves the table.
+    pub ann_index: bool,
+    /// Milliseconds spent in the model.
+    pub embed_ms: u64,
+    /// Milliseconds of the whole phase (cache, model, LanceDB writes, compaction).
+    pub elapsed_ms: u64,
+    /// Why the phase failed, if it did; the lexical index was still written.
+    pub error: Option<String>,
+}
+
+impl EmbedStats {
+    /// Cache hit rate among the updated chunks (0 when none were updated).
+    pub fn hit_rate(&self) -> f64 {
+        if self.chunks_updated == 0 {
+            0.0
+        } else {
+            self.cache_hits as f64 / self.chunks_updated as f64
+        }
+    }
 }
 
 /// Progress of an indexing run, reported to CLI progress bars and gRPC streams.

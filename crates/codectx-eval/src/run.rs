@@ -2,9 +2,12 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use codectx_core::{BlockKind, ContextBundle, ContextRequest, Error, IndexConfig, Result};
+use std::sync::Arc;
+
+use codectx_core::{BlockKind, ContextBundle, ContextRequest, EmbedConfig, Error, IndexConfig, Result};
+use codectx_embed::Embedder;
 use codectx_index::{IndexSnapshot, Indexer};
-use codectx_retrieve::{PathMatcher, RetrieveOptions};
+use codectx_retrieve::{ChunkRef, PathMatcher, RetrieveOptions};
 use serde::{Deserialize, Serialize};
 
 use crate::checkout::WorkTree;
@@ -35,6 +38,9 @@ pub struct EvalOptions {
     pub index: IndexConfig,
     /// Budgets for bundle recall (default [`BUDGETS`]).
     pub budgets: Vec<usize>,
+    /// The embedder for configurations with the vector signal (semantic, hybrid):
+    /// every commit's index is then embedded too, reusing cached vectors.
+    pub embedder: Option<(Arc<dyn Embedder>, EmbedConfig)>,
 }
 
 /// Progress of a run, one event per instance.
@@ -65,6 +71,21 @@ pub struct IndexTotals {
     pub index_ms: u64,
     /// Blobs missing from the clones (skipped).
     pub missing_blobs: u64,
+    /// Of `index_ms`, the embedding phase.
+    #[serde(default)]
+    pub embed_ms: u64,
+    /// Chunks whose vectors had to be (re)written across the commits.
+    #[serde(default)]
+    pub embed_chunks_updated: u64,
+    /// Of those, vectors found in the embedding cache.
+    #[serde(default)]
+    pub embed_cache_hits: u64,
+    /// Of those, chunks run through the model.
+    #[serde(default)]
+    pub embedded: u64,
+    /// Time spent embedding queries, milliseconds.
+    #[serde(default)]
+    pub query_embed_ms: u64,
 }
 
 /// The result of a run.
@@ -127,7 +148,7 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
             let cached: Vec<Option<InstanceResult>> = options
                 .configs
                 .iter()
-                .map(|config| read_cached(&options.work_dir, &config_key(config), &instance.instance_id))
+                .map(|config| read_cached(&options.work_dir, &config_key(config, &options.embedder), &instance.instance_id))
                 .collect();
             if cached.iter().all(Option::is_some) {
                 report.results.extend(cached.into_iter().flatten());
@@ -142,8 +163,20 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
                     report.index.checkout_ms += started.elapsed().as_millis() as u64;
                     report.index.missing_blobs += stats.missing;
                     let started = Instant::now();
-                    let indexer = Indexer::new(tree.root(), Some(&index_dir), options.index.clone())?;
+                    let mut indexer = Indexer::new(tree.root(), Some(&index_dir), options.index.clone())?;
+                    if let Some((embedder, embed_config)) = &options.embedder {
+                        indexer = indexer.with_embedder(embedder.clone(), embed_config.clone());
+                    }
                     let index_stats = indexer.run(&|_| {})?;
+                    if let Some(embed) = &index_stats.embeddings {
+                        if let Some(error) = &embed.error {
+                            return Err(Error::Embedding(error.clone()));
+                        }
+                        report.index.embed_ms += embed.elapsed_ms;
+                        report.index.embed_chunks_updated += embed.chunks_updated;
+                        report.index.embed_cache_hits += embed.cache_hits;
+                        report.index.embedded += embed.embedded;
+                    }
                     report.index.index_ms += started.elapsed().as_millis() as u64;
                     report.index.commits += 1;
                     report.index.parsed += index_stats.parsed;
@@ -151,13 +184,33 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
                     current_commit = Some(instance.base_commit.clone());
                 }
                 let snapshot = IndexSnapshot::open(&index_dir)?;
+                // The query is embedded once, for every configuration that uses vectors.
+                let needs_vectors = options
+                    .configs
+                    .iter()
+                    .zip(&cached)
+                    .any(|(config, cached)| cached.is_none() && config.options.uses_vectors());
+                let vector_hits = match (&options.embedder, needs_vectors) {
+                    (Some((embedder, _)), true) => {
+                        let vectors = snapshot.vectors().ok_or_else(|| {
+                            Error::Embedding(format!("{} has no vector table", index_dir.display()))
+                        })?;
+                        let started = Instant::now();
+                        let hits = vectors.query(&snapshot, embedder.as_ref(), &instance.problem_statement, 200)?;
+                        report.index.query_embed_ms += started.elapsed().as_millis() as u64;
+                        hits.into_iter()
+                            .map(|((file, ordinal), similarity)| (ChunkRef { file, ordinal }, similarity))
+                            .collect()
+                    }
+                    _ => Vec::new(),
+                };
                 let mut results = Vec::new();
                 for (config, cached) in options.configs.iter().zip(&cached) {
                     let result = match cached {
                         Some(result) => result.clone(),
                         None => {
-                            let result = evaluate(&snapshot, instance, config, &budgets)?;
-                            write_cached(&options.work_dir, &config_key(config), &result);
+                            let result = evaluate(&snapshot, instance, config, &vector_hits, &budgets)?;
+                            write_cached(&options.work_dir, &config_key(config, &options.embedder), &result);
                             result
                         }
                     };
@@ -205,11 +258,13 @@ fn evaluate(
     snapshot: &IndexSnapshot,
     instance: &Instance,
     config: &EvalConfig,
+    vector_hits: &[(ChunkRef, f32)],
     budgets: &[usize],
 ) -> Result<InstanceResult> {
     let matcher = PathMatcher::all();
     let started = Instant::now();
-    let ranking = codectx_retrieve::rank(snapshot, &instance.problem_statement, &matcher, &config.options)?;
+    let ranking =
+        codectx_retrieve::rank_hybrid(snapshot, &instance.problem_statement, vector_hits, &matcher, &config.options)?;
     let rank_ms = started.elapsed().as_secs_f64() * 1000.0;
 
     let files: Vec<String> =
@@ -255,7 +310,7 @@ fn evaluate(
     for &budget in budgets {
         let request =
             ContextRequest { token_budget: budget, ..ContextRequest::new(instance.problem_statement.clone()) };
-        let bundle = codectx_retrieve::assemble(snapshot, &request, &config.options)?;
+        let bundle = codectx_retrieve::assemble_hybrid(snapshot, &request, vector_hits, &config.options)?;
         // Only code counts: a repo-map skeleton or a related signature of a gold
         // file does not hold its code.
         let has_files = instance
@@ -310,14 +365,20 @@ fn functions_held(snapshot: &IndexSnapshot, instance: &Instance, bundle: &Contex
 /// The cache folder of a configuration: its name plus a hash of its options and of
 /// the running build (the executable's size and modification time), so that
 /// neither tuning a configuration nor rebuilding codectx reads stale results.
-fn config_key(config: &EvalConfig) -> String {
+/// The cache key of a configuration: its name, a hash of its options, this build,
+/// and (with the vector signal) the embedding model.
+fn config_key(config: &EvalConfig, embedder: &Option<(Arc<dyn Embedder>, EmbedConfig)>) -> String {
     use std::hash::{Hash, Hasher};
     let build = std::env::current_exe()
         .and_then(std::fs::metadata)
         .map(|metadata| format!("{} {:?}", metadata.len(), metadata.modified().ok()))
         .unwrap_or_default();
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    format!("{:?} {} {build}", config.options, env!("CARGO_PKG_VERSION")).hash(&mut hasher);
+    let model = match embedder {
+        Some((embedder, _)) if config.options.uses_vectors() => embedder.model_id().to_string(),
+        _ => String::new(),
+    };
+    format!("{:?} {} {build} {model}", config.options, env!("CARGO_PKG_VERSION")).hash(&mut hasher);
     format!("{}-{:08x}", config.name, hasher.finish() as u32)
 }
 

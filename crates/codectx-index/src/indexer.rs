@@ -4,9 +4,12 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use std::sync::Arc;
+
 use codectx_core::{
-    Error, FileRecord, IndexConfig, IndexProgress, IndexStats, Language, ParsedFile, Result, INDEX_FORMAT_VERSION,
+    EmbedConfig, EmbedStats, Error, FileRecord, IndexConfig, IndexProgress, IndexStats, Language, ParsedFile, Result, INDEX_FORMAT_VERSION,
 };
+use codectx_embed::Embedder;
 use codectx_syntax::{ChunkOptions, FileSet};
 use codectx_text::{ChunkDoc, TextIndex, TextWriter};
 use rayon::prelude::*;
@@ -25,11 +28,23 @@ const WRITER_HEAP_BYTES: usize = 128 * 1024 * 1024;
 /// current generation is not re-read by the parser and its chunks are not
 /// re-written. An unchanged repository produces no new generation at all. Only one
 /// run per index folder at a time ([`Error::Busy`] otherwise, via a lock file).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Indexer {
     root: PathBuf,
     index_dir: PathBuf,
     config: IndexConfig,
+    embedder: Option<(Arc<dyn Embedder>, EmbedConfig)>,
+}
+
+impl std::fmt::Debug for Indexer {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_struct("Indexer")
+            .field("root", &self.root)
+            .field("index_dir", &self.index_dir)
+            .field("embedder", &self.embedder.as_ref().map(|(embedder, _)| embedder.model_id().to_string()))
+            .finish()
+    }
 }
 
 enum Scanned {
@@ -58,7 +73,14 @@ impl Indexer {
             Some(dir) => dir.to_path_buf(),
             None => root.join(codectx_core::DEFAULT_INDEX_DIR),
         };
-        Ok(Indexer { root, index_dir, config })
+        Ok(Indexer { root, index_dir, config, embedder: None })
+    }
+
+    /// Adds the embedding phase: after each run, the vector table is brought in line
+    /// with the new generation by `embedder` ([`crate::vectors::sync_vectors`]).
+    pub fn with_embedder(mut self, embedder: Arc<dyn Embedder>, config: EmbedConfig) -> Self {
+        self.embedder = Some((embedder, config));
+        self
     }
 
     /// The repository root (canonical).
@@ -162,7 +184,7 @@ impl Indexer {
         let changed_paths: HashSet<&str> = changed.iter().map(|(walked, _)| walked.rel_path.as_str()).collect();
         stats.removed = removed.iter().filter(|path| !changed_paths.contains(*path)).count() as u64;
 
-        if let Some((number, manifest, _)) = reusable {
+        if let Some((number, manifest, data)) = reusable {
             if changed.is_empty() && removed.is_empty() {
                 // Nothing changed: the current generation stays; no new one is written.
                 let mut stats = manifest.stats.clone();
@@ -170,6 +192,7 @@ impl Indexer {
                 stats.reused = stats.files;
                 stats.removed = 0;
                 stats.generation = *number;
+                stats.embeddings = self.embed(&data.files, progress);
                 stats.elapsed_ms = started.elapsed().as_millis() as u64;
                 report(progress, "done", stats.files, stats.files);
                 return Ok(stats);
@@ -269,12 +292,43 @@ impl Indexer {
                 .map_or(0, |elapsed| elapsed.as_secs()),
         };
         drop(previous);
-        store::write_generation_files(&generation, &StoreData { files }, &manifest)?;
+        let data = StoreData { files };
+        store::write_generation_files(&generation, &data, &manifest)?;
         store::publish_generation(&self.index_dir, &tmp, number)?;
         store::prune(&self.index_dir, number.saturating_sub(1));
+        // Embeddings come after the switch: the new generation answers lexical
+        // queries at once, and its vector hits fill in as the table catches up.
+        stats.embeddings = self.embed(&data.files, progress);
+        stats.elapsed_ms = started.elapsed().as_millis() as u64;
         report(progress, "done", stats.files, stats.files);
         drop(lock);
         Ok(stats)
+    }
+
+    /// The embedding phase, if configured. A failure is reported in the stats (and
+    /// the log), not as an error: the lexical generation is already published.
+    fn embed(&self, files: &[FileEntry], progress: &(dyn Fn(&IndexProgress) + Sync)) -> Option<EmbedStats> {
+        let (embedder, config) = self.embedder.as_ref()?;
+        report(progress, "embed", 0, 0);
+        let started = Instant::now();
+        let result = crate::vectors::sync_vectors(
+            &self.index_dir,
+            &self.root,
+            files,
+            embedder.as_ref(),
+            config,
+            &mut |step| report(progress, "embed", step.done as u64, step.total as u64),
+        );
+        Some(result.unwrap_or_else(|error| {
+            tracing::warn!(%error, "embedding phase failed; the lexical index is up to date");
+            EmbedStats {
+                model_id: embedder.model_id().to_string(),
+                dimension: embedder.dimension() as u64,
+                elapsed_ms: started.elapsed().as_millis() as u64,
+                error: Some(error.to_string()),
+                ..EmbedStats::default()
+            }
+        }))
     }
 
     fn chunk_options(&self) -> ChunkOptions {
@@ -333,7 +387,12 @@ impl Indexer {
             }
         };
         let language = Language::from_path(&walked.rel_path);
-        let parsed = codectx_syntax::parse_file(&walked.rel_path, language, &source, options);
+        let mut parsed = codectx_syntax::parse_file(&walked.rel_path, language, &source, options);
+        for chunk in &mut parsed.chunks {
+            let text = source.get(chunk.span.start_byte as usize..chunk.span.end_byte as usize).unwrap_or_default();
+            let digest = blake3::hash(text.as_bytes());
+            chunk.content_hash = u64::from_le_bytes(digest.as_bytes()[..8].try_into().expect("8 bytes"));
+        }
         // The file's old chunks were deleted with the other paths that left the
         // previous generation (a changed file is among them).
         write_chunks(writer, &walked.rel_path, language, &source, &parsed)?;

@@ -24,12 +24,14 @@ pub mod graph;
 mod indexer;
 mod snapshot;
 pub mod store;
+pub mod vectors;
 pub mod walk;
 
 pub use git::git_head;
 pub use indexer::Indexer;
 pub use snapshot::{IndexSnapshot, SymbolRef};
 pub use store::FileEntry;
+pub use vectors::VectorSearch;
 
 /// Test hook: when the environment variable `CODECTX_FAILPOINT` equals `name`, the
 /// process aborts on the spot, as a crash or `kill -9` would. Used by the

@@ -30,6 +30,7 @@ pub struct IndexSnapshot {
     text: TextIndex,
     graph: std::sync::OnceLock<FileGraph>,
     referrers: std::sync::OnceLock<HashMap<String, Vec<(u32, u32)>>>,
+    vectors: std::sync::OnceLock<Option<crate::VectorSearch>>,
 }
 
 impl std::fmt::Debug for IndexSnapshot {
@@ -89,12 +90,28 @@ impl IndexSnapshot {
             text,
             graph: std::sync::OnceLock::new(),
             referrers: std::sync::OnceLock::new(),
+            vectors: std::sync::OnceLock::new(),
         })
     }
 
     /// Generation number.
     pub fn generation(&self) -> u64 {
         self.generation
+    }
+
+    /// The index's vector table (opened on first use), or `None` when the index has
+    /// no embeddings. Its hits are checked against this generation's chunks
+    /// ([`crate::VectorSearch::nearest`]).
+    pub fn vectors(&self) -> Option<&crate::VectorSearch> {
+        self.vectors
+            .get_or_init(|| match crate::VectorSearch::open(&self.index_dir) {
+                Ok(vectors) => vectors,
+                Err(error) => {
+                    tracing::warn!(%error, "vector table unreadable; answering without the vector signal");
+                    None
+                }
+            })
+            .as_ref()
     }
 
     /// The index folder.

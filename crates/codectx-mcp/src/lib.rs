@@ -181,6 +181,7 @@ signatures and a repository map), followed by the ranked files and the tokens us
             max_files: args.max_files.unwrap_or(0),
             filter: PathFilter { include: args.include.unwrap_or_default(), exclude: args.exclude.unwrap_or_default() },
             expansion: Expansion::default(),
+            mode: None,
         };
         respond(self.service.get_context(&self.repository, request).await, |bundle| render_context(&bundle))
     }
@@ -196,6 +197,7 @@ signatures and a repository map), followed by the ranked files and the tokens us
             query: args.query,
             limit: args.limit.unwrap_or(DEFAULT_SEARCH_LIMIT),
             filter: PathFilter::default(),
+            mode: None,
         };
         respond(self.service.search(&self.repository, request).await, |hits| {
             let mut out = String::new();

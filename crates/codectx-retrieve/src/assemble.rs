@@ -8,7 +8,7 @@ use codectx_core::{
 use codectx_index::IndexSnapshot;
 
 use crate::filter::PathMatcher;
-use crate::signals::{rank, ChunkRef, RankedChunk, RetrieveOptions};
+use crate::signals::{rank_hybrid, ChunkRef, RankedChunk, RetrieveOptions};
 
 /// Ranked files listed in a bundle (more than have blocks).
 const LISTED_FILES: usize = 50;
@@ -45,9 +45,20 @@ pub fn assemble(
     request: &ContextRequest,
     options: &RetrieveOptions,
 ) -> Result<ContextBundle> {
+    assemble_hybrid(snapshot, request, &[], options)
+}
+
+/// [`assemble`] with the vector signal: `vector_hits` are the chunks nearest to
+/// the query's embedding, nearest first (see [`crate::rank_hybrid`]).
+pub fn assemble_hybrid(
+    snapshot: &IndexSnapshot,
+    request: &ContextRequest,
+    vector_hits: &[(ChunkRef, f32)],
+    options: &RetrieveOptions,
+) -> Result<ContextBundle> {
     request.validate()?;
     let matcher = PathMatcher::new(&request.filter)?;
-    let ranking = rank(snapshot, &request.query, &matcher, options)?;
+    let ranking = rank_hybrid(snapshot, &request.query, vector_hits, &matcher, options)?;
     let budget = request.token_budget;
     let chunk_budget = if request.expansion.enabled {
         budget - (budget as f32 * request.expansion.max_share.clamp(0.0, 1.0)) as usize

@@ -27,21 +27,32 @@ pub mod signals;
 use codectx_core::{Result, SearchHit, SearchRequest, Signal, SignalHit};
 use codectx_index::IndexSnapshot;
 
-pub use assemble::assemble;
+pub use assemble::{assemble, assemble_hybrid};
 pub use filter::PathMatcher;
-pub use signals::{rank, ChunkRef, Ranking, RetrieveOptions};
+pub use signals::{rank, rank_hybrid, ChunkRef, Mode, Ranking, RetrieveOptions};
 
 /// Ranked chunks for a search request.
 ///
 /// Errors: [`codectx_core::Error::InvalidArgument`] for an empty or oversized
 /// query, a limit outside 1..=1000, or an invalid glob.
 pub fn search(snapshot: &IndexSnapshot, request: &SearchRequest, options: &RetrieveOptions) -> Result<Vec<SearchHit>> {
+    search_hybrid(snapshot, request, &[], options)
+}
+
+/// [`search`] with the vector signal: `vector_hits` are the chunks nearest to the
+/// query's embedding, nearest first.
+pub fn search_hybrid(
+    snapshot: &IndexSnapshot,
+    request: &SearchRequest,
+    vector_hits: &[(ChunkRef, f32)],
+    options: &RetrieveOptions,
+) -> Result<Vec<SearchHit>> {
     codectx_core::validate_query(&request.query)?;
     if !(1..=1000).contains(&request.limit) {
         return Err(codectx_core::Error::InvalidArgument(format!("limit {} is outside 1..=1000", request.limit)));
     }
     let matcher = PathMatcher::new(&request.filter)?;
-    let ranking = rank(snapshot, &request.query, &matcher, options)?;
+    let ranking = rank_hybrid(snapshot, &request.query, vector_hits, &matcher, options)?;
     let mut hits = Vec::with_capacity(request.limit);
     for candidate in ranking.chunks.iter().take(request.limit) {
         let entry = snapshot.file_at(candidate.chunk.file);

@@ -61,6 +61,48 @@ pub struct RetrieveOptions {
     /// the code itself; tests and examples that mention the same names would
     /// otherwise crowd it out, as Sourcegraph also ranks tests lower.
     pub auxiliary_file_weight: f32,
+    /// Weight of the vector signal: the chunks nearest to the query's embedding
+    /// (0 = lexical only, the default; `hybrid` sets it, see [`Mode`]).
+    pub vector_weight: f32,
+}
+
+/// Which signals a query uses: `--mode` on `search`, `ask` and `eval`, and `mode`
+/// in gRPC requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// BM25, symbol, path, stack-trace and error-message signals (no embeddings).
+    #[default]
+    Lexical,
+    /// The vector signal alone.
+    Semantic,
+    /// Both, fused.
+    Hybrid,
+}
+
+impl Mode {
+    /// `lexical`, `semantic` or `hybrid`; `None` otherwise.
+    pub fn parse(name: &str) -> Option<Mode> {
+        match name {
+            "lexical" => Some(Mode::Lexical),
+            "semantic" => Some(Mode::Semantic),
+            "hybrid" => Some(Mode::Hybrid),
+            _ => None,
+        }
+    }
+
+    /// The name [`Mode::parse`] reads.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Lexical => "lexical",
+            Mode::Semantic => "semantic",
+            Mode::Hybrid => "hybrid",
+        }
+    }
+
+    /// The retrieval options of the mode (its preset).
+    pub fn options(self) -> RetrieveOptions {
+        RetrieveOptions::preset(self.name()).expect("every mode is a preset")
+    }
 }
 
 /// Whether a path is a test, doc, example or benchmark file by common conventions:
@@ -120,16 +162,32 @@ impl RetrieveOptions {
             }),
             "lexical" => Some(RetrieveOptions { graph_weight: 0.0, ..RetrieveOptions::default() }),
             "graph" => Some(RetrieveOptions { graph_weight: 1.0, ..RetrieveOptions::default() }),
+            "semantic" => Some(RetrieveOptions {
+                bm25_weight: 0.0,
+                symbol_weight: 0.0,
+                path_weight: 0.0,
+                stack_weight: 0.0,
+                message_weight: 0.0,
+                graph_weight: 0.0,
+                vector_weight: 1.0,
+                ..RetrieveOptions::default()
+            }),
+            "hybrid" => Some(RetrieveOptions { vector_weight: HYBRID_VECTOR_WEIGHT, ..RetrieveOptions::default() }),
             _ => None,
         }
     }
 
     /// Names accepted by [`RetrieveOptions::preset`].
-    pub const PRESETS: &'static [&'static str] = &["bm25", "lexical", "graph"];
+    pub const PRESETS: &'static [&'static str] = &["bm25", "lexical", "graph", "semantic", "hybrid"];
+
+    /// Whether the query must be embedded (the vector signal has weight).
+    pub fn uses_vectors(&self) -> bool {
+        self.vector_weight > 0.0
+    }
 
     /// Parses `PRESET[+KEY=VALUE]...`, e.g. `lexical+symbol_weight=2+file_prior=0`,
     /// for tuning runs. Keys: `bm25_weight`, `symbol_weight`, `path_weight`,
-    /// `stack_weight`, `message_weight`, `file_prior`, `rrf_k`, `max_terms`, `candidates`, `diverse_files`, `graph_weight`, `graph_seeds`, `auxiliary_file_weight`.
+    /// `stack_weight`, `message_weight`, `file_prior`, `rrf_k`, `max_terms`, `candidates`, `diverse_files`, `graph_weight`, `graph_seeds`, `auxiliary_file_weight`, `vector_weight`.
     ///
     /// Errors: a one-line message naming the unknown preset, key or bad value.
     pub fn parse(spec: &str) -> std::result::Result<RetrieveOptions, String> {
@@ -154,6 +212,7 @@ impl RetrieveOptions {
                 "graph_weight" => options.graph_weight = number,
                 "graph_seeds" => options.graph_seeds = number as usize,
                 "auxiliary_file_weight" => options.auxiliary_file_weight = number,
+                "vector_weight" => options.vector_weight = number,
                 _ => return Err(format!("unknown key {key:?}")),
             }
         }
@@ -184,9 +243,13 @@ impl Default for RetrieveOptions {
             graph_weight: 0.0,
             graph_seeds: 10,
             auxiliary_file_weight: 0.3,
+            vector_weight: 0.0,
         }
     }
 }
+
+/// Weight of the vector signal in `hybrid` (chosen on the dev set; see the README).
+pub const HYBRID_VECTOR_WEIGHT: f32 = 1.0;
 
 /// A fused chunk.
 #[derive(Debug, Clone, PartialEq)]
@@ -379,6 +442,21 @@ pub fn rank(
     matcher: &PathMatcher,
     options: &RetrieveOptions,
 ) -> Result<Ranking> {
+    rank_hybrid(snapshot, query, &[], matcher, options)
+}
+
+/// [`rank`] with the vector signal: `vector_hits` are the chunks nearest to the
+/// query's embedding with their cosine similarity (nearest first, as [`codectx_index::VectorSearch::nearest`]
+/// returns them). They join the chunk-level fusion as one more ranked list of
+/// weight [`RetrieveOptions::vector_weight`]; like the other chunk lists, they are
+/// then aggregated to files.
+pub fn rank_hybrid(
+    snapshot: &IndexSnapshot,
+    query: &str,
+    vector_hits: &[(ChunkRef, f32)],
+    matcher: &PathMatcher,
+    options: &RetrieveOptions,
+) -> Result<Ranking> {
     let analyzed = if options.query_understanding { analyze(query) } else { AnalyzedQuery::default() };
     let accepts = |file: u32| matcher.accepts(&snapshot.file_at(file).record.path);
 
@@ -401,6 +479,12 @@ pub fn rank(
             weight: options.message_weight,
             items: message_hits(snapshot, &analyzed.messages, &accepts)?,
         });
+    }
+
+    if options.vector_weight > 0.0 && !vector_hits.is_empty() {
+        let items: Vec<(ChunkRef, f32)> =
+            vector_hits.iter().copied().filter(|(chunk, _)| accepts(chunk.file)).take(options.candidates).collect();
+        chunk_lists.push(RankedList { signal: Signal::Vector, weight: options.vector_weight, items });
     }
 
     // Stage 1: chunk-level fusion, aggregated to files (best chunk, then ½ and ¼

@@ -18,7 +18,7 @@ use codectx_core::{
     Block, BlockKind, ContextBundle, ContextRequest, DependencyEdge, Error, Expansion, FileDependencies, GenerateEvent,
     GenerateRequest, IndexEvent, IndexProgress, IndexStats, Language, ModelOverrides, PathFilter, RankedFile,
     References, RepositoryInfo, Result, SearchHit, SearchRequest, Signal, SignalHit, Span, SymbolInfo, SymbolKind,
-    Usage, DEFAULT_TOKEN_BUDGET,
+    Usage, DEFAULT_TOKEN_BUDGET, EmbedStats, RetrievalMode,
 };
 use codectx_proto::v1 as pb;
 
@@ -104,6 +104,7 @@ pub fn context_request(request: pb::GetContextRequest) -> Result<(String, Contex
             enabled: request.expand.unwrap_or(true),
             max_share: request.expansion_share.unwrap_or(Expansion::default().max_share),
         },
+        mode: mode(&request.mode)?,
     };
     Ok((repository, context))
 }
@@ -135,6 +136,7 @@ pub fn generate_request(request: pb::GenerateRequest) -> Result<(String, Generat
         max_files: 0,
         filter: path_filter(request.filter),
         expansion: Expansion::default(),
+        mode: mode(&request.mode)?,
     };
     Ok((repository, GenerateRequest { context, model }))
 }
@@ -147,8 +149,19 @@ pub fn search_request(request: pb::SearchRequest) -> Result<(String, SearchReque
         query: request.query,
         limit: limit(request.limit, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, "search")?,
         filter: path_filter(request.filter),
+        mode: mode(&request.mode)?,
     };
     Ok((repository, search))
+}
+
+/// The `mode` field: empty → `None` (the server decides), else
+/// [`RetrievalMode::parse`] (INVALID_ARGUMENT for an unknown name).
+fn mode(name: &str) -> Result<Option<RetrievalMode>> {
+    if name.trim().is_empty() {
+        Ok(None)
+    } else {
+        RetrievalMode::parse(name).map(Some)
+    }
 }
 
 /// `GetSymbolsRequest` → repository name, symbol name and limit. The name must not
@@ -467,6 +480,18 @@ impl IntoProto for IndexStats {
             elapsed_ms: self.elapsed_ms,
             unreadable: self.unreadable,
             parse_timeouts: self.parse_timeouts,
+            embeddings: self.embeddings.map(|stats| pb::EmbedStats {
+                model_id: stats.model_id,
+                dimension: stats.dimension,
+                chunks_updated: stats.chunks_updated,
+                cache_hits: stats.cache_hits,
+                embedded: stats.embedded,
+                vectors: stats.vectors,
+                ann_index: stats.ann_index,
+                embed_ms: stats.embed_ms,
+                elapsed_ms: stats.elapsed_ms,
+                error: stats.error.unwrap_or_default(),
+            }),
         }
     }
 }
@@ -490,6 +515,18 @@ impl FromProto<pb::IndexStats> for IndexStats {
             parse_timeouts: proto.parse_timeouts,
             generation: proto.generation,
             elapsed_ms: proto.elapsed_ms,
+            embeddings: proto.embeddings.map(|stats| EmbedStats {
+                model_id: stats.model_id,
+                dimension: stats.dimension,
+                chunks_updated: stats.chunks_updated,
+                cache_hits: stats.cache_hits,
+                embedded: stats.embedded,
+                vectors: stats.vectors,
+                ann_index: stats.ann_index,
+                embed_ms: stats.embed_ms,
+                elapsed_ms: stats.elapsed_ms,
+                error: Some(stats.error).filter(|error| !error.is_empty()),
+            }),
         })
     }
 }
@@ -700,6 +737,18 @@ mod tests {
             parse_timeouts: 14,
             generation: 15,
             elapsed_ms: 16,
+            embeddings: Some(EmbedStats {
+                model_id: "m".into(),
+                dimension: 384,
+                chunks_updated: 17,
+                cache_hits: 18,
+                embedded: 19,
+                vectors: 20,
+                ann_index: true,
+                embed_ms: 21,
+                elapsed_ms: 22,
+                error: Some("e".into()),
+            }),
         }
     }
 
@@ -810,6 +859,7 @@ mod tests {
             filter: Some(pb::PathFilter { include: vec!["src/**".into()], exclude: vec!["*.md".into()] }),
             expand: None,
             expansion_share: Some(0.5),
+            mode: "Hybrid".into(),
         })
         .unwrap();
         assert_eq!(repository, "r");
@@ -817,7 +867,16 @@ mod tests {
         assert!(request.expansion.enabled, "expansion is on unless switched off");
         assert_eq!(request.expansion.max_share, 0.5);
         assert_eq!(request.max_files, 3);
+        assert_eq!(request.mode, Some(RetrievalMode::Hybrid), "mode names are case-insensitive");
         assert_eq!(request.filter.include, vec!["src/**".to_string()]);
+        let bad_mode = context_request(pb::GetContextRequest {
+            repository: "r".into(),
+            query: "q".into(),
+            mode: "fuzzy".into(),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert!(bad_mode.to_string().contains("expected lexical, semantic or hybrid"), "{bad_mode}");
         assert_eq!(request.filter.exclude, vec!["*.md".to_string()]);
 
         let error =
@@ -825,7 +884,7 @@ mod tests {
         assert_eq!(error.to_string(), "invalid argument: the repository name is empty");
 
         let search = |limit| {
-            search_request(pb::SearchRequest { repository: "r".into(), query: "q".into(), limit, filter: None })
+            search_request(pb::SearchRequest { limit, repository: "r".into(), query: "q".into(), ..Default::default() })
         };
         assert_eq!(search(0).unwrap().1.limit, DEFAULT_SEARCH_LIMIT);
         assert_eq!(search(1000).unwrap().1.limit, 1000);
@@ -852,6 +911,7 @@ mod tests {
                 token_budget: 500,
                 model: Some(options),
                 filter: None,
+                mode: String::new(),
             })
         };
         let (_, request) = generate(pb::ModelOptions::default()).unwrap();

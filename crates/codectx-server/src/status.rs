@@ -31,7 +31,9 @@ pub fn code(error: &Error) -> Code {
         Error::NoIndex(_) | Error::IndexVersion { .. } | Error::CorruptIndex { .. } | Error::NoModel => {
             Code::FailedPrecondition
         }
-        Error::PathNotFound(_) | Error::NotADirectory(_) | Error::Config { .. } => Code::FailedPrecondition,
+        Error::PathNotFound(_) | Error::NotADirectory(_) | Error::Config { .. } | Error::Embedding(_) => {
+            Code::FailedPrecondition
+        }
         Error::ModelEndpoint { .. } | Error::Busy(_) => Code::Unavailable,
         Error::Io { .. } | Error::Internal(_) => Code::Internal,
     }
@@ -70,6 +72,7 @@ mod tests {
             (Error::Config { path: path(), reason: "bad key".into() }, Code::FailedPrecondition),
             (Error::ModelEndpoint { url: "http://m/v1".into(), reason: "HTTP 500".into() }, Code::Unavailable),
             (Error::Busy("r".into()), Code::Unavailable),
+            (Error::Embedding("the index has no embeddings".into()), Code::FailedPrecondition),
             (Error::io(path(), std::io::Error::other("disk")), Code::Internal),
             (Error::Internal("tantivy".into()), Code::Internal),
         ];

@@ -266,6 +266,7 @@ async fn unary_rpcs_answer_converted_data() {
             query: "send".into(),
             limit: 0,
             filter: Some(pb::PathFilter { include: vec!["src/**".into()], exclude: Vec::new() }),
+            mode: String::new(),
         })
         .await
         .unwrap()
@@ -317,6 +318,7 @@ async fn streaming_rpcs_stream_events_in_order() {
         token_budget: 0,
         model: Some(pb::ModelOptions { model: "m1".into(), max_tokens: 0, temperature: None }),
         filter: None,
+        mode: String::new(),
     };
     let events: Vec<GenerateEvent> = client
         .generate(request)
@@ -403,7 +405,7 @@ async fn errors_map_to_status_codes() {
     assert_eq!(status.code(), Code::InvalidArgument);
 
     let status = client
-        .search(pb::SearchRequest { repository: "demo".into(), query: "q".into(), limit: 1001, filter: None })
+        .search(pb::SearchRequest { repository: "demo".into(), query: "q".into(), limit: 1001, ..Default::default() })
         .await
         .unwrap_err();
     assert_eq!(status.code(), Code::InvalidArgument);

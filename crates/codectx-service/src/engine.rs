@@ -2,16 +2,17 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use codectx_core::{
-    Config, ContextBundle, ContextRequest, Error, FileDependencies, GenerateEvent, GenerateRequest, IndexEvent,
-    References, RepositoryInfo, Result, SearchHit, SearchRequest, SymbolInfo, Usage,
+    Config, ContextBundle, EmbedConfig, EmbedProvider, ContextRequest, Error, FileDependencies, GenerateEvent, GenerateRequest, IndexEvent,
+    References, RepositoryInfo, Result, RetrievalMode, SearchHit, SearchRequest, SymbolInfo, Usage,
 };
+use codectx_embed::Embedder;
 use codectx_index::{IndexSnapshot, Indexer};
 use codectx_model::{build_messages, ChatClient, ChatDelta};
-use codectx_retrieve::RetrieveOptions;
+use codectx_retrieve::{ChunkRef, RetrieveOptions};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
@@ -52,7 +53,33 @@ struct Repository {
 pub struct Engine {
     repositories: BTreeMap<String, Arc<Repository>>,
     config: Config,
+    planner: Planner,
+    /// Embeds chunks in index runs: a second model session, so that an index run
+    /// never holds up query embedding.
+    index_embedder: EmbedderSlot,
+}
+
+/// An embedder loaded on first use; `Err` keeps why embeddings are unavailable.
+type EmbedderSlot = Arc<OnceLock<std::result::Result<Arc<dyn Embedder>, String>>>;
+
+fn load_embedder(slot: &EmbedderSlot, config: &EmbedConfig) -> Result<Arc<dyn Embedder>> {
+    slot.get_or_init(|| match codectx_embed::from_config(config) {
+        Ok(Some(embedder)) => Ok(Arc::from(embedder)),
+        Ok(None) => Err("embeddings are off ([embed] provider = \"none\")".to_string()),
+        Err(error) => Err(error.to_string().trim_start_matches("embeddings: ").to_string()),
+    })
+    .clone()
+    .map_err(Error::Embedding)
+}
+
+/// Chooses the signals of a query and embeds it when they include vectors. Cheap
+/// to clone into a blocking task.
+#[derive(Clone)]
+struct Planner {
     options: RetrieveOptions,
+    embed: EmbedConfig,
+    /// Embeds queries (its own model session).
+    embedder: EmbedderSlot,
 }
 
 impl Engine {
@@ -81,8 +108,63 @@ impl Engine {
             rrf_k: config.retrieval.rrf_k,
             ..RetrieveOptions::default()
         };
-        Ok(Engine { repositories: map, config, options })
+        let planner = Planner { options, embed: config.embed.clone(), embedder: Arc::default() };
+        Ok(Engine { repositories: map, config, planner, index_embedder: Arc::default() })
     }
+}
+
+impl Planner {
+    /// The options and vector hits for a request's `mode` (see
+    /// [`ContextRequest::mode`]): an explicit `semantic` or `hybrid` fails with
+    /// [`Error::Embedding`] when the index has no embeddings or the embedder does
+    /// not load; no mode means hybrid when both are there, else lexical.
+    fn plan(
+        &self,
+        snapshot: &IndexSnapshot,
+        query: &str,
+        mode: Option<RetrievalMode>,
+    ) -> Result<(RetrieveOptions, Vec<(ChunkRef, f32)>)> {
+        let lexical = RetrieveOptions { vector_weight: 0.0, ..self.options.clone() };
+        let mode = match mode {
+            Some(mode) => mode,
+            None => {
+                let ready = snapshot.vectors().is_some() && load_embedder(&self.embedder, &self.embed).is_ok();
+                if ready {
+                    RetrievalMode::Hybrid
+                } else {
+                    RetrievalMode::Lexical
+                }
+            }
+        };
+        if mode == RetrievalMode::Lexical {
+            return Ok((lexical, Vec::new()));
+        }
+        let vectors = snapshot.vectors().ok_or_else(|| {
+            Error::Embedding(format!(
+                "the index at {} has no embeddings (mode {}): run `codectx index` with an embedder configured",
+                snapshot.index_dir().display(),
+                mode.name()
+            ))
+        })?;
+        let embedder = load_embedder(&self.embedder, &self.embed)?;
+        let options = match mode {
+            RetrievalMode::Semantic => RetrieveOptions {
+                candidates: self.options.candidates,
+                rrf_k: self.options.rrf_k,
+                ..RetrieveOptions::preset("semantic").expect("preset")
+            },
+            _ => RetrieveOptions { vector_weight: codectx_retrieve::signals::HYBRID_VECTOR_WEIGHT, ..self.options.clone() },
+        };
+        let hits = vectors
+            .query(snapshot, embedder.as_ref(), query, options.candidates)?
+            .into_iter()
+            .map(|((file, ordinal), similarity)| (ChunkRef { file, ordinal }, similarity))
+            .collect();
+        Ok((options, hits))
+    }
+}
+
+impl Engine {
 
     /// The configuration.
     pub fn config(&self) -> &Config {
@@ -135,8 +217,12 @@ impl ContextService for Engine {
             self.default_budget(&mut request);
             request.validate()?;
             let snapshot = self.snapshot(&repository).await?;
-            let options = self.options.clone();
-            run_blocking(move || codectx_retrieve::assemble(&snapshot, &request, &options)).await
+            let planner = self.planner.clone();
+            run_blocking(move || {
+                let (options, hits) = planner.plan(&snapshot, &request.query, request.mode)?;
+                codectx_retrieve::assemble_hybrid(&snapshot, &request, &hits, &options)
+            })
+            .await
         })
     }
 
@@ -210,8 +296,12 @@ impl ContextService for Engine {
         Box::pin(async move {
             codectx_core::validate_query(&request.query)?;
             let snapshot = self.snapshot(&repository).await?;
-            let options = self.options.clone();
-            run_blocking(move || codectx_retrieve::search(&snapshot, &request, &options)).await
+            let planner = self.planner.clone();
+            run_blocking(move || {
+                let (options, hits) = planner.plan(&snapshot, &request.query, request.mode)?;
+                codectx_retrieve::search_hybrid(&snapshot, &request, &hits, &options)
+            })
+            .await
         })
     }
 
@@ -299,16 +389,33 @@ impl ContextService for Engine {
             let indexer =
                 Indexer::new(&repository.spec.root, repository.spec.index_dir.as_deref(), self.config.index.clone())?;
             let (sender, receiver) = mpsc::channel::<Result<IndexEvent>>(256);
+            let (slot, embed) = (self.index_embedder.clone(), self.config.embed.clone());
             tokio::spawn(async move {
                 // One run per repository at a time in this process; the lock file
                 // guards against other processes.
                 let _guard = repository.indexing.lock().await;
                 let progress_sender = sender.clone();
                 let result = tokio::task::spawn_blocking(move || {
-                    indexer.run(&|progress| {
+                    let mut load_error = None;
+                    let indexer = match embed.provider {
+                        EmbedProvider::None => indexer,
+                        _ => match load_embedder(&slot, &embed) {
+                            Ok(embedder) => indexer.with_embedder(embedder, embed),
+                            Err(error) => {
+                                load_error = Some(error.to_string());
+                                indexer
+                            }
+                        },
+                    };
+                    let mut stats = indexer.run(&|progress| {
                         // Progress is advisory: dropped when the client reads slowly.
                         let _ = progress_sender.try_send(Ok(IndexEvent::Progress(progress.clone())));
-                    })
+                    })?;
+                    if let Some(error) = load_error {
+                        // The lexical index is complete; say why there are no vectors.
+                        stats.embeddings = Some(codectx_core::EmbedStats { error: Some(error), ..Default::default() });
+                    }
+                    Ok::<_, Error>(stats)
                 })
                 .await;
                 let event = match result {

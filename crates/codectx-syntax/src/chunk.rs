@@ -268,6 +268,7 @@ impl<'a> Chunker<'a> {
             symbol,
             context_header: header.map(str::to_string),
             references: Vec::new(),
+            content_hash: 0,
         });
     }
 
