@@ -8,7 +8,7 @@
 //! - `CODECTX_BENCH_CORPUS`: repository whose chunks are embedded (required);
 //! - `CODECTX_BENCH_MODEL`: model folder (default `../shared/models/all-MiniLM-L6-v2`);
 //! - `CODECTX_BENCH_CHUNKS`: chunks embedded per run (default 512);
-//! - `CODECTX_BENCH_MAX_TOKENS`: truncation (default 256, the `[embed]` default).
+//! - `CODECTX_BENCH_MAX_TOKENS`: truncation (default 128, the `[embed]` default).
 //!
 //! The texts are what the indexer embeds ([`codectx_index::vectors::embedding_text`])
 //! for the corpus's first chunks in path order. The Python side
@@ -24,6 +24,9 @@ use codectx_embed::{embed_batched, Embedder, FastembedEmbedder};
 use codectx_index::{IndexSnapshot, Indexer};
 
 fn main() {
+    if !std::env::args().any(|arg| arg == "--bench") {
+        return; // `cargo test --all-targets`: nothing to measure
+    }
     let Some(corpus) = std::env::var_os("CODECTX_BENCH_CORPUS").map(PathBuf::from) else {
         eprintln!("embed_throughput: set CODECTX_BENCH_CORPUS to a repository folder");
         return;
@@ -33,7 +36,7 @@ fn main() {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/models/all-MiniLM-L6-v2"));
     let chunks: usize = std::env::var("CODECTX_BENCH_CHUNKS").ok().and_then(|value| value.parse().ok()).unwrap_or(512);
     let max_tokens: usize =
-        std::env::var("CODECTX_BENCH_MAX_TOKENS").ok().and_then(|value| value.parse().ok()).unwrap_or(256);
+        std::env::var("CODECTX_BENCH_MAX_TOKENS").ok().and_then(|value| value.parse().ok()).unwrap_or(128);
     let threads = std::thread::available_parallelism().map_or(1, |count| count.get());
 
     let index_dir = tempfile::tempdir().expect("temp dir");

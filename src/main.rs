@@ -70,7 +70,7 @@ struct EmbedArgs {
     /// `int8` (model_quantized.onnx, default) or `fp32` (model.onnx) of a model folder.
     #[arg(long, value_name = "VARIANT")]
     embed_variant: Option<String>,
-    /// Tokens of each chunk that are embedded (default 256).
+    /// Tokens of each chunk that are embedded (default 128).
     #[arg(long, value_name = "TOKENS")]
     embed_max_tokens: Option<usize>,
     /// remote: base URL up to /v1.

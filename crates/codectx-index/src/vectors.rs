@@ -125,6 +125,11 @@ pub fn sync_vectors(
     let mut stats = EmbedStats { model_id: model_id.clone(), dimension: dimension as u64, ..EmbedStats::default() };
     if changed.is_empty() && replaced.is_empty() {
         stats.vectors = store.len()? as u64;
+        stats.ann_index = store.has_ann_index()?;
+        if stats.vectors as usize > config.ann_threshold && !stats.ann_index {
+            // A table that grew past the threshold under an older setting.
+            stats.ann_index = store.optimize(config.ann_threshold)?.ann_index;
+        }
         stats.elapsed_ms = started.elapsed().as_millis() as u64;
         return Ok(stats);
     }
