@@ -64,6 +64,9 @@ pub struct RetrieveOptions {
     /// Weight of the vector signal: the chunks nearest to the query's embedding
     /// (0 = lexical only, the default; `hybrid` sets it, see [`Mode`]).
     pub vector_weight: f32,
+    /// Weight of the file-level vector list (files by their nearest chunk) in the
+    /// second fusion stage (0 = off, the default outside `hybrid`).
+    pub vector_file_weight: f32,
 }
 
 /// Which signals a query uses: `--mode` on `search`, `ask` and `eval`, and `mode`
@@ -172,7 +175,11 @@ impl RetrieveOptions {
                 vector_weight: 1.0,
                 ..RetrieveOptions::default()
             }),
-            "hybrid" => Some(RetrieveOptions { vector_weight: HYBRID_VECTOR_WEIGHT, ..RetrieveOptions::default() }),
+            "hybrid" => Some(RetrieveOptions {
+                vector_weight: HYBRID_VECTOR_WEIGHT,
+                vector_file_weight: HYBRID_VECTOR_FILE_WEIGHT,
+                ..RetrieveOptions::default()
+            }),
             _ => None,
         }
     }
@@ -187,7 +194,7 @@ impl RetrieveOptions {
 
     /// Parses `PRESET[+KEY=VALUE]...`, e.g. `lexical+symbol_weight=2+file_prior=0`,
     /// for tuning runs. Keys: `bm25_weight`, `symbol_weight`, `path_weight`,
-    /// `stack_weight`, `message_weight`, `file_prior`, `rrf_k`, `max_terms`, `candidates`, `diverse_files`, `graph_weight`, `graph_seeds`, `auxiliary_file_weight`, `vector_weight`.
+    /// `stack_weight`, `message_weight`, `file_prior`, `rrf_k`, `max_terms`, `candidates`, `diverse_files`, `graph_weight`, `graph_seeds`, `auxiliary_file_weight`, `vector_weight`, `vector_file_weight`.
     ///
     /// Errors: a one-line message naming the unknown preset, key or bad value.
     pub fn parse(spec: &str) -> std::result::Result<RetrieveOptions, String> {
@@ -213,6 +220,7 @@ impl RetrieveOptions {
                 "graph_seeds" => options.graph_seeds = number as usize,
                 "auxiliary_file_weight" => options.auxiliary_file_weight = number,
                 "vector_weight" => options.vector_weight = number,
+                "vector_file_weight" => options.vector_file_weight = number,
                 _ => return Err(format!("unknown key {key:?}")),
             }
         }
@@ -244,12 +252,15 @@ impl Default for RetrieveOptions {
             graph_seeds: 10,
             auxiliary_file_weight: 0.3,
             vector_weight: 0.0,
+            vector_file_weight: 0.0,
         }
     }
 }
 
-/// Weight of the vector signal in `hybrid` (chosen on the dev set; see the README).
+/// Weight of the chunk-level vector list in `hybrid` (chosen on the dev set; see the README).
 pub const HYBRID_VECTOR_WEIGHT: f32 = 1.0;
+/// Weight of the file-level vector list in `hybrid` (chosen on the dev set; see the README).
+pub const HYBRID_VECTOR_FILE_WEIGHT: f32 = 0.0;
 
 /// A fused chunk.
 #[derive(Debug, Clone, PartialEq)]
@@ -502,6 +513,18 @@ pub fn rank_hybrid(
         items: path_hits(snapshot, &analyzed, &accepts),
     });
     file_lists.push(RankedList { signal: Signal::StackTrace, weight: options.stack_weight * 0.5, items: frame_files });
+    if options.vector_file_weight > 0.0 && !vector_hits.is_empty() {
+        // Files in the order of their nearest chunk: the semantic signal on its own,
+        // beside the chunk-level fusion where BM25 can drown it.
+        let mut seen = HashSet::new();
+        let items: Vec<(u32, f32)> = vector_hits
+            .iter()
+            .filter(|(chunk, _)| accepts(chunk.file) && seen.insert(chunk.file))
+            .map(|(chunk, similarity)| (chunk.file, *similarity))
+            .take(options.candidates)
+            .collect();
+        file_lists.push(RankedList { signal: Signal::Vector, weight: options.vector_file_weight, items });
+    }
     if options.graph_weight > 0.0 && !content_files.is_empty() {
         let seeds: Vec<(u32, f32)> = reciprocal_rank_fusion(&file_lists, options.rrf_k)
             .into_iter()

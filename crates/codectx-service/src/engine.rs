@@ -153,7 +153,11 @@ impl Planner {
                 rrf_k: self.options.rrf_k,
                 ..RetrieveOptions::preset("semantic").expect("preset")
             },
-            _ => RetrieveOptions { vector_weight: codectx_retrieve::signals::HYBRID_VECTOR_WEIGHT, ..self.options.clone() },
+            _ => RetrieveOptions {
+                vector_weight: codectx_retrieve::signals::HYBRID_VECTOR_WEIGHT,
+                vector_file_weight: codectx_retrieve::signals::HYBRID_VECTOR_FILE_WEIGHT,
+                ..self.options.clone()
+            },
         };
         let hits = vectors
             .query(snapshot, embedder.as_ref(), query, options.candidates)?
