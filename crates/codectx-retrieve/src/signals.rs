@@ -67,6 +67,9 @@ pub struct RetrieveOptions {
     /// Weight of the file-level vector list (files by their nearest chunk) in the
     /// second fusion stage (0 = off, the default outside `hybrid`).
     pub vector_file_weight: f32,
+    /// Use the vector list only to re-rank chunks that a lexical signal found
+    /// (default false).
+    pub vector_rerank: bool,
 }
 
 /// Which signals a query uses: `--mode` on `search`, `ask` and `eval`, and `mode`
@@ -194,7 +197,7 @@ impl RetrieveOptions {
 
     /// Parses `PRESET[+KEY=VALUE]...`, e.g. `lexical+symbol_weight=2+file_prior=0`,
     /// for tuning runs. Keys: `bm25_weight`, `symbol_weight`, `path_weight`,
-    /// `stack_weight`, `message_weight`, `file_prior`, `rrf_k`, `max_terms`, `candidates`, `diverse_files`, `graph_weight`, `graph_seeds`, `auxiliary_file_weight`, `vector_weight`, `vector_file_weight`.
+    /// `stack_weight`, `message_weight`, `file_prior`, `rrf_k`, `max_terms`, `candidates`, `diverse_files`, `graph_weight`, `graph_seeds`, `auxiliary_file_weight`, `vector_weight`, `vector_file_weight`, `vector_rerank` (0 or 1).
     ///
     /// Errors: a one-line message naming the unknown preset, key or bad value.
     pub fn parse(spec: &str) -> std::result::Result<RetrieveOptions, String> {
@@ -221,6 +224,7 @@ impl RetrieveOptions {
                 "auxiliary_file_weight" => options.auxiliary_file_weight = number,
                 "vector_weight" => options.vector_weight = number,
                 "vector_file_weight" => options.vector_file_weight = number,
+                "vector_rerank" => options.vector_rerank = number != 0.0,
                 _ => return Err(format!("unknown key {key:?}")),
             }
         }
@@ -253,6 +257,7 @@ impl Default for RetrieveOptions {
             auxiliary_file_weight: 0.3,
             vector_weight: 0.0,
             vector_file_weight: 0.0,
+            vector_rerank: false,
         }
     }
 }
@@ -493,8 +498,18 @@ pub fn rank_hybrid(
     }
 
     if options.vector_weight > 0.0 && !vector_hits.is_empty() {
-        let items: Vec<(ChunkRef, f32)> =
-            vector_hits.iter().copied().filter(|(chunk, _)| accepts(chunk.file)).take(options.candidates).collect();
+        // As a re-ranker, the vector list only votes for chunks a lexical signal found.
+        let lexical: HashSet<ChunkRef> = if options.vector_rerank {
+            chunk_lists.iter().flat_map(|list| list.items.iter().map(|(chunk, _)| *chunk)).collect()
+        } else {
+            HashSet::new()
+        };
+        let items: Vec<(ChunkRef, f32)> = vector_hits
+            .iter()
+            .copied()
+            .filter(|(chunk, _)| accepts(chunk.file) && (!options.vector_rerank || lexical.contains(chunk)))
+            .take(options.candidates)
+            .collect();
         chunk_lists.push(RankedList { signal: Signal::Vector, weight: options.vector_weight, items });
     }
 
