@@ -14,6 +14,9 @@ use crate::checkout::WorkTree;
 use crate::dataset::Instance;
 use crate::metrics::{rank_of, summarize, InstanceResult, Summary, BUDGETS};
 
+/// Bytes of a query's prose that are embedded (as the service does).
+const PROSE_CHARS: usize = codectx_retrieve::query::EMBEDDED_PROSE_BYTES;
+
 /// A named retrieval configuration evaluated side by side with others.
 #[derive(Debug, Clone)]
 pub struct EvalConfig {
@@ -196,7 +199,8 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
                             Error::Embedding(format!("{} has no vector table", index_dir.display()))
                         })?;
                         let started = Instant::now();
-                        let hits = vectors.query(&snapshot, embedder.as_ref(), &instance.problem_statement, 200)?;
+                        let text = codectx_retrieve::query::prose(&instance.problem_statement, PROSE_CHARS);
+                        let hits = vectors.query(&snapshot, embedder.as_ref(), &text, 200)?;
                         report.index.query_embed_ms += started.elapsed().as_millis() as u64;
                         hits.into_iter()
                             .map(|((file, ordinal), similarity)| (ChunkRef { file, ordinal }, similarity))

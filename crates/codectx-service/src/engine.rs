@@ -160,7 +160,12 @@ impl Planner {
             },
         };
         let hits = vectors
-            .query(snapshot, embedder.as_ref(), query, options.candidates)?
+            .query(
+                snapshot,
+                embedder.as_ref(),
+                &codectx_retrieve::query::prose(query, codectx_retrieve::query::EMBEDDED_PROSE_BYTES),
+                options.candidates,
+            )?
             .into_iter()
             .map(|((file, ordinal), similarity)| (ChunkRef { file, ordinal }, similarity))
             .collect();
