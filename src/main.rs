@@ -61,8 +61,8 @@ struct RepoArgs {
 #[derive(Args, Clone, Default)]
 struct EmbedArgs {
     /// `fastembed` (ONNX model in process, the default), `remote` (OpenAI-compatible
-    /// /v1/embeddings) or `none`.
-    #[arg(long, value_name = "KIND", env = "CODECTX_EMBEDDER")]
+    /// /v1/embeddings) or `none`. Overrides CODECTX_EMBEDDER, which overrides the config.
+    #[arg(long, value_name = "KIND")]
     embedder: Option<String>,
     /// fastembed: a model folder or a fastembed model name; remote: the model name.
     #[arg(long, value_name = "MODEL")]
@@ -82,32 +82,13 @@ impl EmbedArgs {
     /// Applies the flags to `config`.
     fn apply(&self, config: &mut codectx_core::EmbedConfig) -> Result<()> {
         if let Some(kind) = &self.embedder {
-            config.provider = match kind.as_str() {
-                "fastembed" => codectx_core::EmbedProvider::Fastembed,
-                "remote" => codectx_core::EmbedProvider::Remote,
-                "none" => codectx_core::EmbedProvider::None,
-                other => {
-                    return Err(codectx_core::Error::InvalidArgument(format!(
-                        "--embedder {other}: expected fastembed, remote or none"
-                    ))
-                    .into())
-                }
-            };
+            config.provider = codectx_core::EmbedProvider::parse(kind)?;
         }
         if let Some(model) = &self.embed_model {
             config.model = Some(model.clone());
         }
         if let Some(variant) = &self.embed_variant {
-            config.variant = match variant.as_str() {
-                "int8" => codectx_core::ModelVariant::Int8,
-                "fp32" => codectx_core::ModelVariant::Fp32,
-                other => {
-                    return Err(codectx_core::Error::InvalidArgument(format!(
-                        "--embed-variant {other}: expected int8 or fp32"
-                    ))
-                    .into())
-                }
-            };
+            config.variant = codectx_core::ModelVariant::parse(variant)?;
         }
         if let Some(tokens) = self.embed_max_tokens {
             config.max_tokens = tokens;

@@ -137,6 +137,20 @@ pub enum EmbedProvider {
     None,
 }
 
+impl EmbedProvider {
+    /// `fastembed`, `remote` or `none`.
+    ///
+    /// Errors: [`Error::InvalidArgument`] naming the accepted values.
+    pub fn parse(name: &str) -> Result<EmbedProvider> {
+        match name {
+            "fastembed" => Ok(EmbedProvider::Fastembed),
+            "remote" => Ok(EmbedProvider::Remote),
+            "none" => Ok(EmbedProvider::None),
+            other => Err(Error::InvalidArgument(format!("embedder {other:?}: expected fastembed, remote or none"))),
+        }
+    }
+}
+
 /// Which ONNX file of a local model folder is loaded.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -146,6 +160,19 @@ pub enum ModelVariant {
     Int8,
     /// `model.onnx` (fp32).
     Fp32,
+}
+
+impl ModelVariant {
+    /// `int8` or `fp32`.
+    ///
+    /// Errors: [`Error::InvalidArgument`] naming the accepted values.
+    pub fn parse(name: &str) -> Result<ModelVariant> {
+        match name {
+            "int8" => Ok(ModelVariant::Int8),
+            "fp32" => Ok(ModelVariant::Fp32),
+            other => Err(Error::InvalidArgument(format!("model variant {other:?}: expected int8 or fp32"))),
+        }
+    }
 }
 
 /// Embedding options (`[embed]`). See the README's "Embeddings" section for the
@@ -296,16 +323,7 @@ impl Config {
             }
         }
         if let Some(value) = std::env::var("CODECTX_EMBEDDER").ok().filter(|value| !value.is_empty()) {
-            config.embed.provider = match value.as_str() {
-                "fastembed" => EmbedProvider::Fastembed,
-                "remote" => EmbedProvider::Remote,
-                "none" => EmbedProvider::None,
-                other => {
-                    return Err(Error::InvalidArgument(format!(
-                        "CODECTX_EMBEDDER={other}: expected fastembed, remote or none"
-                    )))
-                }
-            };
+            config.embed.provider = EmbedProvider::parse(&value)?;
         }
         Ok(config)
     }

@@ -29,7 +29,7 @@ use codectx_index::IndexSnapshot;
 
 pub use assemble::{assemble, assemble_hybrid};
 pub use filter::PathMatcher;
-pub use signals::{rank, rank_hybrid, ChunkRef, Mode, Ranking, RetrieveOptions};
+pub use signals::{rank, rank_hybrid, ChunkRef, Ranking, RetrieveOptions};
 
 /// Ranked chunks for a search request.
 ///

@@ -62,7 +62,7 @@ pub struct RetrieveOptions {
     /// otherwise crowd it out, as Sourcegraph also ranks tests lower.
     pub auxiliary_file_weight: f32,
     /// Weight of the vector signal: the chunks nearest to the query's embedding
-    /// (0 = lexical only, the default; `hybrid` sets it, see [`Mode`]).
+    /// (0 = lexical only, the default; the `hybrid` preset sets it).
     pub vector_weight: f32,
     /// Weight of the file-level vector list (files by their nearest chunk) in the
     /// second fusion stage (0 = off, the default outside `hybrid`).
@@ -70,45 +70,6 @@ pub struct RetrieveOptions {
     /// Use the vector list only to re-rank chunks that a lexical signal found
     /// (default false).
     pub vector_rerank: bool,
-}
-
-/// Which signals a query uses: `--mode` on `search`, `ask` and `eval`, and `mode`
-/// in gRPC requests.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum Mode {
-    /// BM25, symbol, path, stack-trace and error-message signals (no embeddings).
-    #[default]
-    Lexical,
-    /// The vector signal alone.
-    Semantic,
-    /// Both, fused.
-    Hybrid,
-}
-
-impl Mode {
-    /// `lexical`, `semantic` or `hybrid`; `None` otherwise.
-    pub fn parse(name: &str) -> Option<Mode> {
-        match name {
-            "lexical" => Some(Mode::Lexical),
-            "semantic" => Some(Mode::Semantic),
-            "hybrid" => Some(Mode::Hybrid),
-            _ => None,
-        }
-    }
-
-    /// The name [`Mode::parse`] reads.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mode::Lexical => "lexical",
-            Mode::Semantic => "semantic",
-            Mode::Hybrid => "hybrid",
-        }
-    }
-
-    /// The retrieval options of the mode (its preset).
-    pub fn options(self) -> RetrieveOptions {
-        RetrieveOptions::preset(self.name()).expect("every mode is a preset")
-    }
 }
 
 /// Whether a path is a test, doc, example or benchmark file by common conventions:
