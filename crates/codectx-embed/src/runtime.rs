@@ -76,19 +76,28 @@ static ENVIRONMENT: OnceLock<std::result::Result<(PathBuf, Environment), String>
 /// wrong architecture, an ABI older than ort needs).
 pub fn environment(configured: Option<&Path>) -> Result<Environment> {
     let loaded = ENVIRONMENT.get_or_init(|| {
-        let path = onnxruntime_library(configured).map_err(|error| error.to_string())?;
+        let path = onnxruntime_library(configured).map_err(message)?;
         let builder = ort::init_from(&path)
-            .map_err(|error| format!("embeddings: cannot load {}: {error}; {INSTALL_HINT}", path.display()))?;
+            .map_err(|error| format!("cannot load {}: {error}; {INSTALL_HINT}", path.display()))?;
         let environment = builder
             .with_name("codectx")
             .build()
-            .map_err(|error| format!("embeddings: onnxruntime {} failed to start: {error}", path.display()))?;
+            .map_err(|error| format!("onnxruntime {} failed to start: {error}", path.display()))?;
         tracing::debug!(library = %path.display(), "onnxruntime loaded");
         Ok((path, environment))
     });
     match loaded {
         Ok((_, environment)) => Ok(environment.clone()),
-        Err(message) => Err(Error::Embedding(message.trim_start_matches("embeddings: ").to_string())),
+        Err(message) => Err(Error::Embedding(message.clone())),
+    }
+}
+
+/// The text of an error without its `embeddings: ` heading when it is an
+/// [`Error::Embedding`] (so that it can be wrapped in one again).
+pub fn message(error: Error) -> String {
+    match error {
+        Error::Embedding(message) => message,
+        other => other.to_string(),
     }
 }
 

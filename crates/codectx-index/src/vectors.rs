@@ -26,7 +26,7 @@ use std::time::Instant;
 
 use codectx_core::{Chunk, EmbedConfig, EmbedStats, Error, Result};
 use codectx_embed::{embed_batched, Embedder, EmbedProgress};
-use codectx_vector::{TableState, VectorRow, VectorStore};
+use codectx_vector::{Searcher, TableState, VectorRow, VectorStore};
 
 use crate::store::FileEntry;
 
@@ -244,6 +244,8 @@ fn read_checked(root: &Path, entry: &FileEntry) -> Option<String> {
 pub struct VectorSearch {
     store: VectorStore,
     model: std::sync::OnceLock<Option<(String, usize)>>,
+    /// Opened on the first query and kept for the snapshot's lifetime.
+    searcher: std::sync::OnceLock<Option<Searcher>>,
 }
 
 impl std::fmt::Debug for VectorSearch {
@@ -259,7 +261,11 @@ impl VectorSearch {
         if !VectorStore::exists(index_dir) {
             return Ok(None);
         }
-        Ok(Some(VectorSearch { store: VectorStore::open(index_dir)?, model: std::sync::OnceLock::new() }))
+        Ok(Some(VectorSearch {
+            store: VectorStore::open(index_dir)?,
+            model: std::sync::OnceLock::new(),
+            searcher: std::sync::OnceLock::new(),
+        }))
     }
 
     /// The underlying store.
@@ -315,7 +321,14 @@ impl VectorSearch {
         query: &[f32],
         k: usize,
     ) -> Result<Vec<((u32, u32), f32)>> {
-        let Some(searcher) = self.store.searcher()? else {
+        let searcher = match self.searcher.get() {
+            Some(searcher) => searcher,
+            None => {
+                let searcher = self.store.searcher()?;
+                self.searcher.get_or_init(|| searcher)
+            }
+        };
+        let Some(searcher) = searcher else {
             return Ok(Vec::new());
         };
         let hits = searcher.search(query, k)?;

@@ -66,7 +66,7 @@ fn load_embedder(slot: &EmbedderSlot, config: &EmbedConfig) -> Result<Arc<dyn Em
     slot.get_or_init(|| match codectx_embed::from_config(config) {
         Ok(Some(embedder)) => Ok(Arc::from(embedder)),
         Ok(None) => Err("embeddings are off ([embed] provider = \"none\")".to_string()),
-        Err(error) => Err(error.to_string().trim_start_matches("embeddings: ").to_string()),
+        Err(error) => Err(codectx_embed::runtime::message(error)),
     })
     .clone()
     .map_err(Error::Embedding)

@@ -390,7 +390,7 @@ impl VectorStore {
     }
 
     /// Opens the `chunks` table for searching; `None` when there is none.
-    pub fn searcher(&self) -> Result<Option<Searcher<'_>>> {
+    pub fn searcher(&self) -> Result<Option<Searcher>> {
         let Some(table) = self.table(CHUNKS_TABLE)? else {
             return Ok(None);
         };
@@ -398,7 +398,7 @@ impl VectorStore {
         // IVF-PQ has √rows partitions; probing an eighth of them (at least 20) kept
         // recall@10 near 0.9 or better in benches/vector_search.rs.
         let nprobes = (((rows as f64).sqrt() / 8.0) as usize).max(20);
-        Ok(Some(Searcher { store: self, table, nprobes }))
+        Ok(Some(Searcher { runtime: self.runtime, table, nprobes }))
     }
 
     /// The cached vectors of `keys` for `model_id` (those present).
@@ -486,15 +486,15 @@ impl VectorStore {
     }
 }
 
-/// A handle on the `chunks` table for repeated searches (opened once per index
-/// generation by the query path).
-pub struct Searcher<'a> {
-    store: &'a VectorStore,
+/// A handle on the `chunks` table for repeated searches, opened once per index
+/// generation by the query path (it sees the table as of its opening).
+pub struct Searcher {
+    runtime: &'static tokio::runtime::Runtime,
     table: Table,
     nprobes: usize,
 }
 
-impl Searcher<'_> {
+impl Searcher {
     /// The `k` chunks nearest to `query` by cosine distance, nearest first. Exact
     /// below the ANN threshold; with an IVF-PQ index, max(20, √rows / 8)
     /// partitions are probed and the best `10·k` candidates re-ranked by exact
@@ -504,7 +504,6 @@ impl Searcher<'_> {
     /// dimension; [`Error::Internal`] when LanceDB fails.
     pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<VectorHit>> {
         let batches: Vec<RecordBatch> = self
-            .store
             .runtime
             .block_on(async {
                 self.table
