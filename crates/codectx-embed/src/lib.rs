@@ -109,6 +109,21 @@ pub fn from_config(config: &EmbedConfig) -> Result<Option<Box<dyn Embedder>>> {
     })
 }
 
+/// Checks that every vector has `dimension` floats (0 = not known yet) and
+/// L2-normalises them; the error names `source` (model id or endpoint).
+pub(crate) fn unit_vectors(source: &str, dimension: usize, mut vectors: Vec<Vec<f32>>) -> Result<Vec<Vec<f32>>> {
+    for vector in &mut vectors {
+        if dimension != 0 && vector.len() != dimension {
+            return Err(Error::Embedding(format!(
+                "{source} returned a vector of {} floats, expected {dimension}",
+                vector.len()
+            )));
+        }
+        normalize(vector);
+    }
+    Ok(vectors)
+}
+
 /// Scales `vector` to unit L2 length in place (a zero vector stays zero).
 pub fn normalize(vector: &mut [f32]) {
     let norm = vector.iter().map(|value| value * value).sum::<f32>().sqrt();

@@ -9,7 +9,7 @@ use fastembed::{
     TokenizerFiles, UserDefinedEmbeddingModel,
 };
 
-use crate::{normalize, runtime, Embedder};
+use crate::{runtime, unit_vectors, Embedder};
 
 /// The four tokenizer files fastembed's user-defined model API takes.
 const TOKENIZER_FILES: [&str; 4] = ["tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json"];
@@ -149,21 +149,10 @@ impl Embedder for FastembedEmbedder {
             return Ok(Vec::new());
         }
         let mut model = self.model.lock().map_err(|_| Error::Internal("embedder lock poisoned".into()))?;
-        let mut vectors = model
+        let vectors = model
             .embed(texts, Some(texts.len()))
             .map_err(|error| Error::Embedding(format!("{}: {error}", self.model_id)))?;
-        for vector in &mut vectors {
-            if vector.len() != self.dimension {
-                return Err(Error::Embedding(format!(
-                    "{}: vector of {} floats, expected {}",
-                    self.model_id,
-                    vector.len(),
-                    self.dimension
-                )));
-            }
-            normalize(vector);
-        }
-        Ok(vectors)
+        unit_vectors(&self.model_id, self.dimension, vectors)
     }
 }
 

@@ -7,7 +7,7 @@ use reqwest::blocking::Client;
 use reqwest::StatusCode;
 use serde::{Deserialize, Serialize};
 
-use crate::{normalize, Embedder};
+use crate::{unit_vectors, Embedder};
 
 /// Attempts per batch before the error is returned.
 const MAX_ATTEMPTS: u32 = 6;
@@ -170,20 +170,7 @@ impl Embedder for RemoteEmbedder {
         let mut attempt = 1;
         loop {
             match self.post(&cut) {
-                Ok(mut vectors) => {
-                    for vector in &mut vectors {
-                        if self.dimension != 0 && vector.len() != self.dimension {
-                            return Err(Error::Embedding(format!(
-                                "{} returned {} floats, expected {}",
-                                self.endpoint,
-                                vector.len(),
-                                self.dimension
-                            )));
-                        }
-                        normalize(vector);
-                    }
-                    return Ok(vectors);
-                }
+                Ok(vectors) => return unit_vectors(&self.endpoint, self.dimension, vectors),
                 Err(Attempt::Fail(reason)) => {
                     return Err(Error::Embedding(format!("embedding endpoint {} failed: {reason}", self.endpoint)))
                 }
