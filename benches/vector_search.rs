@@ -37,7 +37,8 @@ fn normalized(mut vector: Vec<f32>) -> Vec<f32> {
 }
 
 fn dataset(rows: usize, rng: &mut Rng) -> Vec<Vec<f32>> {
-    let centres: Vec<Vec<f32>> = (0..CLUSTERS).map(|_| normalized((0..DIMENSION).map(|_| rng.next()).collect())).collect();
+    let centres: Vec<Vec<f32>> =
+        (0..CLUSTERS).map(|_| normalized((0..DIMENSION).map(|_| rng.next()).collect())).collect();
     (0..rows)
         .map(|row| {
             let centre = &centres[row % CLUSTERS];

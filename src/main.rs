@@ -380,7 +380,19 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Ask { question, repo, budget, max_files, no_expand, mode, filter, model, base_url, max_tokens, json } => {
+        Command::Ask {
+            question,
+            repo,
+            budget,
+            max_files,
+            no_expand,
+            mode,
+            filter,
+            model,
+            base_url,
+            max_tokens,
+            json,
+        } => {
             let mode = parse_mode(mode.as_deref())?;
             let (engine, config) = open_engine_with(&repo, cli.config.as_deref(), |config| {
                 if base_url.is_some() {
@@ -515,10 +527,10 @@ async fn run(cli: Cli) -> Result<()> {
                 let embedder = tokio::task::spawn_blocking(move || codectx_embed::from_config(&embed_config))
                     .await??
                     .ok_or_else(|| {
-                        codectx_core::Error::InvalidArgument(
-                            "semantic and hybrid modes need an embedder ([embed] provider is none)".into(),
-                        )
-                    })?;
+                    codectx_core::Error::InvalidArgument(
+                        "semantic and hybrid modes need an embedder ([embed] provider is none)".into(),
+                    )
+                })?;
                 Some((Arc::from(embedder), config.embed.clone()))
             } else {
                 None
@@ -630,11 +642,15 @@ fn print_index_stats(stats: &IndexStats, json: bool) -> Result<()> {
         "skipped: {} binary, {} over the size cap, {} unreadable; {} not valid UTF-8 (decoded lossily unless configured to skip); {} parse timeouts",
         stats.skipped_binary, stats.skipped_too_large, stats.unreadable, stats.invalid_utf8, stats.parse_timeouts
     )?;
+    if stats.parsed > 0 || stats.removed > 0 {
+        writeln!(out, "dependency graph: edges of {} files re-resolved", stats.graph_updated)?;
+    }
     match &stats.embeddings {
         None => writeln!(out, "embeddings: off")?,
         Some(embed) => {
             if embed.chunks_updated > 0 || embed.error.is_none() {
-                let rate = if embed.embed_ms > 0 { embed.embedded as f64 * 1000.0 / embed.embed_ms as f64 } else { 0.0 };
+                let rate =
+                    if embed.embed_ms > 0 { embed.embedded as f64 * 1000.0 / embed.embed_ms as f64 } else { 0.0 };
                 writeln!(
                     out,
                     "embeddings ({} × {}): {} chunks updated, {} from the cache ({:.1}% hit rate), {} embedded ({:.1} chunks/s); {} vectors{} in {:.2}s",
@@ -808,6 +824,20 @@ fn run_eval(options: codectx_eval::EvalOptions, report_path: Option<PathBuf>, js
             index.embedded,
             index.embed_ms as f64 / 1000.0,
             index.query_embed_ms as f64 / 1000.0
+        )?;
+    }
+    if !index.vector_search_ms.is_empty() {
+        let mut samples = index.vector_search_ms.clone();
+        samples.sort_by(f64::total_cmp);
+        let quantile = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
+        writeln!(
+            out,
+            "vector search per query (k = 200, after the query embedding): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms over {} queries; tables opened in {:.1}s",
+            quantile(0.5),
+            quantile(0.95),
+            samples[samples.len() - 1],
+            samples.len(),
+            index.vector_open_ms as f64 / 1000.0
         )?;
     }
     for (instance, error) in &report.failures {

@@ -124,7 +124,12 @@ fn indexes_exactly_the_source_files_and_skips_ignored_binary_oversized_and_loope
     }
     let hits = codectx_retrieve::search(
         &index.snapshot,
-        &SearchRequest { query: "ignored_log_marker binary_marker_text".into(), limit: 10, filter: Default::default(), mode: None },
+        &SearchRequest {
+            query: "ignored_log_marker binary_marker_text".into(),
+            limit: 10,
+            filter: Default::default(),
+            mode: None,
+        },
         &RetrieveOptions::default(),
     )
     .expect("search");

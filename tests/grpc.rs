@@ -219,7 +219,13 @@ async fn serves_every_rpc_over_the_fixture() {
 
     // Search.
     let hits = client
-        .search(SearchRequest { repository: REPO.into(), query: "resolve_redirects".into(), limit: 3, filter: None, mode: String::new() })
+        .search(SearchRequest {
+            repository: REPO.into(),
+            query: "resolve_redirects".into(),
+            limit: 3,
+            filter: None,
+            mode: String::new(),
+        })
         .await
         .expect("Search")
         .into_inner()
@@ -399,7 +405,13 @@ async fn maps_domain_errors_to_grpc_status_codes() {
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");
     assert!(status.message().contains("empty"), "{status:?}");
     let status = client
-        .search(SearchRequest { repository: REPO.into(), query: "  ".into(), limit: 5, filter: None, mode: String::new() })
+        .search(SearchRequest {
+            repository: REPO.into(),
+            query: "  ".into(),
+            limit: 5,
+            filter: None,
+            mode: String::new(),
+        })
         .await
         .expect_err("blank query");
     assert_eq!(status.code(), Code::InvalidArgument, "{status:?}");

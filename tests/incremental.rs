@@ -137,3 +137,87 @@ fn removing_one_file_and_adding_another_in_one_run_counts_both() {
     assert!(snapshot.file("pyapp/models.py").is_none());
     assert!(snapshot.file("pyapp/auth.py").is_some());
 }
+
+/// Every file's out-edges in the snapshot's dependency graph, by path, weights in
+/// thousandths.
+fn graph_edges(index_dir: &Path) -> std::collections::BTreeMap<String, Vec<(String, i64)>> {
+    let snapshot = IndexSnapshot::open(index_dir).expect("open index");
+    let graph = snapshot.file_graph();
+    (0..snapshot.files().len() as u32)
+        .map(|file| {
+            let edges = graph
+                .out_edges(file)
+                .map(|(target, weight)| {
+                    (snapshot.file_at(target).record.path.clone(), (weight * 1000.0).round() as i64)
+                })
+                .collect();
+            (snapshot.file_at(file).record.path.clone(), edges)
+        })
+        .collect()
+}
+
+/// The graph a from-scratch index of `root` has.
+fn fresh_graph(root: &Path) -> std::collections::BTreeMap<String, Vec<(String, i64)>> {
+    let index_dir = util::temp_dir();
+    let stats = index_repo(root, index_dir.path());
+    assert_eq!(stats.graph_updated, stats.files, "a first run resolves every file");
+    graph_edges(index_dir.path())
+}
+
+#[test]
+fn the_dependency_graph_re_resolves_only_the_files_an_edit_can_affect() {
+    let repo = util::fixture_copy();
+    let index_dir = util::temp_dir();
+    let first = index_repo(repo.path(), index_dir.path());
+    assert_eq!(first.graph_updated, first.files);
+    let sessions_edges = &graph_edges(index_dir.path())["pyapp/sessions.py"];
+    assert!(
+        sessions_edges.iter().any(|(target, _)| target == "pyapp/utils.py"),
+        "sessions.py depends on utils.py: {sessions_edges:?}"
+    );
+
+    // A body-only edit: the file's own edges are re-resolved, nobody else's.
+    let utils = repo.path().join("pyapp/utils.py");
+    let text = std::fs::read_to_string(&utils).unwrap();
+    std::fs::write(
+        &utils,
+        text.replace(
+            "def join_location(base, location):\n",
+            "def join_location(base, location):\n    # Relative redirects are joined to the base URL.\n",
+        ),
+    )
+    .unwrap();
+    let second = index_repo(repo.path(), index_dir.path());
+    assert_eq!(second.parsed, 1, "{second:?}");
+    assert_eq!(second.graph_updated, 1, "only the edited file: {second:?}");
+    assert_eq!(graph_edges(index_dir.path()), fresh_graph(repo.path()));
+
+    // A new file that also defines `join_location`: the files that use the name are
+    // re-resolved (the name now has two candidates), the rest keep their edges.
+    std::fs::write(
+        repo.path().join("pyapp/compat.py"),
+        "def join_location(base, location):\n    return base.rstrip('/') + '/' + location\n",
+    )
+    .unwrap();
+    let users: std::collections::BTreeSet<String> = {
+        let snapshot = IndexSnapshot::open(index_dir.path()).unwrap();
+        snapshot
+            .chunks_referencing("join_location")
+            .iter()
+            .map(|(file, _)| snapshot.file_at(*file).record.path.clone())
+            .collect()
+    };
+    assert!(users.contains("pyapp/sessions.py"), "{users:?}");
+    let third = index_repo(repo.path(), index_dir.path());
+    assert_eq!(third.graph_updated, users.len() as u64 + 1, "the new file and the users of the name {users:?}");
+    assert!(third.graph_updated < third.files, "{third:?}");
+    assert_eq!(graph_edges(index_dir.path()), fresh_graph(repo.path()));
+
+    // A deleted file: its importers and the users of its names lose their edges to it.
+    std::fs::remove_file(repo.path().join("pyapp/models.py")).unwrap();
+    let fourth = index_repo(repo.path(), index_dir.path());
+    assert!(fourth.graph_updated >= 1 && fourth.graph_updated < fourth.files, "{fourth:?}");
+    let edges = graph_edges(index_dir.path());
+    assert!(edges.values().flatten().all(|(target, _)| target != "pyapp/models.py"));
+    assert_eq!(edges, fresh_graph(repo.path()));
+}

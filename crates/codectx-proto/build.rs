@@ -6,7 +6,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     unsafe { std::env::set_var("PROTOC", protoc) };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
     let proto = root.join("codectx/v1/codectx.proto");
-    println!("cargo:rerun-if-changed={}", proto.display());
+    // Relative to the package root, so that a target directory shared between
+    // clones (CI's cache) notices an edit in whichever clone builds.
+    println!("cargo:rerun-if-changed=../../proto/codectx/v1/codectx.proto");
     let out_dir = PathBuf::from(std::env::var("OUT_DIR")?);
     tonic_prost_build::configure()
         .file_descriptor_set_path(out_dir.join("codectx_descriptor.bin"))

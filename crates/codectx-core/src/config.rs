@@ -252,7 +252,9 @@ pub fn data_home() -> Option<PathBuf> {
     if let Some(xdg) = std::env::var_os("XDG_DATA_HOME").filter(|value| !value.is_empty()) {
         return Some(PathBuf::from(xdg).join("codectx"));
     }
-    std::env::var_os("HOME").filter(|value| !value.is_empty()).map(|home| PathBuf::from(home).join(".local/share/codectx"))
+    std::env::var_os("HOME")
+        .filter(|value| !value.is_empty())
+        .map(|home| PathBuf::from(home).join(".local/share/codectx"))
 }
 
 /// The model `ask` and `Generate` call: any OpenAI-compatible

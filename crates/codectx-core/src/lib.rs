@@ -29,7 +29,9 @@ mod model;
 mod request;
 pub mod tokens;
 
-pub use config::{data_home, Config, EmbedConfig, EmbedProvider, IndexConfig, ModelConfig, ModelVariant, RepoEntry, RetrievalConfig};
+pub use config::{
+    data_home, Config, EmbedConfig, EmbedProvider, IndexConfig, ModelConfig, ModelVariant, RepoEntry, RetrievalConfig,
+};
 pub use error::{Error, Result};
 pub use language::Language;
 pub use model::*;
@@ -38,7 +40,7 @@ pub use request::*;
 /// Version of the on-disk index format. Bumped whenever the layout of a generation
 /// changes; an index with another version is refused with [`Error::IndexVersion`]
 /// ("re-index with `codectx index`"), never read.
-pub const INDEX_FORMAT_VERSION: u32 = 2;
+pub const INDEX_FORMAT_VERSION: u32 = 3;
 
 /// Name of the folder, under the repository root, that holds the index by default.
 pub const DEFAULT_INDEX_DIR: &str = ".codectx";

@@ -422,6 +422,11 @@ pub struct IndexStats {
     pub generation: u64,
     /// Wall time in milliseconds (embedding included).
     pub elapsed_ms: u64,
+    /// Files whose dependency-graph edges were re-resolved in this run (all files
+    /// on a first run; on later runs the changed files and the files whose edges
+    /// they can affect).
+    #[serde(default)]
+    pub graph_updated: u64,
     /// What the embedding phase did (`None` when embeddings are off).
     #[serde(default)]
     pub embeddings: Option<EmbedStats>,

@@ -5,14 +5,15 @@ use std::sync::Mutex;
 
 use codectx_core::{EmbedConfig, Error, ModelVariant, Result};
 use fastembed::{
-    EmbeddingModel, InitOptionsUserDefined, Pooling, QuantizationMode, TextEmbedding, TextInitOptions,
-    TokenizerFiles, UserDefinedEmbeddingModel,
+    EmbeddingModel, InitOptionsUserDefined, Pooling, QuantizationMode, TextEmbedding, TextInitOptions, TokenizerFiles,
+    UserDefinedEmbeddingModel,
 };
 
 use crate::{runtime, unit_vectors, Embedder};
 
 /// The four tokenizer files fastembed's user-defined model API takes.
-const TOKENIZER_FILES: [&str; 4] = ["tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json"];
+const TOKENIZER_FILES: [&str; 4] =
+    ["tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json"];
 
 /// An embedder running an ONNX model in process (fastembed + ONNX Runtime).
 ///
@@ -167,7 +168,8 @@ impl Embedder for FastembedEmbedder {
 /// Errors: [`Error::Embedding`] for a name that is neither, listing what is accepted.
 pub fn resolve_model(config: &EmbedConfig) -> Result<ModelSource> {
     let Some(model) = config.model.as_deref().filter(|model| !model.is_empty()) else {
-        if let Some(folder) = codectx_core::data_home().map(|home| home.join("models").join(EmbedConfig::DEFAULT_MODEL)) {
+        if let Some(folder) = codectx_core::data_home().map(|home| home.join("models").join(EmbedConfig::DEFAULT_MODEL))
+        {
             if folder.join("tokenizer.json").is_file() {
                 return Ok(ModelSource::Folder(folder));
             }

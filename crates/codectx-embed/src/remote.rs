@@ -72,11 +72,10 @@ impl RemoteEmbedder {
         let url = config.url.as_deref().filter(|url| !url.is_empty()).ok_or_else(|| {
             Error::Embedding("remote embedder needs [embed] url (base URL up to and including /v1)".into())
         })?;
-        let model = config
-            .model
-            .clone()
-            .filter(|model| !model.is_empty())
-            .ok_or_else(|| Error::Embedding("remote embedder needs [embed] model (the model name to send)".into()))?;
+        let model =
+            config.model.clone().filter(|model| !model.is_empty()).ok_or_else(|| {
+                Error::Embedding("remote embedder needs [embed] model (the model name to send)".into())
+            })?;
         let api_key = config
             .api_key_env
             .iter()

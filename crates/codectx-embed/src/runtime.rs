@@ -56,9 +56,9 @@ fn newest_library(dir: &Path) -> Option<PathBuf> {
     entries
         .filter_map(|entry| entry.ok().map(|entry| entry.path()))
         .filter(|path| {
-            path.file_name().and_then(|name| name.to_str()).is_some_and(|name| {
-                name.starts_with("libonnxruntime.so") || name.starts_with("libonnxruntime.dylib")
-            })
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with("libonnxruntime.so") || name.starts_with("libonnxruntime.dylib"))
         })
         .max_by_key(|path| {
             let name = path.file_name().and_then(|name| name.to_str()).unwrap_or_default();

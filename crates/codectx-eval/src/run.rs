@@ -16,6 +16,9 @@ use crate::metrics::{rank_of, summarize, InstanceResult, Summary, BUDGETS};
 
 /// Bytes of a query's prose that are embedded (as the service does).
 const PROSE_CHARS: usize = codectx_retrieve::query::EMBEDDED_PROSE_BYTES;
+/// Nearest chunks fetched per query: the fusion's candidate depth
+/// ([`codectx_retrieve::RetrieveOptions::candidates`] by default).
+const VECTOR_CANDIDATES: usize = 200;
 
 /// A named retrieval configuration evaluated side by side with others.
 #[derive(Debug, Clone)]
@@ -86,9 +89,17 @@ pub struct IndexTotals {
     /// Of those, chunks run through the model.
     #[serde(default)]
     pub embedded: u64,
-    /// Time spent embedding queries, milliseconds.
+    /// Time spent embedding queries (the model only), milliseconds.
     #[serde(default)]
     pub query_embed_ms: u64,
+    /// Time spent opening each commit's vector table for search, milliseconds.
+    #[serde(default)]
+    pub vector_open_ms: u64,
+    /// The vector signal's cost per query: the nearest-neighbour search of one
+    /// query vector in that commit's table (k = 200) plus mapping the hits onto
+    /// the snapshot, in milliseconds, one sample per instance.
+    #[serde(default)]
+    pub vector_search_ms: Vec<f64>,
 }
 
 /// The result of a run.
@@ -151,7 +162,9 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
             let cached: Vec<Option<InstanceResult>> = options
                 .configs
                 .iter()
-                .map(|config| read_cached(&options.work_dir, &config_key(config, &options.embedder), &instance.instance_id))
+                .map(|config| {
+                    read_cached(&options.work_dir, &config_key(config, &options.embedder), &instance.instance_id)
+                })
                 .collect();
             if cached.iter().all(Option::is_some) {
                 report.results.extend(cached.into_iter().flatten());
@@ -195,13 +208,19 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
                     .any(|(config, cached)| cached.is_none() && config.options.uses_vectors());
                 let vector_hits = match (&options.embedder, needs_vectors) {
                     (Some((embedder, _)), true) => {
-                        let vectors = snapshot.vectors().ok_or_else(|| {
-                            Error::Embedding(format!("{} has no vector table", index_dir.display()))
-                        })?;
+                        let vectors = snapshot
+                            .vectors()
+                            .ok_or_else(|| Error::Embedding(format!("{} has no vector table", index_dir.display())))?;
+                        let started = Instant::now();
+                        vectors.prepare()?;
+                        report.index.vector_open_ms += started.elapsed().as_millis() as u64;
                         let started = Instant::now();
                         let text = codectx_retrieve::query::prose(&instance.problem_statement, PROSE_CHARS);
-                        let hits = vectors.query(&snapshot, embedder.as_ref(), &text, 200)?;
+                        let vector = vectors.embed_query(embedder.as_ref(), &text)?;
                         report.index.query_embed_ms += started.elapsed().as_millis() as u64;
+                        let started = Instant::now();
+                        let hits = vectors.nearest(&snapshot, &vector, VECTOR_CANDIDATES)?;
+                        report.index.vector_search_ms.push(started.elapsed().as_secs_f64() * 1000.0);
                         hits.into_iter()
                             .map(|((file, ordinal), similarity)| (ChunkRef { file, ordinal }, similarity))
                             .collect()

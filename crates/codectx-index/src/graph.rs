@@ -11,17 +11,35 @@
 //!   `x_test.go` → `x.go`, `XTest.java` → `X.java`, `x.test.ts`/`x.spec.ts` → `x.ts`),
 //!   weight 1.
 //!
-//! The graph is derived from the per-file data the indexer stores (imports,
-//! references, symbols), which is itself incremental: a run re-extracts only
-//! changed files. The graph is rebuilt from that data when a snapshot is first
-//! asked for it (linear in the number of references).
+//! Incremental: each file's out-edges are resolved at index time and stored with
+//! the file ([`crate::FileEntry::dependencies`], by target path).
+//! [`update_dependencies`] re-resolves only the files whose edges can have changed
+//! (re-parsed files, files that use a name whose set of defining files changed,
+//! files whose imports now resolve differently, files with an edge into a removed
+//! file, tests of an added or removed file); every other file keeps its stored
+//! edges. A snapshot assembles the sparse matrix from the stored edges on first
+//! use, without resolving anything.
 
 use std::collections::{HashMap, HashSet};
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 
 use crate::store::FileEntry;
 
 /// Names defined in more files than this are not linked by reference.
 pub const MAX_AMBIGUOUS_DEFINITIONS: usize = 3;
+
+/// One stored out-edge of a file: the file it depends on (repository-relative
+/// path) and the edge's weight (imports and test links 1 each; a resolved reference
+/// 1, or 0.5 split over up to [`MAX_AMBIGUOUS_DEFINITIONS`] candidates; summed per target).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEdge {
+    /// Path of the file depended on.
+    pub target: String,
+    /// Sum of the edge weights to it (> 0).
+    pub weight: f32,
+}
 
 /// A directed, weighted file graph in compressed sparse row form.
 #[derive(Debug, Clone, Default)]
@@ -44,17 +62,24 @@ pub struct FileGraph {
 /// in the ranking walk.
 pub const REVERSE_WEIGHT: f32 = 0.3;
 
-impl FileGraph {
-    /// Builds the graph of `files`.
-    pub fn build(files: &[FileEntry]) -> FileGraph {
+/// What resolving one file's edges needs to know about the whole generation: files
+/// by path and by file name, and which files define each name. Built in one pass
+/// over the symbols (no reference is resolved here).
+struct Resolver<'a> {
+    files: &'a [FileEntry],
+    by_path: HashMap<&'a str, u32>,
+    by_file_name: HashMap<&'a str, Vec<u32>>,
+    definers: HashMap<&'a str, Vec<u32>>,
+}
+
+impl<'a> Resolver<'a> {
+    fn new(files: &'a [FileEntry]) -> Resolver<'a> {
         let by_path: HashMap<&str, u32> =
             files.iter().enumerate().map(|(index, entry)| (entry.record.path.as_str(), index as u32)).collect();
         let mut by_file_name: HashMap<&str, Vec<u32>> = HashMap::new();
         for (index, entry) in files.iter().enumerate() {
-            let name = entry.record.path.rsplit('/').next().unwrap_or(&entry.record.path);
-            by_file_name.entry(name).or_default().push(index as u32);
+            by_file_name.entry(file_name(&entry.record.path)).or_default().push(index as u32);
         }
-        // Which files define each name.
         let mut definers: HashMap<&str, Vec<u32>> = HashMap::new();
         for (index, entry) in files.iter().enumerate() {
             for symbol in &entry.parsed.symbols {
@@ -64,64 +89,182 @@ impl FileGraph {
                 }
             }
         }
-        let mut edges: Vec<HashMap<u32, f32>> = vec![HashMap::new(); files.len()];
-        for (index, entry) in files.iter().enumerate() {
-            let source = index as u32;
-            let imported: HashSet<u32> = entry
-                .parsed
-                .imports
-                .iter()
-                .filter_map(|import| import.resolved.as_deref().and_then(|path| by_path.get(path).copied()))
-                .collect();
-            for &target in &imported {
-                if target != source {
-                    *edges[index].entry(target).or_default() += 1.0;
-                }
+        Resolver { files, by_path, by_file_name, definers }
+    }
+
+    /// The out-edges of file `index`, by target path, in path order.
+    fn edges_of(&self, index: usize) -> Vec<FileEdge> {
+        let entry = &self.files[index];
+        let source = index as u32;
+        let mut edges: HashMap<u32, f32> = HashMap::new();
+        let imported: HashSet<u32> = entry
+            .parsed
+            .imports
+            .iter()
+            .filter_map(|import| import.resolved.as_deref().and_then(|path| self.by_path.get(path).copied()))
+            .collect();
+        for &target in &imported {
+            if target != source {
+                *edges.entry(target).or_default() += 1.0;
             }
-            let mut seen_names: HashSet<&str> = HashSet::new();
-            for chunk in &entry.parsed.chunks {
-                for name in &chunk.references {
-                    if !seen_names.insert(name.as_str()) {
-                        continue;
-                    }
-                    let Some(defined_in) = definers.get(name.as_str()) else { continue };
-                    let in_context: Vec<u32> =
-                        defined_in.iter().copied().filter(|file| imported.contains(file)).collect();
-                    if defined_in.contains(&source) && in_context.is_empty() {
-                        continue; // a local name
-                    }
-                    let (targets, weight) = if !in_context.is_empty() {
-                        (in_context, 1.0)
-                    } else if defined_in.len() <= MAX_AMBIGUOUS_DEFINITIONS {
-                        (defined_in.clone(), 0.5)
-                    } else {
-                        continue;
-                    };
-                    let share = weight / targets.len() as f32;
-                    for target in targets {
-                        if target != source {
-                            *edges[index].entry(target).or_default() += share;
-                        }
-                    }
+        }
+        let mut seen_names: HashSet<&str> = HashSet::new();
+        for chunk in &entry.parsed.chunks {
+            for name in &chunk.references {
+                if !seen_names.insert(name.as_str()) {
+                    continue;
                 }
-            }
-            if let Some(tested) = tested_file(&entry.record.path) {
-                // The conventional path, else the one file of that name anywhere.
-                let target = by_path.get(tested.as_str()).copied().or_else(|| {
-                    let name = tested.rsplit('/').next().unwrap_or(&tested);
-                    match by_file_name.get(name).map(Vec::as_slice) {
-                        Some([only]) => Some(*only),
-                        _ => None,
+                let Some(defined_in) = self.definers.get(name.as_str()) else { continue };
+                let in_context: Vec<u32> = defined_in.iter().copied().filter(|file| imported.contains(file)).collect();
+                if defined_in.contains(&source) && in_context.is_empty() {
+                    continue; // a local name
+                }
+                let (targets, weight) = if !in_context.is_empty() {
+                    (in_context, 1.0)
+                } else if defined_in.len() <= MAX_AMBIGUOUS_DEFINITIONS {
+                    (defined_in.clone(), 0.5)
+                } else {
+                    continue;
+                };
+                let share = weight / targets.len() as f32;
+                for target in targets {
+                    if target != source {
+                        *edges.entry(target).or_default() += share;
                     }
-                });
-                if let Some(target) = target.filter(|target| *target != source) {
-                    *edges[index].entry(target).or_default() += 1.0;
                 }
             }
         }
-        let mut walk: Vec<HashMap<u32, f32>> = edges.clone();
+        if let Some(tested) = tested_file(&entry.record.path) {
+            // The conventional path, else the one file of that name anywhere.
+            let target = self.by_path.get(tested.as_str()).copied().or_else(|| {
+                match self.by_file_name.get(file_name(&tested)).map(Vec::as_slice) {
+                    Some([only]) => Some(*only),
+                    _ => None,
+                }
+            });
+            if let Some(target) = target.filter(|target| *target != source) {
+                *edges.entry(target).or_default() += 1.0;
+            }
+        }
+        let mut out: Vec<FileEdge> = edges
+            .into_iter()
+            .map(|(target, weight)| FileEdge { target: self.files[target as usize].record.path.clone(), weight })
+            .collect();
+        out.sort_by(|a, b| a.target.cmp(&b.target));
+        out
+    }
+}
+
+/// Brings every file's stored out-edges ([`FileEntry::dependencies`]) up to date
+/// and returns how many files were re-resolved.
+///
+/// `files` is the new generation (sorted by path): reused files carry the edges of
+/// the previous generation, `reparsed[i]` says whether `files[i]` was parsed in
+/// this run. `previous` is the previous generation's files, empty for a first
+/// run (then every file is resolved). A file keeps its stored edges unless
+/// * it was re-parsed,
+/// * it uses a name that a changed, added or removed file started or stopped
+///   defining (the candidates of that name changed),
+/// * one of its imports resolves differently now,
+/// * one of its edges points at a removed file,
+/// * it is a test whose tested file's name was added or removed.
+///
+/// The result is the same as resolving every file afresh (tested), at the cost of
+/// the files listed.
+pub fn update_dependencies(files: &mut [FileEntry], reparsed: &[bool], previous: &[FileEntry]) -> usize {
+    let old_by_path: HashMap<&str, &FileEntry> =
+        previous.iter().map(|entry| (entry.record.path.as_str(), entry)).collect();
+    let new_paths: HashSet<&str> = files.iter().map(|entry| entry.record.path.as_str()).collect();
+    let removed: HashSet<&str> = old_by_path.keys().copied().filter(|path| !new_paths.contains(path)).collect();
+    let added_or_removed_names: HashSet<&str> = files
+        .iter()
+        .map(|entry| entry.record.path.as_str())
+        .filter(|path| !old_by_path.contains_key(path))
+        .chain(removed.iter().copied())
+        .map(file_name)
+        .collect();
+
+    // Names whose set of defining files changed.
+    let defined = |entry: &FileEntry| -> HashSet<String> {
+        entry.parsed.symbols.iter().map(|symbol| symbol.name.clone()).collect()
+    };
+    let mut changed_names: HashSet<String> = HashSet::new();
+    for (entry, _) in files.iter().zip(reparsed).filter(|(_, reparsed)| **reparsed) {
+        let now = defined(entry);
+        let before = old_by_path.get(entry.record.path.as_str()).map(|old| defined(old)).unwrap_or_default();
+        changed_names.extend(now.symmetric_difference(&before).cloned());
+    }
+    for path in &removed {
+        changed_names.extend(defined(old_by_path[path]));
+    }
+
+    let first_run = previous.is_empty();
+    let dirty: Vec<bool> = files
+        .par_iter()
+        .zip(reparsed.par_iter())
+        .map(|(entry, &reparsed)| {
+            if first_run || reparsed {
+                return true;
+            }
+            let Some(old) = old_by_path.get(entry.record.path.as_str()) else { return true };
+            let resolved = |file: &FileEntry| -> Vec<Option<String>> {
+                file.parsed.imports.iter().map(|import| import.resolved.clone()).collect()
+            };
+            resolved(entry) != resolved(old)
+                || entry.dependencies.iter().any(|edge| removed.contains(edge.target.as_str()))
+                || tested_file(&entry.record.path)
+                    .is_some_and(|tested| added_or_removed_names.contains(file_name(&tested)))
+                || (!changed_names.is_empty()
+                    && entry
+                        .parsed
+                        .chunks
+                        .iter()
+                        .flat_map(|chunk| &chunk.references)
+                        .any(|name| changed_names.contains(name.as_str())))
+        })
+        .collect();
+
+    let resolver = Resolver::new(files);
+    let updates: Vec<(usize, Vec<FileEdge>)> = dirty
+        .par_iter()
+        .enumerate()
+        .filter(|(_, dirty)| **dirty)
+        .map(|(index, _)| (index, resolver.edges_of(index)))
+        .collect();
+    let count = updates.len();
+    for (index, edges) in updates {
+        files[index].dependencies = edges;
+    }
+    count
+}
+
+fn file_name(path: &str) -> &str {
+    path.rsplit('/').next().unwrap_or(path)
+}
+
+impl FileGraph {
+    /// Assembles the graph of `files` from their stored edges
+    /// ([`FileEntry::dependencies`]); edges to paths not in `files` are ignored.
+    /// Linear in the number of edges.
+    pub fn build(files: &[FileEntry]) -> FileGraph {
+        let by_path: HashMap<&str, u32> =
+            files.iter().enumerate().map(|(index, entry)| (entry.record.path.as_str(), index as u32)).collect();
+        let edges: Vec<Vec<(u32, f32)>> = files
+            .iter()
+            .map(|entry| {
+                let mut out: Vec<(u32, f32)> = entry
+                    .dependencies
+                    .iter()
+                    .filter_map(|edge| by_path.get(edge.target.as_str()).map(|&target| (target, edge.weight)))
+                    .collect();
+                out.sort_by_key(|(target, _)| *target);
+                out
+            })
+            .collect();
+        let mut walk: Vec<HashMap<u32, f32>> =
+            edges.iter().map(|out| out.iter().copied().collect::<HashMap<u32, f32>>()).collect();
         for (source, out) in edges.iter().enumerate() {
-            for (&target, &weight) in out {
+            for &(target, weight) in out {
                 *walk[target as usize].entry(source as u32).or_default() += REVERSE_WEIGHT * weight;
             }
         }
@@ -139,8 +282,6 @@ impl FileGraph {
         }
         graph.offsets.push(0);
         for out in edges {
-            let mut out: Vec<(u32, f32)> = out.into_iter().collect();
-            out.sort_by_key(|(target, _)| *target);
             for (target, weight) in out {
                 graph.targets.push(target);
                 graph.weights.push(weight);

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use std::sync::Arc;
 
 use codectx_core::{
-    EmbedConfig, EmbedStats, Error, FileRecord, IndexConfig, IndexProgress, IndexStats, Language, ParsedFile, Result, INDEX_FORMAT_VERSION,
+    EmbedConfig, EmbedStats, Error, FileRecord, IndexConfig, IndexProgress, IndexStats, Language, ParsedFile, Result,
+    INDEX_FORMAT_VERSION,
 };
 use codectx_embed::Embedder;
 use codectx_syntax::{ChunkOptions, FileSet};
@@ -247,6 +248,9 @@ impl Indexer {
                 Parsed::Vanished => stats.unreadable += 1,
             }
         }
+        let reparsed_from = reused.len();
+        let reparsed_paths: HashSet<String> =
+            files[reparsed_from..].iter().map(|entry| entry.record.path.clone()).collect();
         files.sort_by(|a, b| a.record.path.cmp(&b.record.path));
 
         // 5. Resolve every file's imports against the new file set (a new file can
@@ -265,7 +269,13 @@ impl Indexer {
             );
         });
 
-        // 6. Commit the text index, write the store, publish.
+        // 6. Bring the dependency graph's stored edges up to date: only the files
+        //    whose edges can have changed are re-resolved.
+        report(progress, "graph", 0, files.len() as u64);
+        let reparsed: Vec<bool> = files.iter().map(|entry| reparsed_paths.contains(&entry.record.path)).collect();
+        stats.graph_updated = crate::graph::update_dependencies(&mut files, &reparsed, old_files) as u64;
+
+        // 7. Commit the text index, write the store, publish.
         report(progress, "commit", 0, 1);
         writer.commit().map_err(text_error)?;
         crate::failpoint("after-text-commit");
@@ -311,14 +321,10 @@ impl Indexer {
         let (embedder, config) = self.embedder.as_ref()?;
         report(progress, "embed", 0, 0);
         let started = Instant::now();
-        let result = crate::vectors::sync_vectors(
-            &self.index_dir,
-            &self.root,
-            files,
-            embedder.as_ref(),
-            config,
-            &mut |step| report(progress, "embed", step.done as u64, step.total as u64),
-        );
+        let result =
+            crate::vectors::sync_vectors(&self.index_dir, &self.root, files, embedder.as_ref(), config, &mut |step| {
+                report(progress, "embed", step.done as u64, step.total as u64)
+            });
         Some(result.unwrap_or_else(|error| {
             tracing::warn!(%error, "embedding phase failed; the lexical index is up to date");
             EmbedStats {
@@ -397,7 +403,7 @@ impl Indexer {
         // previous generation (a changed file is among them).
         write_chunks(writer, &walked.rel_path, language, &source, &parsed)?;
         let record = FileRecord { path: walked.rel_path.clone(), language, hash, size: source.len() as u64, lossy };
-        Ok(Parsed::Indexed(FileEntry { record, parsed }))
+        Ok(Parsed::Indexed(FileEntry { record, parsed, dependencies: Vec::new() }))
     }
 }
 

@@ -38,6 +38,9 @@ pub struct FileEntry {
     pub record: FileRecord,
     /// Symbols, chunks and imports (imports resolved against the generation's file set).
     pub parsed: ParsedFile,
+    /// The file's out-edges in the dependency graph, by target path, in path order
+    /// (see [`crate::graph`]); kept across generations while still valid.
+    pub dependencies: Vec<crate::graph::FileEdge>,
 }
 
 /// The metadata of a generation, as JSON (human-readable on purpose).

@@ -25,7 +25,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use codectx_core::{Chunk, EmbedConfig, EmbedStats, Error, Result};
-use codectx_embed::{embed_batched, Embedder, EmbedProgress};
+use codectx_embed::{embed_batched, EmbedProgress, Embedder};
 use codectx_vector::{Searcher, TableState, VectorRow, VectorStore};
 
 use crate::store::FileEntry;
@@ -181,8 +181,7 @@ pub fn sync_vectors(
             })
         })?;
         done += group.len();
-        let entries: Vec<(String, Vec<f32>)> =
-            group.iter().map(|(key, _)| key.clone()).zip(embedded).collect();
+        let entries: Vec<(String, Vec<f32>)> = group.iter().map(|(key, _)| key.clone()).zip(embedded).collect();
         store.cache_put(&model_id, dimension, &entries)?;
         vectors.extend(entries);
     }
@@ -286,14 +285,16 @@ impl VectorSearch {
         query: &str,
         k: usize,
     ) -> Result<Vec<((u32, u32), f32)>> {
-        let model = match self.model.get() {
-            Some(model) => model,
-            None => {
-                let model = self.store.model()?;
-                self.model.get_or_init(|| model)
-            }
-        };
-        if let Some((model_id, _)) = model {
+        let vector = self.embed_query(embedder, query)?;
+        self.nearest(snapshot, &vector, k)
+    }
+
+    /// Embeds `query` with `embedder` after checking that the table was written by
+    /// the same model: one L2-normalised vector of the model's dimension.
+    ///
+    /// Errors: as [`VectorSearch::query`].
+    pub fn embed_query(&self, embedder: &dyn Embedder, query: &str) -> Result<Vec<f32>> {
+        if let Some((model_id, _)) = self.model()? {
             if model_id != embedder.model_id() {
                 return Err(Error::Embedding(format!(
                     "the index was embedded with {model_id} but the query embedder is {}: re-run `codectx index` \
@@ -302,11 +303,35 @@ impl VectorSearch {
                 )));
             }
         }
-        let vector = embedder
+        embedder
             .embed(&[query])?
             .pop()
-            .ok_or_else(|| Error::Embedding(format!("{} returned no vector", embedder.model_id())))?;
-        self.nearest(snapshot, &vector, k)
+            .ok_or_else(|| Error::Embedding(format!("{} returned no vector", embedder.model_id())))
+    }
+
+    /// Opens the table's search handle (schema, row count, ANN index) ahead of the
+    /// first query, so that the first query pays only for the search. Idempotent.
+    ///
+    /// Errors: [`Error::Embedding`] when LanceDB cannot open the table.
+    pub fn prepare(&self) -> Result<()> {
+        self.model()?;
+        self.searcher().map(|_| ())
+    }
+
+    fn model(&self) -> Result<&Option<(String, usize)>> {
+        if let Some(model) = self.model.get() {
+            return Ok(model);
+        }
+        let model = self.store.model()?;
+        Ok(self.model.get_or_init(|| model))
+    }
+
+    fn searcher(&self) -> Result<Option<&Searcher>> {
+        if let Some(searcher) = self.searcher.get() {
+            return Ok(searcher.as_ref());
+        }
+        let searcher = self.store.searcher()?;
+        Ok(self.searcher.get_or_init(|| searcher).as_ref())
     }
 
     /// The `k` chunks nearest to `query` (an embedding of the query text by the
@@ -315,20 +340,8 @@ impl VectorSearch {
     /// are dropped. The `f32` is the cosine similarity (`1 − distance`).
     ///
     /// Errors: [`Error::InvalidArgument`] when `query` has the wrong dimension.
-    pub fn nearest(
-        &self,
-        snapshot: &crate::IndexSnapshot,
-        query: &[f32],
-        k: usize,
-    ) -> Result<Vec<((u32, u32), f32)>> {
-        let searcher = match self.searcher.get() {
-            Some(searcher) => searcher,
-            None => {
-                let searcher = self.store.searcher()?;
-                self.searcher.get_or_init(|| searcher)
-            }
-        };
-        let Some(searcher) = searcher else {
+    pub fn nearest(&self, snapshot: &crate::IndexSnapshot, query: &[f32], k: usize) -> Result<Vec<((u32, u32), f32)>> {
+        let Some(searcher) = self.searcher()? else {
             return Ok(Vec::new());
         };
         let hits = searcher.search(query, k)?;

@@ -15,10 +15,10 @@
 //! is not part of `GenerateRequest` (always 0 = no limit there).
 
 use codectx_core::{
-    Block, BlockKind, ContextBundle, ContextRequest, DependencyEdge, Error, Expansion, FileDependencies, GenerateEvent,
-    GenerateRequest, IndexEvent, IndexProgress, IndexStats, Language, ModelOverrides, PathFilter, RankedFile,
-    References, RepositoryInfo, Result, SearchHit, SearchRequest, Signal, SignalHit, Span, SymbolInfo, SymbolKind,
-    Usage, DEFAULT_TOKEN_BUDGET, EmbedStats, RetrievalMode,
+    Block, BlockKind, ContextBundle, ContextRequest, DependencyEdge, EmbedStats, Error, Expansion, FileDependencies,
+    GenerateEvent, GenerateRequest, IndexEvent, IndexProgress, IndexStats, Language, ModelOverrides, PathFilter,
+    RankedFile, References, RepositoryInfo, Result, RetrievalMode, SearchHit, SearchRequest, Signal, SignalHit, Span,
+    SymbolInfo, SymbolKind, Usage, DEFAULT_TOKEN_BUDGET,
 };
 use codectx_proto::v1 as pb;
 
@@ -480,6 +480,7 @@ impl IntoProto for IndexStats {
             elapsed_ms: self.elapsed_ms,
             unreadable: self.unreadable,
             parse_timeouts: self.parse_timeouts,
+            graph_updated: self.graph_updated,
             embeddings: self.embeddings.map(|stats| pb::EmbedStats {
                 model_id: stats.model_id,
                 dimension: stats.dimension,
@@ -513,6 +514,7 @@ impl FromProto<pb::IndexStats> for IndexStats {
             invalid_utf8: proto.invalid_utf8,
             unreadable: proto.unreadable,
             parse_timeouts: proto.parse_timeouts,
+            graph_updated: proto.graph_updated,
             generation: proto.generation,
             elapsed_ms: proto.elapsed_ms,
             embeddings: proto.embeddings.map(|stats| EmbedStats {
@@ -735,6 +737,7 @@ mod tests {
             invalid_utf8: 12,
             unreadable: 13,
             parse_timeouts: 14,
+            graph_updated: 21,
             generation: 15,
             elapsed_ms: 16,
             embeddings: Some(EmbedStats {

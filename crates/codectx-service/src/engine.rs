@@ -6,8 +6,9 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use codectx_core::{
-    Config, ContextBundle, EmbedConfig, EmbedProvider, ContextRequest, Error, FileDependencies, GenerateEvent, GenerateRequest, IndexEvent,
-    References, RepositoryInfo, Result, RetrievalMode, SearchHit, SearchRequest, SymbolInfo, Usage,
+    Config, ContextBundle, ContextRequest, EmbedConfig, EmbedProvider, Error, FileDependencies, GenerateEvent,
+    GenerateRequest, IndexEvent, References, RepositoryInfo, Result, RetrievalMode, SearchHit, SearchRequest,
+    SymbolInfo, Usage,
 };
 use codectx_embed::Embedder;
 use codectx_index::{IndexSnapshot, Indexer};
@@ -174,7 +175,6 @@ impl Planner {
 }
 
 impl Engine {
-
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config

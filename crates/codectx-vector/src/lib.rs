@@ -242,7 +242,10 @@ impl VectorStore {
             }
         }
         if found_dimension != dimension || other_model.is_some() {
-            return Ok(TableState::OtherModel { model_id: other_model.unwrap_or_default(), dimension: found_dimension });
+            return Ok(TableState::OtherModel {
+                model_id: other_model.unwrap_or_default(),
+                dimension: found_dimension,
+            });
         }
         Ok(TableState::Files(files))
     }
@@ -322,8 +325,7 @@ impl VectorStore {
         let Some(table) = self.table(CHUNKS_TABLE)? else {
             return Ok(OptimizeReport::default());
         };
-        let rows =
-            self.runtime.block_on(table.count_rows(None)).map_err(|error| lance_error("count rows", error))?;
+        let rows = self.runtime.block_on(table.count_rows(None)).map_err(|error| lance_error("count rows", error))?;
         let indices =
             self.runtime.block_on(table.list_indices()).map_err(|error| lance_error("list indices", error))?;
         let has_index = indices.iter().any(|index| index.columns.iter().any(|column| column == "vector"));
@@ -342,10 +344,7 @@ impl VectorStore {
         }
         // Compaction, index update, then pruning of every older version.
         self.runtime
-            .block_on(table.optimize(OptimizeAction::Compact {
-                options: Default::default(),
-                remap_options: None,
-            }))
+            .block_on(table.optimize(OptimizeAction::Compact { options: Default::default(), remap_options: None }))
             .map_err(|error| lance_error("compact", error))?;
         if has_index {
             self.runtime
@@ -451,7 +450,9 @@ impl VectorStore {
             .map_err(|error| lance_error("cache batch", error))?;
         match self.table(&name)? {
             Some(table) => {
-                self.runtime.block_on(table.add(batch).execute()).map_err(|error| lance_error("cache append", error))?;
+                self.runtime
+                    .block_on(table.add(batch).execute())
+                    .map_err(|error| lance_error("cache append", error))?;
             }
             None => {
                 let table = self
