@@ -228,6 +228,25 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The call and containment graph around a symbol's definitions.
+    Graph {
+        /// Bare or qualified name.
+        name: String,
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Hops from the symbol (1..=3).
+        #[arg(long, default_value_t = 1)]
+        depth: u32,
+        /// Which edges to follow: both, callers or callees.
+        #[arg(long, default_value = "both", value_parser = ["both", "callers", "callees"])]
+        direction: String,
+        /// Most nodes (1..=500).
+        #[arg(long, default_value_t = 50)]
+        max_nodes: usize,
+        /// Print JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Imports of a file and the files that import it.
     Deps {
         /// Repository-relative path.
@@ -477,6 +496,48 @@ async fn run(cli: Cli) -> Result<()> {
             }
             show(&mut out, "callers", &references.callers)?;
             show(&mut out, "callees", &references.callees)?;
+            Ok(())
+        }
+        Command::Graph { name, repo, depth, direction, max_nodes, json } => {
+            let (engine, _) = open_engine(&repo, cli.config.as_deref())?;
+            let direction = match direction.as_str() {
+                "callers" => codectx_core::GraphDirection::Callers,
+                "callees" => codectx_core::GraphDirection::Callees,
+                _ => codectx_core::GraphDirection::Both,
+            };
+            let request = codectx_core::SymbolGraphRequest { name, depth, direction, max_nodes };
+            let graph = engine.symbol_graph(LOCAL_REPOSITORY, request).await?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &graph)?;
+                writeln!(out)?;
+                return Ok(());
+            }
+            for node in &graph.nodes {
+                let symbol = &node.symbol;
+                writeln!(
+                    out,
+                    "[{}] {}{} {}  {}:{}",
+                    node.id,
+                    "  ".repeat(node.depth as usize),
+                    symbol.kind,
+                    symbol.qualified_name,
+                    symbol.path,
+                    symbol.span.start_line
+                )?;
+            }
+            writeln!(out, "edges:")?;
+            for edge in &graph.edges {
+                let kind = match edge.kind {
+                    codectx_core::SymbolEdgeKind::Calls => "calls",
+                    codectx_core::SymbolEdgeKind::Contains => "contains",
+                };
+                let name = |id: u32| graph.nodes[id as usize].symbol.qualified_name.as_str();
+                writeln!(out, "  {} --{kind}--> {}", name(edge.from), name(edge.to))?;
+            }
+            if graph.truncated {
+                writeln!(out, "(truncated at {max_nodes} nodes)")?;
+            }
             Ok(())
         }
         Command::Deps { path, repo, json } => {

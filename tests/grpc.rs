@@ -10,7 +10,8 @@ use codectx_core::{Config, ModelConfig};
 use codectx_proto::v1::code_context_client::CodeContextClient;
 use codectx_proto::v1::{
     generate_event, index_event, GenerateRequest, GetContextRequest, GetFileDependenciesRequest, GetReferencesRequest,
-    GetSymbolsRequest, IndexRepositoryRequest, ListRepositoriesRequest, SearchRequest,
+    GetSymbolGraphRequest, GetSymbolsRequest, GraphDirection, IndexRepositoryRequest, ListRepositoriesRequest,
+    SearchRequest, SymbolEdgeKind,
 };
 use codectx_service::{Engine, RepositorySpec};
 use tonic::transport::Channel;
@@ -349,6 +350,80 @@ async fn serves_every_rpc_over_the_fixture() {
         .await
         .expect_err("malformed token");
     assert_eq!(bad_token.code(), tonic::Code::InvalidArgument);
+
+    // GetSymbolGraph: two hops around Session.send — its callers (get, post), its
+    // callee resolve_redirects, and that one's callee join_location in utils.py.
+    let graph = client
+        .get_symbol_graph(GetSymbolGraphRequest {
+            repository: REPO.into(),
+            name: "Session.send".into(),
+            depth: 2,
+            direction: 0,
+            max_nodes: 0,
+        })
+        .await
+        .expect("GetSymbolGraph")
+        .into_inner();
+    let node = |name: &str| {
+        graph
+            .nodes
+            .iter()
+            .find(|node| node.symbol.as_ref().is_some_and(|symbol| symbol.qualified_name == name))
+            .unwrap_or_else(|| panic!("node {name} in {graph:?}"))
+    };
+    assert_eq!(node("Session.send").depth, 0);
+    assert_eq!(node("Session.resolve_redirects").depth, 1);
+    assert_eq!(node("join_location").depth, 2);
+    assert_eq!(node("join_location").symbol.as_ref().unwrap().path, "pyapp/utils.py");
+    let calls = |from: &str, to: &str| {
+        graph.edges.iter().any(|edge| {
+            edge.from == node(from).id && edge.to == node(to).id && edge.kind == SymbolEdgeKind::Calls as i32
+        })
+    };
+    assert!(calls("Session.get", "Session.send"), "{graph:?}");
+    assert!(calls("Session.send", "Session.resolve_redirects"), "{graph:?}");
+    assert!(calls("Session.resolve_redirects", "join_location"), "{graph:?}");
+    assert!(!graph.truncated);
+    let callers_only = client
+        .get_symbol_graph(GetSymbolGraphRequest {
+            repository: REPO.into(),
+            name: "join_location".into(),
+            depth: 1,
+            direction: GraphDirection::Callers as i32,
+            max_nodes: 0,
+        })
+        .await
+        .expect("GetSymbolGraph callers")
+        .into_inner();
+    let names: Vec<&str> =
+        callers_only.nodes.iter().filter_map(|node| node.symbol.as_ref()).map(|s| s.qualified_name.as_str()).collect();
+    assert_eq!(names, ["join_location", "Session.resolve_redirects"]);
+    let capped = client
+        .get_symbol_graph(GetSymbolGraphRequest {
+            repository: REPO.into(),
+            name: "Session.send".into(),
+            depth: 2,
+            direction: 0,
+            max_nodes: 2,
+        })
+        .await
+        .expect("GetSymbolGraph capped")
+        .into_inner();
+    assert_eq!(capped.nodes.len(), 2);
+    assert!(capped.truncated);
+    for (depth, max_nodes, direction) in [(4, 0, 0), (1, 501, 0), (1, 0, 7)] {
+        let error = client
+            .get_symbol_graph(GetSymbolGraphRequest {
+                repository: REPO.into(),
+                name: "Session.send".into(),
+                depth,
+                direction,
+                max_nodes,
+            })
+            .await
+            .expect_err("out of range");
+        assert_eq!(error.code(), tonic::Code::InvalidArgument, "{error:?}");
+    }
 
     // GetFileDependencies: imports out and in.
     let deps = client

@@ -569,6 +569,84 @@ pub struct ReferenceSite {
     pub text: String,
 }
 
+/// Which way [`SymbolGraphRequest`] walks from the symbol.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum GraphDirection {
+    /// Both ways.
+    #[default]
+    Both,
+    /// Towards the definitions that use it.
+    Callers,
+    /// Towards the definitions it uses.
+    Callees,
+}
+
+/// A query for the call/containment graph around a symbol (`GetSymbolGraph`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SymbolGraphRequest {
+    /// A bare name (`get`) or a qualified name (`Session.get`); every matching
+    /// definition is a root.
+    pub name: String,
+    /// Hops from the roots, 1..=[`SymbolGraphRequest::MAX_DEPTH`].
+    pub depth: u32,
+    /// Which edges to follow.
+    pub direction: GraphDirection,
+    /// Most nodes returned, 1..=[`SymbolGraphRequest::MAX_NODES`]; the walk stops
+    /// adding nodes there and sets [`SymbolGraph::truncated`].
+    pub max_nodes: usize,
+}
+
+impl SymbolGraphRequest {
+    /// Deepest walk accepted.
+    pub const MAX_DEPTH: u32 = 3;
+    /// Largest node cap accepted.
+    pub const MAX_NODES: usize = 500;
+}
+
+/// What an edge of a [`SymbolGraph`] means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SymbolEdgeKind {
+    /// `from`'s body uses `to` (a call or a type use), resolved with `from`'s imports.
+    Calls,
+    /// `to` is defined inside `from` (a method in its class).
+    Contains,
+}
+
+/// A node of a [`SymbolGraph`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SymbolGraphNode {
+    /// Node id, the index in [`SymbolGraph::nodes`].
+    pub id: u32,
+    /// The definition.
+    pub symbol: SymbolInfo,
+    /// Hops from the nearest root (0 for a root).
+    pub depth: u32,
+}
+
+/// A directed edge of a [`SymbolGraph`], between node ids.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SymbolGraphEdge {
+    /// Source node id.
+    pub from: u32,
+    /// Target node id.
+    pub to: u32,
+    /// What the edge means.
+    pub kind: SymbolEdgeKind,
+}
+
+/// The definitions around a symbol and the edges between them (`GetSymbolGraph`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct SymbolGraph {
+    /// Nodes, roots first, then in breadth-first order.
+    pub nodes: Vec<SymbolGraphNode>,
+    /// Edges between the nodes, sorted by (from, to, kind).
+    pub edges: Vec<SymbolGraphEdge>,
+    /// Whether the node cap stopped the walk.
+    pub truncated: bool,
+}
+
 /// Definitions, references, callers and callees of a symbol (`GetReferences`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct References {

@@ -467,6 +467,14 @@ mod tests {
             })
         }
 
+        fn symbol_graph(
+            &self,
+            _: &str,
+            request: codectx_core::SymbolGraphRequest,
+        ) -> BoxFuture<'_, Result<codectx_core::SymbolGraph>> {
+            Box::pin(async move { Err(Error::NotFound(request.name)) })
+        }
+
         fn file_dependencies(&self, _: &str, path: &str) -> BoxFuture<'_, Result<FileDependencies>> {
             let path = path.to_string();
             Box::pin(async move { Err(Error::NotFound(path)) })

@@ -6,9 +6,12 @@
 //! definition in the same file or in a file the caller imports first, otherwise a
 //! name with at most three definitions in the repository.
 
-use std::collections::HashSet;
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
-use codectx_core::{Error, ReferenceSite, References, Result, Symbol, SymbolInfo, SymbolKind};
+use codectx_core::{
+    Error, GraphDirection, ReferenceSite, References, Result, Symbol, SymbolEdgeKind, SymbolGraph, SymbolGraphEdge,
+    SymbolGraphNode, SymbolGraphRequest, SymbolInfo, SymbolKind,
+};
 use codectx_index::{IndexSnapshot, SymbolRef};
 
 /// Most callers and callees returned.
@@ -91,7 +94,10 @@ pub fn references(snapshot: &IndexSnapshot, name: &str, page_size: usize, page_t
     let next = offset + page.len();
     let next_page_token = if next < total { next.to_string() } else { String::new() };
 
-    let callees = callees_of(snapshot, &definitions);
+    let callees = callees_of(snapshot, &definitions, MAX_RELATED)
+        .into_iter()
+        .map(|reference| symbol_info(snapshot, reference))
+        .collect();
     Ok(References {
         definitions: definitions.iter().take(MAX_RELATED).map(|&reference| symbol_info(snapshot, reference)).collect(),
         references: page,
@@ -133,8 +139,8 @@ pub fn resolve_reference(snapshot: &IndexSnapshot, from: u32, imported: &HashSet
     }
 }
 
-/// What the definitions' chunks reference, resolved to definitions.
-fn callees_of(snapshot: &IndexSnapshot, definitions: &[SymbolRef]) -> Vec<SymbolInfo> {
+/// What the definitions' chunks reference, resolved to definitions (at most `cap`).
+fn callees_of(snapshot: &IndexSnapshot, definitions: &[SymbolRef], cap: usize) -> Vec<SymbolRef> {
     let mut out = Vec::new();
     let mut seen = HashSet::new();
     for definition in definitions {
@@ -151,14 +157,152 @@ fn callees_of(snapshot: &IndexSnapshot, definitions: &[SymbolRef]) -> Vec<Symbol
             for name in &chunk.references {
                 let chosen = resolve_reference(snapshot, definition.file, &imported, name);
                 for reference in chosen {
-                    if reference != *definition && seen.insert(reference) && out.len() < MAX_RELATED {
-                        out.push(symbol_info(snapshot, reference));
+                    if reference != *definition && seen.insert(reference) && out.len() < cap {
+                        out.push(reference);
                     }
                 }
             }
         }
     }
     out
+}
+
+/// The definitions whose bodies use `target`: chunks that reference its bare name
+/// and whose use resolves (with their file's imports) to `target`, as their
+/// enclosing definition. At most `cap`.
+fn callers_of(snapshot: &IndexSnapshot, target: SymbolRef, cap: usize) -> Vec<SymbolRef> {
+    let name = snapshot.symbol(target).name.as_str();
+    let mut out = Vec::new();
+    let mut seen = HashSet::new();
+    for &(file, ordinal) in snapshot.chunks_referencing(name) {
+        let Some(chunk) = snapshot.chunk(file, ordinal) else { continue };
+        let Some(symbol) = chunk.symbol else { continue };
+        let caller = SymbolRef { file, symbol };
+        if caller == target || seen.contains(&caller) {
+            continue;
+        }
+        let imported: HashSet<&str> =
+            snapshot.file_at(file).parsed.imports.iter().filter_map(|import| import.resolved.as_deref()).collect();
+        if resolve_reference(snapshot, file, &imported, name).contains(&target) {
+            seen.insert(caller);
+            out.push(caller);
+            if out.len() >= cap {
+                break;
+            }
+        }
+    }
+    out
+}
+
+/// The call and containment graph around the definitions of `request.name`: a
+/// breadth-first walk of at most `request.depth` hops along resolved uses (callers,
+/// callees or both), capped at `request.max_nodes` nodes; then the containment
+/// edges (class → method) between the nodes found.
+///
+/// Errors: [`Error::InvalidArgument`] for an empty name, a depth outside
+/// 1..=3 or a node cap outside 1..=500; [`Error::NotFound`] when nothing defines the name.
+pub fn symbol_graph(snapshot: &IndexSnapshot, request: &SymbolGraphRequest) -> Result<SymbolGraph> {
+    let name = request.name.trim();
+    if name.is_empty() {
+        return Err(Error::InvalidArgument("the symbol name is empty".into()));
+    }
+    if !(1..=SymbolGraphRequest::MAX_DEPTH).contains(&request.depth) {
+        return Err(Error::InvalidArgument(format!(
+            "depth {} is outside 1..={}",
+            request.depth,
+            SymbolGraphRequest::MAX_DEPTH
+        )));
+    }
+    if !(1..=SymbolGraphRequest::MAX_NODES).contains(&request.max_nodes) {
+        return Err(Error::InvalidArgument(format!(
+            "node cap {} is outside 1..={}",
+            request.max_nodes,
+            SymbolGraphRequest::MAX_NODES
+        )));
+    }
+    let mut roots = snapshot.find_symbols(name);
+    roots.sort_by_key(|reference| (reference.file, reference.symbol));
+    if roots.is_empty() {
+        return Err(Error::NotFound(format!("no definition named {name}")));
+    }
+
+    let mut walk = Walk { ids: HashMap::new(), order: Vec::new(), queue: VecDeque::new(), truncated: false };
+    let mut edges: BTreeSet<(u32, u32, SymbolEdgeKind)> = BTreeSet::new();
+    for root in roots {
+        walk.add(root, 0, request.max_nodes);
+    }
+    let callers = matches!(request.direction, GraphDirection::Both | GraphDirection::Callers);
+    let callees = matches!(request.direction, GraphDirection::Both | GraphDirection::Callees);
+    while let Some((node, depth)) = walk.queue.pop_front() {
+        if depth >= request.depth {
+            continue;
+        }
+        let from = walk.ids[&node];
+        if callees {
+            for callee in callees_of(snapshot, &[node], MAX_RELATED) {
+                if let Some(to) = walk.add(callee, depth + 1, request.max_nodes) {
+                    edges.insert((from, to, SymbolEdgeKind::Calls));
+                }
+            }
+        }
+        if callers {
+            for caller in callers_of(snapshot, node, MAX_RELATED) {
+                if let Some(id) = walk.add(caller, depth + 1, request.max_nodes) {
+                    edges.insert((id, from, SymbolEdgeKind::Calls));
+                }
+            }
+        }
+    }
+    let Walk { ids: index, order, truncated, .. } = walk;
+    // Containment between the nodes found.
+    for (id, (reference, _)) in order.iter().enumerate() {
+        if let Some(parent) = snapshot.symbol(*reference).parent {
+            if let Some(&parent_id) = index.get(&SymbolRef { file: reference.file, symbol: parent }) {
+                edges.insert((parent_id, id as u32, SymbolEdgeKind::Contains));
+            }
+        }
+    }
+    Ok(SymbolGraph {
+        nodes: order
+            .iter()
+            .enumerate()
+            .map(|(id, (reference, depth))| SymbolGraphNode {
+                id: id as u32,
+                symbol: symbol_info(snapshot, *reference),
+                depth: *depth,
+            })
+            .collect(),
+        edges: edges.into_iter().map(|(from, to, kind)| SymbolGraphEdge { from, to, kind }).collect(),
+        truncated,
+    })
+}
+
+/// The state of a breadth-first walk: node ids, nodes in order with their depth,
+/// the frontier, and whether the node cap was hit.
+struct Walk {
+    ids: HashMap<SymbolRef, u32>,
+    order: Vec<(SymbolRef, u32)>,
+    queue: VecDeque<(SymbolRef, u32)>,
+    truncated: bool,
+}
+
+impl Walk {
+    /// The id of `reference`, added at `depth` (and queued) when new and the cap
+    /// allows; `None` when the cap stopped it.
+    fn add(&mut self, reference: SymbolRef, depth: u32, cap: usize) -> Option<u32> {
+        if let Some(&id) = self.ids.get(&reference) {
+            return Some(id);
+        }
+        if self.order.len() >= cap {
+            self.truncated = true;
+            return None;
+        }
+        let id = self.order.len() as u32;
+        self.ids.insert(reference, id);
+        self.order.push((reference, depth));
+        self.queue.push_back((reference, depth));
+        Some(id)
+    }
 }
 
 /// Whether `line` contains `word` delimited by non-identifier characters.

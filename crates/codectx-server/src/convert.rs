@@ -16,9 +16,10 @@
 
 use codectx_core::{
     Block, BlockKind, ContextBundle, ContextRequest, DependencyEdge, EmbedStats, Error, Expansion, FileDependencies,
-    GenerateEvent, GenerateRequest, IndexEvent, IndexProgress, IndexStats, Language, ModelOverrides, PathFilter,
-    RankedFile, References, RepositoryInfo, Result, RetrievalMode, SearchHit, SearchRequest, Signal, SignalHit, Span,
-    SymbolInfo, SymbolKind, Usage, DEFAULT_TOKEN_BUDGET,
+    GenerateEvent, GenerateRequest, GraphDirection, IndexEvent, IndexProgress, IndexStats, Language, ModelOverrides,
+    PathFilter, RankedFile, References, RepositoryInfo, Result, RetrievalMode, SearchHit, SearchRequest, Signal,
+    SignalHit, Span, SymbolEdgeKind, SymbolGraph, SymbolGraphRequest, SymbolInfo, SymbolKind, Usage,
+    DEFAULT_TOKEN_BUDGET,
 };
 use codectx_proto::v1 as pb;
 
@@ -187,6 +188,58 @@ pub fn references_request(request: pb::GetReferencesRequest) -> Result<(String, 
     }
     let page_size = limit(request.page_size, 100, 1000, "page")?;
     Ok((repository, name, page_size, request.page_token))
+}
+
+/// `GetSymbolGraphRequest` → repository and the domain request (depth 0 → 1,
+/// 1..=3; node cap 0 → 50, 1..=500; an unknown direction is INVALID_ARGUMENT).
+pub fn symbol_graph_request(request: pb::GetSymbolGraphRequest) -> Result<(String, SymbolGraphRequest)> {
+    let repository = repository_name(request.repository)?;
+    let name = request.name.trim().to_string();
+    if name.is_empty() {
+        return Err(invalid("the symbol name is empty".into()));
+    }
+    let depth = if request.depth == 0 { 1 } else { request.depth };
+    if depth > SymbolGraphRequest::MAX_DEPTH {
+        return Err(invalid(format!("depth {depth} is outside 1..={}", SymbolGraphRequest::MAX_DEPTH)));
+    }
+    let direction = match pb::GraphDirection::try_from(request.direction) {
+        Ok(pb::GraphDirection::Both) => GraphDirection::Both,
+        Ok(pb::GraphDirection::Callers) => GraphDirection::Callers,
+        Ok(pb::GraphDirection::Callees) => GraphDirection::Callees,
+        Err(_) => return Err(invalid(format!("unknown graph direction {}", request.direction))),
+    };
+    let max_nodes = limit(request.max_nodes, 50, SymbolGraphRequest::MAX_NODES, "node")?;
+    Ok((repository, SymbolGraphRequest { name, depth, direction, max_nodes }))
+}
+
+impl IntoProto for SymbolGraph {
+    type Proto = pb::SymbolGraph;
+    fn into_proto(self) -> pb::SymbolGraph {
+        pb::SymbolGraph {
+            nodes: self
+                .nodes
+                .into_iter()
+                .map(|node| pb::SymbolGraphNode {
+                    id: node.id,
+                    symbol: Some(node.symbol.into_proto()),
+                    depth: node.depth,
+                })
+                .collect(),
+            edges: self
+                .edges
+                .into_iter()
+                .map(|edge| pb::SymbolGraphEdge {
+                    from: edge.from,
+                    to: edge.to,
+                    kind: match edge.kind {
+                        SymbolEdgeKind::Calls => pb::SymbolEdgeKind::Calls,
+                        SymbolEdgeKind::Contains => pb::SymbolEdgeKind::Contains,
+                    } as i32,
+                })
+                .collect(),
+            truncated: self.truncated,
+        }
+    }
 }
 
 impl IntoProto for References {

@@ -261,6 +261,20 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         log.unary(result)
     }
 
+    async fn get_symbol_graph(
+        &self,
+        request: Request<pb::GetSymbolGraphRequest>,
+    ) -> std::result::Result<Response<pb::SymbolGraph>, Status> {
+        let request = request.into_inner();
+        let log = RpcLog::start("GetSymbolGraph", &request.repository);
+        let result = async {
+            let (repository, request) = convert::symbol_graph_request(request)?;
+            Ok(self.service.symbol_graph(&repository, request).await?.into_proto())
+        }
+        .await;
+        log.unary(result)
+    }
+
     async fn get_file_dependencies(
         &self,
         request: Request<pb::GetFileDependenciesRequest>,

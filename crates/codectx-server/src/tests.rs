@@ -158,6 +158,18 @@ impl ContextService for Fake {
         })
     }
 
+    fn symbol_graph(
+        &self,
+        repository: &str,
+        request: codectx_core::SymbolGraphRequest,
+    ) -> BoxFuture<'_, Result<codectx_core::SymbolGraph>> {
+        let repository = repository.to_string();
+        Box::pin(async move {
+            known(&repository)?;
+            Err(Error::NotFound(format!("no definition named {}", request.name)))
+        })
+    }
+
     fn file_dependencies(&self, repository: &str, path: &str) -> BoxFuture<'_, Result<FileDependencies>> {
         let (repository, path) = (repository.to_string(), path.to_string());
         Box::pin(async move {

@@ -351,6 +351,18 @@ impl ContextService for Engine {
         })
     }
 
+    fn symbol_graph(
+        &self,
+        repository: &str,
+        request: codectx_core::SymbolGraphRequest,
+    ) -> BoxFuture<'_, Result<codectx_core::SymbolGraph>> {
+        let repository = repository.to_string();
+        Box::pin(async move {
+            let snapshot = self.snapshot(&repository).await?;
+            run_blocking(move || codectx_retrieve::references::symbol_graph(&snapshot, &request)).await
+        })
+    }
+
     fn file_dependencies(&self, repository: &str, path: &str) -> BoxFuture<'_, Result<FileDependencies>> {
         let repository = repository.to_string();
         let path = path.trim_start_matches("./").to_string();

@@ -67,6 +67,15 @@ pub trait ContextService: Send + Sync + 'static {
         page_token: &str,
     ) -> BoxFuture<'_, Result<References>>;
 
+    /// The call and containment graph around the definitions of a symbol
+    /// ([`codectx_core::SymbolGraphRequest`]): `InvalidArgument` for an empty name
+    /// or a depth / node cap out of range, `NotFound` when nothing defines the name.
+    fn symbol_graph(
+        &self,
+        repository: &str,
+        request: codectx_core::SymbolGraphRequest,
+    ) -> BoxFuture<'_, Result<codectx_core::SymbolGraph>>;
+
     /// Imports of a file and the files importing it. `NotFound` if the path is not indexed.
     fn file_dependencies(&self, repository: &str, path: &str) -> BoxFuture<'_, Result<FileDependencies>>;
 
