@@ -4,6 +4,11 @@
 //!
 //! `cargo bench --bench vector_search` (sizes: `CODECTX_BENCH_SIZES=10000,50000,...`).
 //!
+//! On a real index: `CODECTX_BENCH_TABLE=<index dir> cargo bench --bench vector_search`
+//! measures the query path's search (k = 10…200, refine factors) against exact
+//! search on that table, with queries made from its own vectors (the normalised
+//! midpoint of two chunks, about as far from any one chunk as a real question).
+//!
 //! The vectors are synthetic but shaped like chunk embeddings: 384 dimensions
 //! (all-MiniLM-L6-v2), drawn around 256 cluster centres (code of one module
 //! embeds close together), L2-normalised. Queries are perturbed table vectors.
@@ -51,7 +56,73 @@ fn percentile(sorted: &[f64], share: f64) -> f64 {
     sorted[((sorted.len() as f64 - 1.0) * share).round() as usize]
 }
 
+/// The real-table mode: latency and recall@k of the search the query path runs.
+fn bench_table(index_dir: &std::path::Path) {
+    let store = VectorStore::open(index_dir).expect("open the vector table");
+    println!("before: {:?}", store.health().expect("health"));
+    if std::env::var_os("CODECTX_BENCH_OPTIMIZE").is_some() {
+        let started = Instant::now();
+        store.optimize(20_000).expect("optimize");
+        println!("optimized in {:.1}s: {:?}", started.elapsed().as_secs_f64(), store.health().expect("health"));
+    }
+    let rows = store.len().expect("rows");
+    let samples = store.sample_vectors(2 * QUERIES).expect("sample vectors");
+    assert!(samples.len() >= 2, "{} has no vectors", index_dir.display());
+    let queries: Vec<Vec<f32>> = samples
+        .chunks(2)
+        .filter(|pair| pair.len() == 2)
+        .map(|pair| normalized(pair[0].iter().zip(&pair[1]).map(|(a, b)| a + b).collect()))
+        .collect();
+    let ann = store.has_ann_index().expect("indices");
+    println!("{}: {rows} rows, IVF-PQ index: {ann}", index_dir.display());
+    println!("k   | refine | p50 ms | p95 ms | recall@k vs exact");
+    let exact = store.searcher().expect("searcher").expect("table").exact();
+    for k in [10, 50, 100, 200] {
+        let truth: Vec<Vec<(String, u32)>> = queries
+            .iter()
+            .map(|query| {
+                exact.search(query, k).expect("exact").into_iter().map(|hit| (hit.path, hit.ordinal)).collect()
+            })
+            .collect();
+        let variants: Vec<(String, codectx_vector::Searcher)> = if ann {
+            [0, 2, codectx_vector::REFINE_FACTOR]
+                .into_iter()
+                .map(|refine| {
+                    let searcher = store.searcher().expect("searcher").expect("table");
+                    let nprobes = searcher.nprobes();
+                    (refine.to_string(), searcher.with_parameters(nprobes, refine))
+                })
+                .collect()
+        } else {
+            vec![("exact".to_string(), store.searcher().expect("searcher").expect("table"))]
+        };
+        for (label, searcher) in variants {
+            let _ = searcher.search(&queries[0], k);
+            let mut times = Vec::new();
+            let mut found = 0;
+            for (query, truth) in queries.iter().zip(&truth) {
+                let started = Instant::now();
+                let hits = searcher.search(query, k).expect("search");
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+                found += hits.iter().filter(|hit| truth.contains(&(hit.path.clone(), hit.ordinal))).count();
+            }
+            times.sort_by(f64::total_cmp);
+            let total: usize = truth.iter().map(Vec::len).sum();
+            println!(
+                "{k:<3} | {label:>6} | {:>6.1} | {:>6.1} | {:.3}",
+                percentile(&times, 0.5),
+                percentile(&times, 0.95),
+                found as f64 / total.max(1) as f64
+            );
+        }
+    }
+}
+
 fn main() {
+    if let Ok(index_dir) = std::env::var("CODECTX_BENCH_TABLE") {
+        bench_table(std::path::Path::new(&index_dir));
+        return;
+    }
     // `cargo bench` passes --bench; `cargo test --all-targets` runs this as a smoke test on one small table.
     let benchmarking = std::env::args().any(|arg| arg == "--bench");
     let sizes: Vec<usize> = match std::env::var("CODECTX_BENCH_SIZES") {

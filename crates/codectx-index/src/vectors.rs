@@ -309,13 +309,16 @@ impl VectorSearch {
             .ok_or_else(|| Error::Embedding(format!("{} returned no vector", embedder.model_id())))
     }
 
-    /// Opens the table's search handle (schema, row count, ANN index) ahead of the
-    /// first query, so that the first query pays only for the search. Idempotent.
+    /// Opens the table's search handle (schema, row count) and loads its ANN
+    /// index with one throwaway search, so that the first real query pays only for
+    /// its own search. Idempotent (later calls are one cheap search).
     ///
-    /// Errors: [`Error::Embedding`] when LanceDB cannot open the table.
+    /// Errors: [`Error::Embedding`] when LanceDB cannot open or search the table.
     pub fn prepare(&self) -> Result<()> {
-        self.model()?;
-        self.searcher().map(|_| ())
+        let Some((_, dimension)) = self.model()? else { return Ok(()) };
+        let Some(searcher) = self.searcher()? else { return Ok(()) };
+        let probe = vec![1.0 / (*dimension as f32).sqrt(); *dimension];
+        searcher.search(&probe, 1).map(|_| ())
     }
 
     fn model(&self) -> Result<&Option<(String, usize)>> {

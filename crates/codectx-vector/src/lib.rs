@@ -41,7 +41,7 @@ use lancedb::arrow::arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lancedb::index::vector::IvfPqIndexBuilder;
 use lancedb::index::Index;
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
-use lancedb::table::OptimizeAction;
+use lancedb::table::{OptimizeAction, OptimizeOptions};
 use lancedb::{Connection, DistanceType, Table};
 
 /// Table of the current generation's chunk vectors.
@@ -121,6 +121,24 @@ pub struct OptimizeReport {
     pub ann_index: bool,
     /// Table versions left on disk after pruning.
     pub versions: usize,
+}
+
+/// The physical state of the `chunks` table ([`VectorStore::health`]): what
+/// search latency depends on besides the row count.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TableHealth {
+    /// Rows in the table.
+    pub rows: usize,
+    /// Data fragments (files of rows); compaction keeps this small.
+    pub fragments: usize,
+    /// Of those, fragments below the compaction target.
+    pub small_fragments: usize,
+    /// Rows the ANN index covers (0 without one).
+    pub indexed_rows: usize,
+    /// Rows not yet in the ANN index: searched exactly, beside the index.
+    pub unindexed_rows: usize,
+    /// Segments the ANN index is split into (each is searched); 0 without an index.
+    pub index_segments: u32,
 }
 
 /// The vector database of one repository index.
@@ -271,6 +289,32 @@ impl VectorStore {
         Ok(None)
     }
 
+    /// Up to `n` stored vectors, spread over the table (every ⌈rows / n⌉-th row),
+    /// for benchmarks and diagnostics. Empty without a table.
+    pub fn sample_vectors(&self, n: usize) -> Result<Vec<Vec<f32>>> {
+        let Some(table) = self.table(CHUNKS_TABLE)? else {
+            return Ok(Vec::new());
+        };
+        let batches: Vec<RecordBatch> = self
+            .runtime
+            .block_on(async { table.query().select(Select::columns(&["vector"])).execute().await?.try_collect().await })
+            .map_err(|error| lance_error("read vectors", error))?;
+        let rows: usize = batches.iter().map(RecordBatch::num_rows).sum();
+        let step = rows.div_ceil(n.max(1)).max(1);
+        let mut out = Vec::new();
+        let mut index = 0;
+        for batch in &batches {
+            let vectors = vector_column(batch)?;
+            for row in 0..batch.num_rows() {
+                if index % step == 0 && out.len() < n {
+                    out.push(vector_at(vectors, row)?);
+                }
+                index += 1;
+            }
+        }
+        Ok(out)
+    }
+
     /// Drops the `chunks` table (a model change); the embedding cache stays.
     pub fn reset(&self) -> Result<()> {
         if self.table(CHUNKS_TABLE)?.is_some() {
@@ -342,15 +386,21 @@ impl VectorStore {
                 .block_on(table.create_index(&["vector"], Index::IvfPq(builder)).execute())
                 .map_err(|error| lance_error("build IVF-PQ index", error))?;
         }
-        // Compaction, index update, then pruning of every older version.
+        // Index update, compaction, then pruning of every older version.
+        if has_index {
+            // New rows join the index, and every delta segment is merged into one:
+            // lance's default adds a segment per update, and a search visits each
+            // (58 segments after 36 sympy commits made searches 2-3× slower). One
+            // segment also lets compaction merge fragments, which it does only
+            // among fragments covered by the same index segments.
+            let segments = self.health()?.index_segments.max(1) as usize;
+            self.runtime
+                .block_on(table.optimize(OptimizeAction::Index(OptimizeOptions::merge(segments))))
+                .map_err(|error| lance_error("update index", error))?;
+        }
         self.runtime
             .block_on(table.optimize(OptimizeAction::Compact { options: Default::default(), remap_options: None }))
             .map_err(|error| lance_error("compact", error))?;
-        if has_index {
-            self.runtime
-                .block_on(table.optimize(OptimizeAction::Index(Default::default())))
-                .map_err(|error| lance_error("update index", error))?;
-        }
         self.runtime
             .block_on(table.optimize(OptimizeAction::Prune {
                 older_than: Some(chrono::Duration::zero()),
@@ -361,6 +411,40 @@ impl VectorStore {
         let versions =
             self.runtime.block_on(table.list_versions()).map_err(|error| lance_error("list versions", error))?.len();
         Ok(OptimizeReport { rows, ann_index: has_index || rows > ann_threshold, versions })
+    }
+
+    /// Fragments, index coverage and index segments of the `chunks` table
+    /// (all zero without a table).
+    ///
+    /// Errors: [`Error::Internal`] when LanceDB cannot read the table's statistics.
+    pub fn health(&self) -> Result<TableHealth> {
+        let Some(table) = self.table(CHUNKS_TABLE)? else {
+            return Ok(TableHealth::default());
+        };
+        let stats = self.runtime.block_on(table.stats()).map_err(|error| lance_error("table stats", error))?;
+        let mut health = TableHealth {
+            rows: stats.num_rows,
+            fragments: stats.fragment_stats.num_fragments,
+            small_fragments: stats.fragment_stats.num_small_fragments,
+            ..TableHealth::default()
+        };
+        let indices =
+            self.runtime.block_on(table.list_indices()).map_err(|error| lance_error("list indices", error))?;
+        for index in indices.iter().filter(|index| index.columns.iter().any(|column| column == "vector")) {
+            if let Some(stats) = self
+                .runtime
+                .block_on(table.index_stats(&index.name))
+                .map_err(|error| lance_error("index stats", error))?
+            {
+                health.indexed_rows += stats.num_indexed_rows;
+                health.unindexed_rows += stats.num_unindexed_rows;
+                health.index_segments += stats.num_indices.unwrap_or(1);
+            }
+        }
+        if health.index_segments == 0 {
+            health.unindexed_rows = health.rows;
+        }
+        Ok(health)
     }
 
     /// Whether the `chunks` table has an ANN index on its vectors.
@@ -397,7 +481,7 @@ impl VectorStore {
         // IVF-PQ has √rows partitions; probing an eighth of them (at least 20) kept
         // recall@10 near 0.9 or better in benches/vector_search.rs.
         let nprobes = (((rows as f64).sqrt() / 8.0) as usize).max(20);
-        Ok(Some(Searcher { runtime: self.runtime, table, nprobes }))
+        Ok(Some(Searcher { runtime: self.runtime, table, nprobes, refine_factor: REFINE_FACTOR, exact: false }))
     }
 
     /// The cached vectors of `keys` for `model_id` (those present).
@@ -493,9 +577,36 @@ pub struct Searcher {
     runtime: &'static tokio::runtime::Runtime,
     table: Table,
     nprobes: usize,
+    refine_factor: u32,
+    exact: bool,
 }
 
+/// Candidates re-ranked by exact distance per hit wanted, with an IVF-PQ index
+/// (chosen in benches/vector_search.rs on real tables).
+pub const REFINE_FACTOR: u32 = 10;
+
 impl Searcher {
+    /// The same searcher with other IVF-PQ parameters: `nprobes` partitions probed
+    /// and `refine_factor`·k candidates re-ranked exactly (0 = no re-ranking).
+    /// Exact search ignores both.
+    pub fn with_parameters(mut self, nprobes: usize, refine_factor: u32) -> Searcher {
+        self.nprobes = nprobes.max(1);
+        self.refine_factor = refine_factor;
+        self
+    }
+
+    /// The same searcher scanning every vector (no ANN index): the ground truth
+    /// that ANN recall is measured against.
+    pub fn exact(mut self) -> Searcher {
+        self.exact = true;
+        self
+    }
+
+    /// Partitions probed with an IVF-PQ index.
+    pub fn nprobes(&self) -> usize {
+        self.nprobes
+    }
+
     /// The `k` chunks nearest to `query` by cosine distance, nearest first. Exact
     /// below the ANN threshold; with an IVF-PQ index, max(20, √rows / 8)
     /// partitions are probed and the best `10·k` candidates re-ranked by exact
@@ -507,12 +618,15 @@ impl Searcher {
         let batches: Vec<RecordBatch> = self
             .runtime
             .block_on(async {
-                self.table
-                    .query()
-                    .nearest_to(query)?
-                    .distance_type(DistanceType::Cosine)
-                    .nprobes(self.nprobes)?
-                    .refine_factor(10)
+                let mut search =
+                    self.table.query().nearest_to(query)?.distance_type(DistanceType::Cosine).nprobes(self.nprobes)?;
+                if self.refine_factor > 0 {
+                    search = search.refine_factor(self.refine_factor);
+                }
+                if self.exact {
+                    search = search.bypass_vector_index();
+                }
+                search
                     .limit(k)
                     .select(Select::columns(&["path", "ordinal", "start_byte", "content_hash", "_distance"]))
                     .execute()
@@ -723,6 +837,54 @@ mod tests {
         assert!(wrong.is_err());
         store.reset().unwrap();
         assert_eq!(store.state("m", 4).unwrap(), TableState::Missing);
+    }
+
+    #[test]
+    fn incremental_updates_keep_one_index_segment_and_one_fragment() {
+        // Deterministic pseudo-random unit vectors.
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut vector = || -> Vec<f32> {
+            let mut raw = Vec::with_capacity(16);
+            for _ in 0..16 {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                raw.push((state % 2000) as f32 / 1000.0 - 1.0);
+            }
+            let norm = raw.iter().map(|x| x * x).sum::<f32>().sqrt();
+            raw.into_iter().map(|x| x / norm).collect()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let store = VectorStore::open(dir.path()).unwrap();
+        let mut rows = Vec::new();
+        for index in 0..1200 {
+            rows.push(row(&format!("f{}.py", index / 20), index % 20, vector()));
+        }
+        store.replace_files("m", 16, &[], &rows).unwrap();
+        let report = store.optimize(500).unwrap();
+        assert!(report.ann_index, "{report:?}");
+        // Five runs that each re-embed three files.
+        let mut last = Vec::new();
+        for run in 0..5 {
+            let paths: Vec<String> = (0..3).map(|file| format!("f{}.py", run * 3 + file)).collect();
+            last.clear();
+            for path in &paths {
+                for ordinal in 0..20 {
+                    last.push(row(path, ordinal, vector()));
+                }
+            }
+            store.replace_files("m", 16, &paths, &last).unwrap();
+            store.optimize(500).unwrap();
+        }
+        let health = store.health().unwrap();
+        assert_eq!(health.rows, 1200, "{health:?}");
+        assert_eq!(health.unindexed_rows, 0, "every row is in the index: {health:?}");
+        assert_eq!(health.index_segments, 1, "delta segments are merged: {health:?}");
+        assert_eq!(health.fragments, 1, "fragments are compacted: {health:?}");
+        // The newest rows are found through the index.
+        let searcher = store.searcher().unwrap().unwrap();
+        let hits = searcher.search(&last[7].vector, 5).unwrap();
+        assert_eq!((hits[0].path.as_str(), hits[0].ordinal), (last[7].path.as_str(), 7), "{hits:?}");
     }
 
     #[test]
