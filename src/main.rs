@@ -893,7 +893,7 @@ fn run_eval(options: codectx_eval::EvalOptions, report_path: Option<PathBuf>, js
         let quantile = |q: f64| samples[((samples.len() - 1) as f64 * q).round() as usize];
         writeln!(
             out,
-            "vector search per query (k = 200, after the query embedding): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms over {} queries; tables opened and their ANN index loaded in {:.1}s",
+            "vector search per query (after the query embedding; first query on each commit's table): p50 {:.1} ms, p95 {:.1} ms, max {:.1} ms over {} queries; tables opened and their ANN index loaded in {:.1}s",
             quantile(0.5),
             quantile(0.95),
             samples[samples.len() - 1],

@@ -16,9 +16,6 @@ use crate::metrics::{rank_of, summarize, InstanceResult, Summary, BUDGETS};
 
 /// Bytes of a query's prose that are embedded (as the service does).
 const PROSE_CHARS: usize = codectx_retrieve::query::EMBEDDED_PROSE_BYTES;
-/// Nearest chunks fetched per query: the fusion's candidate depth
-/// ([`codectx_retrieve::RetrieveOptions::candidates`] by default).
-const VECTOR_CANDIDATES: usize = 200;
 
 /// A named retrieval configuration evaluated side by side with others.
 #[derive(Debug, Clone)]
@@ -96,7 +93,8 @@ pub struct IndexTotals {
     #[serde(default)]
     pub vector_open_ms: u64,
     /// The vector signal's cost per query: the nearest-neighbour search of one
-    /// query vector in that commit's table (k = 200) plus mapping the hits onto
+    /// query vector in that commit's table (k = the largest `vector_candidates`
+    /// of the configurations) plus mapping the hits onto
     /// the snapshot, in milliseconds, one sample per instance.
     #[serde(default)]
     pub vector_search_ms: Vec<f64>,
@@ -219,7 +217,16 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
                         let vector = vectors.embed_query(embedder.as_ref(), &text)?;
                         report.index.query_embed_ms += started.elapsed().as_millis() as u64;
                         let started = Instant::now();
-                        let hits = vectors.nearest(&snapshot, &vector, VECTOR_CANDIDATES)?;
+                        // Fetched once at the largest depth any configuration asks for;
+                        // each configuration takes its own prefix.
+                        let k = options
+                            .configs
+                            .iter()
+                            .filter(|config| config.options.uses_vectors())
+                            .map(|config| config.options.vector_candidates)
+                            .max()
+                            .unwrap_or(0);
+                        let hits = vectors.nearest(&snapshot, &vector, k)?;
                         report.index.vector_search_ms.push(started.elapsed().as_secs_f64() * 1000.0);
                         hits.into_iter()
                             .map(|((file, ordinal), similarity)| (ChunkRef { file, ordinal }, similarity))

@@ -309,16 +309,15 @@ impl VectorSearch {
             .ok_or_else(|| Error::Embedding(format!("{} returned no vector", embedder.model_id())))
     }
 
-    /// Opens the table's search handle (schema, row count) and loads its ANN
-    /// index with one throwaway search, so that the first real query pays only for
-    /// its own search. Idempotent (later calls are one cheap search).
+    /// Opens the table's search handle (schema, row count) and loads its whole ANN
+    /// index with one search that probes every partition, so that queries pay only
+    /// for their own search. Idempotent (later calls are one search from cache).
     ///
     /// Errors: [`Error::Embedding`] when LanceDB cannot open or search the table.
     pub fn prepare(&self) -> Result<()> {
         let Some((_, dimension)) = self.model()? else { return Ok(()) };
         let Some(searcher) = self.searcher()? else { return Ok(()) };
-        let probe = vec![1.0 / (*dimension as f32).sqrt(); *dimension];
-        searcher.search(&probe, 1).map(|_| ())
+        searcher.warm(*dimension)
     }
 
     fn model(&self) -> Result<&Option<(String, usize)>> {

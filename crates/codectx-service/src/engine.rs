@@ -165,7 +165,7 @@ impl Planner {
                 snapshot,
                 embedder.as_ref(),
                 &codectx_retrieve::query::prose(query, codectx_retrieve::query::EMBEDDED_PROSE_BYTES),
-                options.candidates,
+                options.vector_candidates,
             )?
             .into_iter()
             .map(|((file, ordinal), similarity)| (ChunkRef { file, ordinal }, similarity))

@@ -375,7 +375,7 @@ impl VectorStore {
         let has_index = indices.iter().any(|index| index.columns.iter().any(|column| column == "vector"));
         if rows > ann_threshold && !has_index {
             let dimension = self.runtime.block_on(table.schema()).map_or(0, |schema| vector_dimension(&schema));
-            let partitions = ((rows as f64).sqrt() as u32).clamp(1, 4096);
+            let partitions = ((rows as f64).sqrt() as u32).clamp(1, MAX_PARTITIONS);
             let sub_vectors =
                 [dimension / 16, dimension / 8, dimension / 4, 1].into_iter().find(|&n| n > 0 && dimension % n == 0);
             let builder = IvfPqIndexBuilder::default()
@@ -581,6 +581,9 @@ pub struct Searcher {
     exact: bool,
 }
 
+/// Most IVF partitions an index is built with (√rows, capped).
+const MAX_PARTITIONS: u32 = 4096;
+
 /// Candidates re-ranked by exact distance per hit wanted, with an IVF-PQ index
 /// (chosen in benches/vector_search.rs on real tables).
 pub const REFINE_FACTOR: u32 = 10;
@@ -600,6 +603,25 @@ impl Searcher {
     pub fn exact(mut self) -> Searcher {
         self.exact = true;
         self
+    }
+
+    /// Loads the whole ANN index (every IVF partition) into LanceDB's cache with
+    /// one search that probes them all, so that the queries after it do not read
+    /// partitions from disk one by one. A no-op cost without an index (one exact
+    /// search of `dimension`-float unit vector).
+    ///
+    /// Errors: [`Error::InvalidArgument`] when `dimension` is not the table's;
+    /// [`Error::Internal`] when LanceDB fails.
+    pub fn warm(&self, dimension: usize) -> Result<()> {
+        let probe = vec![1.0 / (dimension.max(1) as f32).sqrt(); dimension];
+        let all = Searcher {
+            runtime: self.runtime,
+            table: self.table.clone(),
+            nprobes: MAX_PARTITIONS as usize,
+            refine_factor: 0,
+            exact: false,
+        };
+        all.search(&probe, 1).map(|_| ())
     }
 
     /// Partitions probed with an IVF-PQ index.
