@@ -294,6 +294,15 @@ enum Command {
         repo: RepoArgs,
     },
     /// Serve indexed repositories over gRPC (health checking and reflection included).
+    /// Manage the repositories of a running `codectx serve` (its run-time registry,
+    /// kept under `[server] storage_root`).
+    Repo {
+        #[command(subcommand)]
+        action: RepoAction,
+        /// The server's address (default: `listen` in the config, else 127.0.0.1:50051).
+        #[arg(long, global = true, value_name = "ADDR")]
+        server: Option<String>,
+    },
     Serve {
         /// Address to listen on (default 127.0.0.1:50051, or `listen` in the config).
         #[arg(long, value_name = "ADDR")]
@@ -301,6 +310,40 @@ enum Command {
         /// A repository to serve, as NAME=PATH (repeatable; also [[repos]] in the config).
         #[arg(long = "repo", value_name = "NAME=PATH")]
         repos: Vec<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RepoAction {
+    /// Register a folder (inside the server's `allowed_roots`) and index it.
+    Add {
+        /// Name clients will use.
+        name: String,
+        /// The repository's root folder.
+        path: PathBuf,
+        /// Register only; index later with `codectx repo index NAME`.
+        #[arg(long)]
+        no_index: bool,
+    },
+    /// Stop serving a registered repository.
+    Rm {
+        /// Its name.
+        name: String,
+        /// Also delete its index.
+        #[arg(long)]
+        delete_index: bool,
+    },
+    /// List the served repositories.
+    Ls,
+    /// Where a repository's index stands.
+    Status {
+        /// Its name.
+        name: String,
+    },
+    /// (Re-)index a served repository, with progress.
+    Index {
+        /// Its name.
+        name: String,
     },
 }
 
@@ -561,6 +604,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Serve { listen, repos } => serve(cli.config.as_deref(), listen, repos).await,
+        Command::Repo { action, server } => repo_command(cli.config.as_deref(), server, action).await,
         Command::Mcp { repo } => {
             let (engine, _) = open_engine(&repo, cli.config.as_deref())?;
             // Warm the tokenizer so the first request does not pay for it.
@@ -907,6 +951,131 @@ fn run_eval(options: codectx_eval::EvalOptions, report_path: Option<PathBuf>, js
     Ok(())
 }
 
+/// `codectx repo ...`: the registry RPCs of a running server.
+async fn repo_command(config_path: Option<&Path>, server: Option<String>, action: RepoAction) -> Result<()> {
+    use codectx_proto::v1 as pb;
+    let config = Config::discover(config_path, None)?;
+    let address = server.or(config.listen.clone()).unwrap_or_else(|| "127.0.0.1:50051".to_string());
+    let endpoint = if address.contains("://") { address.clone() } else { format!("http://{address}") };
+    let mut client = pb::code_context_client::CodeContextClient::connect(endpoint)
+        .await
+        .with_context(|| format!("cannot reach codectx serve at {address}"))?;
+    let status_error = |status: tonic::Status| anyhow::anyhow!("{}", status.message());
+    let mut out = std::io::stdout().lock();
+    match action {
+        RepoAction::Add { name, path, no_index } => {
+            let path = std::path::absolute(&path).with_context(|| format!("{}", path.display()))?;
+            let added = client
+                .add_repository(pb::AddRepositoryRequest { name: name.clone(), path: path.display().to_string() })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            writeln!(out, "added {} ({})", added.name, added.root)?;
+            if !no_index {
+                drop(out);
+                return repo_index(&mut client, &name).await;
+            }
+        }
+        RepoAction::Rm { name, delete_index } => {
+            client
+                .remove_repository(pb::RemoveRepositoryRequest { name: name.clone(), delete_index })
+                .await
+                .map_err(status_error)?;
+            writeln!(out, "removed {name}{}", if delete_index { " and its index" } else { "" })?;
+        }
+        RepoAction::Ls => {
+            let list =
+                client.list_repositories(pb::ListRepositoriesRequest {}).await.map_err(status_error)?.into_inner();
+            for repository in list.repositories {
+                let state = if repository.indexed {
+                    format!(
+                        "{} files, {} chunks, commit {:.12}",
+                        repository.files, repository.chunks, repository.commit
+                    )
+                } else {
+                    "not indexed".to_string()
+                };
+                writeln!(out, "{:<24} {}  ({state})", repository.name, repository.root)?;
+            }
+        }
+        RepoAction::Status { name } => {
+            let status = client
+                .get_index_status(pb::GetIndexStatusRequest { repository: name })
+                .await
+                .map_err(status_error)?
+                .into_inner();
+            let repository = status.repository.unwrap_or_default();
+            writeln!(out, "{} ({})", repository.name, repository.root)?;
+            writeln!(
+                out,
+                "generation {}, commit {}, fingerprint {}, {} files, {} chunks{}",
+                status.generation,
+                if repository.commit.is_empty() { "-" } else { &repository.commit },
+                if repository.fingerprint.is_empty() { "-" } else { &repository.fingerprint },
+                repository.files,
+                repository.chunks,
+                if status.indexing { "; indexing now" } else { "" }
+            )?;
+            if let Some(run) = status.last_run {
+                writeln!(
+                    out,
+                    "last run: {} parsed, {} reused, {} removed in {:.2}s",
+                    run.parsed,
+                    run.reused,
+                    run.removed,
+                    run.elapsed_ms as f64 / 1000.0
+                )?;
+            }
+            if !status.last_error.is_empty() {
+                writeln!(out, "last error: {}", status.last_error)?;
+            }
+        }
+        RepoAction::Index { name } => {
+            drop(out);
+            return repo_index(&mut client, &name).await;
+        }
+    }
+    Ok(())
+}
+
+/// Streams `IndexRepository` for `name`, printing the phases and the stats.
+async fn repo_index(
+    client: &mut codectx_proto::v1::code_context_client::CodeContextClient<tonic::transport::Channel>,
+    name: &str,
+) -> Result<()> {
+    use codectx_proto::v1 as pb;
+    use futures::StreamExt;
+    let mut stream = client
+        .index_repository(pb::IndexRepositoryRequest { repository: name.to_string() })
+        .await
+        .map_err(|status| anyhow::anyhow!("{}", status.message()))?
+        .into_inner();
+    let mut phase = String::new();
+    while let Some(event) = stream.next().await {
+        let event = event.map_err(|status| anyhow::anyhow!("{}", status.message()))?;
+        match event.event {
+            Some(pb::index_event::Event::Progress(progress)) if progress.phase != phase => {
+                eprintln!("{name}: {}", progress.phase);
+                phase = progress.phase;
+            }
+            Some(pb::index_event::Event::Done(stats)) => {
+                println!(
+                    "indexed {name}: {} files ({} parsed, {} reused, {} removed), {} chunks, generation {} in {:.2}s",
+                    stats.files,
+                    stats.parsed,
+                    stats.reused,
+                    stats.removed,
+                    stats.chunks,
+                    stats.generation,
+                    stats.elapsed_ms as f64 / 1000.0
+                );
+            }
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
 async fn serve(config_path: Option<&Path>, listen: Option<String>, repos: Vec<String>) -> Result<()> {
     let config = Config::discover(config_path, None)?;
     let mut specs: Vec<RepositorySpec> = config
@@ -924,9 +1093,11 @@ async fn serve(config_path: Option<&Path>, listen: Option<String>, repos: Vec<St
             .ok_or_else(|| codectx_core::Error::InvalidArgument(format!("--repo {repo:?} is not NAME=PATH")))?;
         specs.push(RepositorySpec { name: name.to_string(), root: check_dir(Path::new(path))?, index_dir: None });
     }
-    if specs.is_empty() {
+    if specs.is_empty() && config.server.storage_root.is_none() {
         return Err(codectx_core::Error::InvalidArgument(
-            "no repository to serve: give --repo NAME=PATH or [[repos]] in --config".into(),
+            "no repository to serve: give --repo NAME=PATH, [[repos]] in --config, or a [server] storage_root \
+             to add repositories at run time"
+                .into(),
         )
         .into());
     }

@@ -18,3 +18,4 @@ mod grpc;
 mod incremental;
 mod mcp;
 mod ranking;
+mod registry;

@@ -41,6 +41,23 @@ pub struct Config {
     pub listen: Option<String>,
     /// Repositories `codectx serve` serves, besides those given with `--repo`.
     pub repos: Vec<RepoEntry>,
+    /// The service's registry of repositories added at run time.
+    pub server: ServerConfig,
+}
+
+/// `[server]`: where a long-running `codectx serve` keeps what it was told at run
+/// time, and what it may index.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Folder holding `registry.json` (the repositories added with
+    /// `AddRepository` / `codectx repo add`) and their indexes under `indexes/`.
+    /// Unset: repositories cannot be added at run time.
+    pub storage_root: Option<PathBuf>,
+    /// Folders under which added repositories must lie (after resolving `..` and
+    /// symbolic links). Empty: `AddRepository` is refused, so that a client can
+    /// never make the server read `/` or a home folder.
+    pub allowed_roots: Vec<PathBuf>,
 }
 
 /// A repository to serve.

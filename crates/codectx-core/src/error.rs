@@ -41,6 +41,12 @@ pub enum Error {
     /// A symbol or file looked up by name does not exist in the index.
     #[error("not found: {0}")]
     NotFound(String),
+    /// A repository of that name is already registered.
+    #[error("already exists: {0}")]
+    AlreadyExists(String),
+    /// The request is not allowed: a path outside the configured roots.
+    #[error("permission denied: {0}")]
+    PermissionDenied(String),
     /// The model endpoint could not be reached or answered with an error.
     #[error("model endpoint {url} failed: {reason}")]
     ModelEndpoint {
@@ -100,6 +106,8 @@ impl Error {
                 | Error::InvalidArgument(_)
                 | Error::UnknownRepository(_)
                 | Error::NotFound(_)
+                | Error::AlreadyExists(_)
+                | Error::PermissionDenied(_)
                 | Error::ModelEndpoint { .. }
                 | Error::NoModel
                 | Error::Embedding(_)

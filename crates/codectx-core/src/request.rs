@@ -480,7 +480,7 @@ pub struct IndexProgress {
 }
 
 /// A served repository.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct RepositoryInfo {
     /// Name it is served under.
     pub name: String,
@@ -567,6 +567,24 @@ pub struct ReferenceSite {
     pub enclosing: String,
     /// The line's text, trimmed, at most 200 characters.
     pub text: String,
+}
+
+/// Where a served repository's index stands (`GetIndexStatus`).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IndexStatus {
+    /// What [`RepositoryInfo`] says of it (name, root, generation's fingerprint,
+    /// commit, files, chunks).
+    pub repository: RepositoryInfo,
+    /// Generation served (0 before the first index run).
+    pub generation: u64,
+    /// Seconds since the Unix epoch when that generation was written (0: none).
+    pub indexed_unix: u64,
+    /// Whether an index run is in progress.
+    pub indexing: bool,
+    /// Counters and timings of the last index run in this process, if any.
+    pub last_run: Option<IndexStats>,
+    /// Why the last index run failed, if it did (cleared by a successful run).
+    pub last_error: Option<String>,
 }
 
 /// Which way [`SymbolGraphRequest`] walks from the symbol.

@@ -513,6 +513,20 @@ impl FromProto<pb::FileDependencies> for FileDependencies {
     }
 }
 
+impl IntoProto for codectx_core::IndexStatus {
+    type Proto = pb::IndexStatus;
+    fn into_proto(self) -> pb::IndexStatus {
+        pb::IndexStatus {
+            repository: Some(self.repository.into_proto()),
+            generation: self.generation,
+            indexed_unix: self.indexed_unix,
+            indexing: self.indexing,
+            last_run: self.last_run.map(IntoProto::into_proto),
+            last_error: self.last_error.unwrap_or_default(),
+        }
+    }
+}
+
 impl IntoProto for IndexStats {
     type Proto = pb::IndexStats;
     fn into_proto(self) -> pb::IndexStats {

@@ -305,6 +305,49 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         log.streaming(result)
     }
 
+    async fn add_repository(
+        &self,
+        request: Request<pb::AddRepositoryRequest>,
+    ) -> std::result::Result<Response<pb::Repository>, Status> {
+        let request = request.into_inner();
+        let log = RpcLog::start("AddRepository", &request.name);
+        let result = async {
+            let name = convert::repository_name(request.name)?;
+            Ok(self.service.add_repository(&name, &request.path).await?.into_proto())
+        }
+        .await;
+        log.unary(result)
+    }
+
+    async fn remove_repository(
+        &self,
+        request: Request<pb::RemoveRepositoryRequest>,
+    ) -> std::result::Result<Response<pb::RemoveRepositoryResponse>, Status> {
+        let request = request.into_inner();
+        let log = RpcLog::start("RemoveRepository", &request.name);
+        let result = async {
+            let name = convert::repository_name(request.name)?;
+            self.service.remove_repository(&name, request.delete_index).await?;
+            Ok(pb::RemoveRepositoryResponse {})
+        }
+        .await;
+        log.unary(result)
+    }
+
+    async fn get_index_status(
+        &self,
+        request: Request<pb::GetIndexStatusRequest>,
+    ) -> std::result::Result<Response<pb::IndexStatus>, Status> {
+        let request = request.into_inner();
+        let log = RpcLog::start("GetIndexStatus", &request.repository);
+        let result = async {
+            let name = convert::repository_name(request.repository)?;
+            Ok(self.service.index_status(&name).await?.into_proto())
+        }
+        .await;
+        log.unary(result)
+    }
+
     async fn list_repositories(
         &self,
         _request: Request<pb::ListRepositoriesRequest>,

@@ -4,6 +4,8 @@
 //! |-----------------------------------------------------------|-----------------------|
 //! | `UnknownRepository`, `NotFound`                           | `NOT_FOUND`           |
 //! | `InvalidArgument`                                         | `INVALID_ARGUMENT`    |
+//! | `AlreadyExists`                                           | `ALREADY_EXISTS`      |
+//! | `PermissionDenied`                                        | `PERMISSION_DENIED`   |
 //! | `NoIndex`, `IndexVersion`, `CorruptIndex`, `NoModel`      | `FAILED_PRECONDITION` |
 //! | `PathNotFound`, `NotADirectory`, `Config`                 | `FAILED_PRECONDITION` |
 //! | `ModelEndpoint`                                           | `UNAVAILABLE`         |
@@ -28,6 +30,8 @@ pub fn code(error: &Error) -> Code {
     match error {
         Error::UnknownRepository(_) | Error::NotFound(_) => Code::NotFound,
         Error::InvalidArgument(_) => Code::InvalidArgument,
+        Error::AlreadyExists(_) => Code::AlreadyExists,
+        Error::PermissionDenied(_) => Code::PermissionDenied,
         Error::NoIndex(_) | Error::IndexVersion { .. } | Error::CorruptIndex { .. } | Error::NoModel => {
             Code::FailedPrecondition
         }
@@ -63,6 +67,8 @@ mod tests {
             (Error::UnknownRepository("r".into()), Code::NotFound),
             (Error::NotFound("symbol x".into()), Code::NotFound),
             (Error::InvalidArgument("the query is empty".into()), Code::InvalidArgument),
+            (Error::AlreadyExists("repository r".into()), Code::AlreadyExists),
+            (Error::PermissionDenied("/etc is outside the allowed roots".into()), Code::PermissionDenied),
             (Error::NoIndex(path()), Code::FailedPrecondition),
             (Error::IndexVersion { path: path(), found: 0, expected: 1 }, Code::FailedPrecondition),
             (Error::CorruptIndex { path: path(), reason: "bad".into() }, Code::FailedPrecondition),

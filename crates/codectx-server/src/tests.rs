@@ -205,6 +205,21 @@ impl ContextService for Fake {
         })
     }
 
+    fn add_repository(&self, name: &str, _: &str) -> BoxFuture<'_, Result<RepositoryInfo>> {
+        let name = name.to_string();
+        Box::pin(async move { Err(Error::PermissionDenied(name)) })
+    }
+
+    fn remove_repository(&self, name: &str, _: bool) -> BoxFuture<'_, Result<()>> {
+        let name = name.to_string();
+        Box::pin(async move { Err(Error::UnknownRepository(name)) })
+    }
+
+    fn index_status(&self, repository: &str) -> BoxFuture<'_, Result<codectx_core::IndexStatus>> {
+        let name = repository.to_string();
+        Box::pin(async move { Err(Error::UnknownRepository(name)) })
+    }
+
     fn list_repositories(&self) -> BoxFuture<'_, Result<Vec<RepositoryInfo>>> {
         Box::pin(async move {
             Ok(vec![RepositoryInfo {

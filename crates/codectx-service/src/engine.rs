@@ -43,6 +43,22 @@ struct Repository {
     snapshot: RwLock<Option<Arc<IndexSnapshot>>>,
     /// Serializes index runs of this repository within the process.
     indexing: tokio::sync::Mutex<()>,
+    /// The last index run in this process: its stats, or why it failed.
+    last_run: std::sync::Mutex<Option<std::result::Result<codectx_core::IndexStats, String>>>,
+    /// Whether it came from the registry (and so can be removed at run time).
+    registered: bool,
+}
+
+impl Repository {
+    fn new(spec: RepositorySpec, registered: bool) -> Repository {
+        Repository {
+            spec,
+            snapshot: RwLock::new(None),
+            indexing: tokio::sync::Mutex::new(()),
+            last_run: std::sync::Mutex::new(None),
+            registered,
+        }
+    }
 }
 
 /// The domain service over local repositories.
@@ -52,7 +68,9 @@ struct Repository {
 /// server serves fresh indexes; a request holds its snapshot for its whole
 /// duration and never sees half an update.
 pub struct Engine {
-    repositories: BTreeMap<String, Arc<Repository>>,
+    repositories: RwLock<BTreeMap<String, Arc<Repository>>>,
+    /// The run-time registry, when `[server] storage_root` is set.
+    registry: Option<std::sync::Mutex<crate::registry::Registry>>,
     config: Config,
     planner: Planner,
     /// Embeds chunks in index runs: a second model session, so that an index run
@@ -99,18 +117,41 @@ impl Engine {
                 return Err(Error::NotADirectory(spec.root.clone()));
             }
             let name = spec.name.clone();
-            let repository = Repository { spec, snapshot: RwLock::new(None), indexing: tokio::sync::Mutex::new(()) };
-            if map.insert(name.clone(), Arc::new(repository)).is_some() {
+            if map.insert(name.clone(), Arc::new(Repository::new(spec, false))).is_some() {
                 return Err(Error::InvalidArgument(format!("repository {name} is given twice")));
             }
         }
+        // Repositories added at run time, from the storage root's registry. One
+        // whose folder is gone is still listed (its queries fail with the path).
+        let registry = match &config.server.storage_root {
+            Some(root) => {
+                let registry = crate::registry::Registry::open(root)?;
+                for entry in registry.entries() {
+                    if map.contains_key(&entry.name) {
+                        return Err(Error::InvalidArgument(format!(
+                            "repository {} is both configured and in the registry at {}",
+                            entry.name,
+                            root.display()
+                        )));
+                    }
+                    let spec = RepositorySpec {
+                        name: entry.name.clone(),
+                        root: entry.root.clone(),
+                        index_dir: Some(entry.index_dir.clone()),
+                    };
+                    map.insert(entry.name.clone(), Arc::new(Repository::new(spec, true)));
+                }
+                Some(std::sync::Mutex::new(registry))
+            }
+            None => None,
+        };
         let options = RetrieveOptions {
             candidates: config.retrieval.candidates_per_signal.max(10),
             rrf_k: config.retrieval.rrf_k,
             ..RetrieveOptions::default()
         };
         let planner = Planner { options, embed: config.embed.clone(), embedder: Arc::default() };
-        Ok(Engine { repositories: map, config, planner, index_embedder: Arc::default() })
+        Ok(Engine { repositories: RwLock::new(map), registry, config, planner, index_embedder: Arc::default() })
     }
 }
 
@@ -181,7 +222,17 @@ impl Engine {
     }
 
     fn repository(&self, name: &str) -> Result<Arc<Repository>> {
-        self.repositories.get(name).cloned().ok_or_else(|| Error::UnknownRepository(name.to_string()))
+        self.repositories
+            .read()
+            .expect("repositories lock")
+            .get(name)
+            .cloned()
+            .ok_or_else(|| Error::UnknownRepository(name.to_string()))
+    }
+
+    fn all_repositories(&self) -> Vec<(String, Arc<Repository>)> {
+        let map = self.repositories.read().expect("repositories lock");
+        map.iter().map(|(name, repository)| (name.clone(), repository.clone())).collect()
     }
 
     /// The current snapshot of a repository, opened (or re-opened after a new
@@ -439,6 +490,12 @@ impl ContextService for Engine {
                     Ok::<_, Error>(stats)
                 })
                 .await;
+                let outcome = match &result {
+                    Ok(Ok(stats)) => Ok(stats.clone()),
+                    Ok(Err(error)) => Err(error.to_string()),
+                    Err(error) => Err(format!("index worker: {error}")),
+                };
+                *repository.last_run.lock().expect("last run lock") = Some(outcome);
                 let event = match result {
                     Ok(Ok(stats)) => {
                         // Serve the new generation from now on.
@@ -462,41 +519,127 @@ impl ContextService for Engine {
 
     fn list_repositories(&self) -> BoxFuture<'_, Result<Vec<RepositoryInfo>>> {
         Box::pin(async move {
-            let mut out = Vec::with_capacity(self.repositories.len());
-            for (name, repository) in &self.repositories {
+            let mut out = Vec::new();
+            for (name, repository) in self.all_repositories() {
                 let snapshot = {
                     let repository = repository.clone();
                     run_blocking(move || current_snapshot(&repository)).await.ok()
                 };
-                let info = match snapshot {
-                    Some(snapshot) => {
-                        let stats = &snapshot.manifest().stats;
-                        RepositoryInfo {
-                            name: name.clone(),
-                            root: repository.spec.root.display().to_string(),
-                            indexed: true,
-                            fingerprint: snapshot.manifest().fingerprint.clone(),
-                            commit: snapshot.manifest().commit.clone(),
-                            files: stats.files,
-                            chunks: stats.chunks,
-                            symbols: stats.symbols,
-                        }
-                    }
-                    None => RepositoryInfo {
-                        name: name.clone(),
-                        root: repository.spec.root.display().to_string(),
-                        indexed: false,
-                        fingerprint: String::new(),
-                        commit: String::new(),
-                        files: 0,
-                        chunks: 0,
-                        symbols: 0,
-                    },
-                };
-                out.push(info);
+                out.push(repository_info(&name, &repository, snapshot.as_deref()));
             }
             Ok(out)
         })
+    }
+
+    fn add_repository(&self, name: &str, path: &str) -> BoxFuture<'_, Result<RepositoryInfo>> {
+        let (name, path) = (name.trim().to_string(), PathBuf::from(path.trim()));
+        Box::pin(async move {
+            crate::registry::validate_name(&name)?;
+            let Some(registry) = &self.registry else {
+                return Err(Error::PermissionDenied(
+                    "this server has no [server] storage_root, so repositories cannot be added at run time".into(),
+                ));
+            };
+            let root = crate::registry::confine(&path, &self.config.server.allowed_roots)?;
+            let mut registry = registry.lock().expect("registry lock");
+            let mut map = self.repositories.write().expect("repositories lock");
+            if map.contains_key(&name) {
+                return Err(Error::AlreadyExists(format!("repository {name}")));
+            }
+            let entry = crate::registry::RegistryEntry {
+                name: name.clone(),
+                root: root.clone(),
+                index_dir: registry.index_dir_for(&name),
+            };
+            registry.add(entry.clone())?;
+            let spec = RepositorySpec { name: name.clone(), root, index_dir: Some(entry.index_dir) };
+            let repository = Arc::new(Repository::new(spec, true));
+            map.insert(name.clone(), repository.clone());
+            Ok(repository_info(&name, &repository, None))
+        })
+    }
+
+    fn remove_repository(&self, name: &str, delete_index: bool) -> BoxFuture<'_, Result<()>> {
+        let name = name.trim().to_string();
+        Box::pin(async move {
+            let repository = self.repository(&name)?;
+            if !repository.registered {
+                return Err(Error::InvalidArgument(format!(
+                    "repository {name} comes from the configuration or the command line, not the registry"
+                )));
+            }
+            let registry = self.registry.as_ref().ok_or_else(|| Error::UnknownRepository(name.clone()))?;
+            // Wait for an index run in progress to finish before the folder goes.
+            let _running = repository.indexing.lock().await;
+            {
+                let mut registry = registry.lock().expect("registry lock");
+                registry.remove(&name)?;
+                self.repositories.write().expect("repositories lock").remove(&name);
+            }
+            if delete_index {
+                let index_dir = repository.spec.index_dir();
+                match std::fs::remove_dir_all(&index_dir) {
+                    Ok(()) => {}
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(error) => return Err(Error::io(&index_dir, error)),
+                }
+            }
+            Ok(())
+        })
+    }
+
+    fn index_status(&self, repository: &str) -> BoxFuture<'_, Result<codectx_core::IndexStatus>> {
+        let name = repository.trim().to_string();
+        Box::pin(async move {
+            let repository = self.repository(&name)?;
+            let snapshot = {
+                let repository = repository.clone();
+                run_blocking(move || current_snapshot(&repository)).await.ok()
+            };
+            let (last_run, last_error) = match repository.last_run.lock().expect("last run lock").clone() {
+                Some(Ok(stats)) => (Some(stats), None),
+                Some(Err(error)) => (None, Some(error)),
+                None => (None, None),
+            };
+            let indexing = repository.indexing.try_lock().is_err();
+            Ok(codectx_core::IndexStatus {
+                repository: repository_info(&name, &repository, snapshot.as_deref()),
+                generation: snapshot.as_ref().map_or(0, |snapshot| snapshot.generation()),
+                indexed_unix: snapshot.as_ref().map_or(0, |snapshot| snapshot.manifest().created_unix),
+                indexing,
+                last_run,
+                last_error,
+            })
+        })
+    }
+}
+
+/// What [`RepositoryInfo`] says of a repository and its current snapshot, if any.
+fn repository_info(name: &str, repository: &Repository, snapshot: Option<&IndexSnapshot>) -> RepositoryInfo {
+    match snapshot {
+        Some(snapshot) => {
+            let stats = &snapshot.manifest().stats;
+            RepositoryInfo {
+                name: name.to_string(),
+                root: repository.spec.root.display().to_string(),
+                indexed: true,
+                fingerprint: snapshot.manifest().fingerprint.clone(),
+                commit: snapshot.manifest().commit.clone(),
+                files: stats.files,
+                chunks: stats.chunks,
+                symbols: stats.symbols,
+            }
+        }
+        None => RepositoryInfo {
+            name: name.to_string(),
+            root: repository.spec.root.display().to_string(),
+            indexed: false,
+            fingerprint: String::new(),
+            commit: String::new(),
+            files: 0,
+            chunks: 0,
+            symbols: 0,
+        },
     }
 }
 

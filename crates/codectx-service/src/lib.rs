@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 mod engine;
+pub mod registry;
 
 use std::future::Future;
 use std::pin::Pin;
@@ -85,4 +86,21 @@ pub trait ContextService: Send + Sync + 'static {
 
     /// The served repositories.
     fn list_repositories(&self) -> BoxFuture<'_, Result<Vec<RepositoryInfo>>>;
+
+    /// Registers the folder `path` as repository `name`, persists the registry and
+    /// returns its info (not indexed yet: call [`ContextService::index`]).
+    /// `InvalidArgument` for a bad name or a relative path, `PermissionDenied` for
+    /// a path outside the configured roots (or none configured), `AlreadyExists`
+    /// for a name in use, `FailedPrecondition`-class errors when the server has no
+    /// storage root.
+    fn add_repository(&self, name: &str, path: &str) -> BoxFuture<'_, Result<RepositoryInfo>>;
+
+    /// Stops serving repository `name` and removes it from the registry; with
+    /// `delete_index`, its index folder too. `UnknownRepository` when it is not a
+    /// registered one (repositories from the config file or `--repo` cannot be removed).
+    fn remove_repository(&self, name: &str, delete_index: bool) -> BoxFuture<'_, Result<()>>;
+
+    /// Where the repository's index stands: generation, commit, whether a run is
+    /// in progress, the last run's counters and the last error.
+    fn index_status(&self, repository: &str) -> BoxFuture<'_, Result<codectx_core::IndexStatus>>;
 }
