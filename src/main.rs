@@ -295,7 +295,8 @@ enum Command {
     },
     /// Serve indexed repositories over gRPC (health checking and reflection included).
     /// Manage the repositories of a running `codectx serve` (its run-time registry,
-    /// kept under `[server] storage_root`).
+    /// kept under `[server] storage_root`). Sends `CODECTX_TOKEN` as the bearer
+    /// token when set (an admin token for add, rm and index).
     Repo {
         #[command(subcommand)]
         action: RepoAction,
@@ -957,9 +958,19 @@ async fn repo_command(config_path: Option<&Path>, server: Option<String>, action
     let config = Config::discover(config_path, None)?;
     let address = server.or(config.listen.clone()).unwrap_or_else(|| "127.0.0.1:50051".to_string());
     let endpoint = if address.contains("://") { address.clone() } else { format!("http://{address}") };
-    let mut client = pb::code_context_client::CodeContextClient::connect(endpoint)
+    let channel = tonic::transport::Endpoint::from_shared(endpoint)
+        .map_err(|_| codectx_core::Error::InvalidArgument(format!("--server {address:?} is not an address")))?
+        .connect()
         .await
         .with_context(|| format!("cannot reach codectx serve at {address}"))?;
+    let token =
+        match std::env::var("CODECTX_TOKEN") {
+            Ok(token) if !token.is_empty() => Some(format!("Bearer {token}").parse().map_err(|_| {
+                codectx_core::Error::InvalidArgument("CODECTX_TOKEN is not a valid header value".into())
+            })?),
+            _ => None,
+        };
+    let mut client = pb::code_context_client::CodeContextClient::with_interceptor(channel, Bearer(token));
     let status_error = |status: tonic::Status| anyhow::anyhow!("{}", status.message());
     let mut out = std::io::stdout().lock();
     match action {
@@ -1038,11 +1049,26 @@ async fn repo_command(config_path: Option<&Path>, server: Option<String>, action
     Ok(())
 }
 
+/// Adds `authorization: Bearer $CODECTX_TOKEN` to each request when the
+/// variable is set (servers with `[[server.tokens]]` require it).
+#[derive(Clone)]
+struct Bearer(Option<tonic::metadata::MetadataValue<tonic::metadata::Ascii>>);
+
+impl tonic::service::Interceptor for Bearer {
+    fn call(&mut self, mut request: tonic::Request<()>) -> std::result::Result<tonic::Request<()>, tonic::Status> {
+        if let Some(token) = &self.0 {
+            request.metadata_mut().insert("authorization", token.clone());
+        }
+        Ok(request)
+    }
+}
+
+type RepoClient = codectx_proto::v1::code_context_client::CodeContextClient<
+    tonic::service::interceptor::InterceptedService<tonic::transport::Channel, Bearer>,
+>;
+
 /// Streams `IndexRepository` for `name`, printing the phases and the stats.
-async fn repo_index(
-    client: &mut codectx_proto::v1::code_context_client::CodeContextClient<tonic::transport::Channel>,
-    name: &str,
-) -> Result<()> {
+async fn repo_index(client: &mut RepoClient, name: &str) -> Result<()> {
     use codectx_proto::v1 as pb;
     use futures::StreamExt;
     let mut stream = client
@@ -1105,6 +1131,7 @@ async fn serve(config_path: Option<&Path>, listen: Option<String>, repos: Vec<St
     let address: SocketAddr = address.parse().map_err(|_| {
         codectx_core::Error::InvalidArgument(format!("--listen {address:?} is not an address like 127.0.0.1:50051"))
     })?;
+    let auth = Arc::new(codectx_server::auth::Auth::from_config(&config.server.tokens)?);
     let engine = Arc::new(Engine::new(specs, config)?);
     // Warm the tokenizer so the first request does not pay for it.
     tokio::task::spawn_blocking(codectx_core::tokens::warm_up);
@@ -1112,7 +1139,10 @@ async fn serve(config_path: Option<&Path>, listen: Option<String>, repos: Vec<St
         tokio::net::TcpListener::bind(address).await.with_context(|| format!("cannot listen on {address}"))?;
     let bound = listener.local_addr()?;
     eprintln!("codectx: serving {} repositories on {bound}", engine.list_repositories().await?.len());
-    codectx_server::serve(engine, listener, codectx_server::shutdown_signal()).await?;
+    if auth.enabled() {
+        eprintln!("codectx: bearer tokens required ([[server.tokens]])");
+    }
+    codectx_server::serve_with_auth(engine, listener, codectx_server::shutdown_signal(), auth).await?;
     eprintln!("codectx: shut down");
     Ok(())
 }

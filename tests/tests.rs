@@ -19,3 +19,4 @@ mod incremental;
 mod mcp;
 mod ranking;
 mod registry;
+mod tenancy;

@@ -58,6 +58,27 @@ pub struct ServerConfig {
     /// symbolic links). Empty: `AddRepository` is refused, so that a client can
     /// never make the server read `/` or a home folder.
     pub allowed_roots: Vec<PathBuf>,
+    /// Bearer tokens (`[[server.tokens]]`). None: the server asks for no token
+    /// (for a loopback-only or single-user setup). Any: every RPC but health
+    /// checks and reflection needs `authorization: Bearer <token>`.
+    pub tokens: Vec<TokenConfig>,
+}
+
+/// One bearer token of the server and what it may do.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TokenConfig {
+    /// A label for logs (never the token).
+    pub name: String,
+    /// Name of the environment variable holding the token (preferred: keeps the
+    /// secret out of the file).
+    pub token_env: Option<String>,
+    /// The token itself, when not from the environment.
+    pub token: Option<String>,
+    /// Repositories it may query; `"*"` for all.
+    pub repositories: Vec<String>,
+    /// Whether it may add, remove and (re-)index repositories.
+    pub admin: bool,
 }
 
 /// A repository to serve.

@@ -31,6 +31,7 @@ pub mod tokens;
 
 pub use config::{
     data_home, Config, EmbedConfig, EmbedProvider, IndexConfig, ModelConfig, ModelVariant, RepoEntry, RetrievalConfig,
+    ServerConfig, TokenConfig,
 };
 pub use error::{Error, Result};
 pub use language::Language;

@@ -23,6 +23,7 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod auth;
 pub mod convert;
 pub mod status;
 
@@ -63,12 +64,19 @@ pub const SERVICE_NAME: &str = "codectx.v1.CodeContext";
 /// [`GrpcAdapter::into_server`].
 pub struct GrpcAdapter<S: ContextService> {
     service: Arc<S>,
+    auth: Arc<auth::Auth>,
 }
 
 impl<S: ContextService> GrpcAdapter<S> {
     /// An adapter over `service`.
     pub fn new(service: Arc<S>) -> Self {
-        GrpcAdapter { service }
+        GrpcAdapter { service, auth: Arc::new(auth::Auth::open()) }
+    }
+
+    /// The same adapter, requiring the bearer tokens of `auth` (see [`auth`]).
+    pub fn with_auth(mut self, auth: Arc<auth::Auth>) -> Self {
+        self.auth = auth;
+        self
     }
 
     /// The tonic service for this adapter, decoding requests up to
@@ -190,6 +198,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::GetContextRequest>,
     ) -> std::result::Result<Response<pb::ContextBundle>, Status> {
+        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
         let log = RpcLog::start("GetContext", &request.repository);
         let result = async {
@@ -206,6 +215,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::GenerateRequest>,
     ) -> std::result::Result<Response<Self::GenerateStream>, Status> {
+        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
         let log = RpcLog::start("Generate", &request.repository);
         let result = async {
@@ -220,6 +230,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::SearchRequest>,
     ) -> std::result::Result<Response<pb::SearchResponse>, Status> {
+        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
         let log = RpcLog::start("Search", &request.repository);
         let result = async {
@@ -235,6 +246,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::GetSymbolsRequest>,
     ) -> std::result::Result<Response<pb::GetSymbolsResponse>, Status> {
+        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
         let log = RpcLog::start("GetSymbols", &request.repository);
         let result = async {
@@ -250,6 +262,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::GetReferencesRequest>,
     ) -> std::result::Result<Response<pb::GetReferencesResponse>, Status> {
+        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
         let log = RpcLog::start("GetReferences", &request.repository);
         let result = async {
@@ -265,6 +278,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::GetSymbolGraphRequest>,
     ) -> std::result::Result<Response<pb::SymbolGraph>, Status> {
+        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
         let log = RpcLog::start("GetSymbolGraph", &request.repository);
         let result = async {
@@ -279,6 +293,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::GetFileDependenciesRequest>,
     ) -> std::result::Result<Response<pb::FileDependencies>, Status> {
+        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
         let log = RpcLog::start("GetFileDependencies", &request.repository);
         let result = async {
@@ -295,6 +310,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::IndexRepositoryRequest>,
     ) -> std::result::Result<Response<Self::IndexRepositoryStream>, Status> {
+        self.auth.admin(request.metadata())?;
         let request = request.into_inner();
         let log = RpcLog::start("IndexRepository", &request.repository);
         let result = async {
@@ -309,6 +325,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::AddRepositoryRequest>,
     ) -> std::result::Result<Response<pb::Repository>, Status> {
+        self.auth.admin(request.metadata())?;
         let request = request.into_inner();
         let log = RpcLog::start("AddRepository", &request.name);
         let result = async {
@@ -323,6 +340,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::RemoveRepositoryRequest>,
     ) -> std::result::Result<Response<pb::RemoveRepositoryResponse>, Status> {
+        self.auth.admin(request.metadata())?;
         let request = request.into_inner();
         let log = RpcLog::start("RemoveRepository", &request.name);
         let result = async {
@@ -338,6 +356,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::GetIndexStatusRequest>,
     ) -> std::result::Result<Response<pb::IndexStatus>, Status> {
+        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
         let log = RpcLog::start("GetIndexStatus", &request.repository);
         let result = async {
@@ -350,13 +369,18 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
 
     async fn list_repositories(
         &self,
-        _request: Request<pb::ListRepositoriesRequest>,
+        request: Request<pb::ListRepositoriesRequest>,
     ) -> std::result::Result<Response<pb::ListRepositoriesResponse>, Status> {
+        let caller = self.auth.caller(request.metadata())?;
         let log = RpcLog::start("ListRepositories", "");
         let result = async {
             let repositories = self.service.list_repositories().await?;
             Ok(pb::ListRepositoriesResponse {
-                repositories: repositories.into_iter().map(IntoProto::into_proto).collect(),
+                repositories: repositories
+                    .into_iter()
+                    .filter(|repository| caller.sees(&repository.name))
+                    .map(IntoProto::into_proto)
+                    .collect(),
             })
         }
         .await;
@@ -384,6 +408,21 @@ pub async fn serve<S: ContextService>(
     service: Arc<S>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    serve_with_auth(service, listener, shutdown, Arc::new(auth::Auth::open())).await
+}
+
+/// [`serve`], requiring the bearer tokens of `auth` on every `CodeContext` RPC
+/// (see [`auth`]; health checks and reflection stay open).
+///
+/// # Errors
+///
+/// As [`serve`].
+pub async fn serve_with_auth<S: ContextService>(
+    service: Arc<S>,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+    auth: Arc<auth::Auth>,
 ) -> Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter.set_serving::<CodeContextServer<GrpcAdapter<S>>>().await;
@@ -421,7 +460,7 @@ pub async fn serve<S: ContextService>(
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(GrpcAdapter::new(service).into_server())
+        .add_service(GrpcAdapter::new(service).with_auth(auth).into_server())
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .map_err(|error| Error::Internal(format!("gRPC server: {error}")))?;

@@ -293,6 +293,8 @@ impl ContextService for Engine {
     ) -> BoxFuture<'_, Result<ResultStream<GenerateEvent>>> {
         let repository = repository.to_string();
         Box::pin(async move {
+            // An unknown repository is reported as such, whatever the model setup.
+            self.repository(&repository)?;
             let model_config = self.config.model.clone().with_env();
             let model = request.model.model.clone().or(model_config.model.clone()).ok_or(Error::NoModel)?;
             let base_url = model_config
