@@ -1132,6 +1132,7 @@ async fn serve(config_path: Option<&Path>, listen: Option<String>, repos: Vec<St
         codectx_core::Error::InvalidArgument(format!("--listen {address:?} is not an address like 127.0.0.1:50051"))
     })?;
     let auth = Arc::new(codectx_server::auth::Auth::from_config(&config.server.tokens)?);
+    let max_in_flight = config.server.max_in_flight;
     let engine = Arc::new(Engine::new(specs, config)?);
     // Warm the tokenizer so the first request does not pay for it.
     tokio::task::spawn_blocking(codectx_core::tokens::warm_up);
@@ -1142,7 +1143,8 @@ async fn serve(config_path: Option<&Path>, listen: Option<String>, repos: Vec<St
     if auth.enabled() {
         eprintln!("codectx: bearer tokens required ([[server.tokens]])");
     }
-    codectx_server::serve_with_auth(engine, listener, codectx_server::shutdown_signal(), auth).await?;
+    let options = codectx_server::ServeOptions { auth, max_in_flight };
+    codectx_server::serve_with(engine, listener, codectx_server::shutdown_signal(), options).await?;
     eprintln!("codectx: shut down");
     Ok(())
 }

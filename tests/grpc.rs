@@ -630,3 +630,89 @@ async fn the_serve_command_serves_configured_repositories_and_stops_on_sigterm()
     }
     assert!(rest.iter().any(|line| line == "codectx: shut down"), "stderr after SIGTERM: {rest:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_saturated_server_sheds_load_with_resource_exhausted_and_recovers() {
+    // A model endpoint that accepts connections and never answers: a Generate
+    // call on it stays in flight.
+    let black_hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}/v1", black_hole.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for connection in black_hole.incoming() {
+            held.push(connection);
+        }
+    });
+    let model = ModelConfig { model: Some("m".into()), base_url: Some(base_url), ..ModelConfig::default() };
+    let engine = engine(shared_index().index_dir.clone(), model);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(codectx_server::serve_with(
+        Arc::new(engine),
+        listener,
+        async move {
+            let _ = stopped.await;
+        },
+        codectx_server::ServeOptions { max_in_flight: 1, ..Default::default() },
+    ));
+    let mut client = CodeContextClient::connect(format!("http://{addr}")).await.unwrap();
+
+    let mut generating = client.clone();
+    let stuck = tokio::spawn(async move {
+        loop {
+            // Retried while one of the probes below holds the only place.
+            let call = generating
+                .generate(GenerateRequest {
+                    repository: REPO.into(),
+                    instruction: "how are redirects followed?".into(),
+                    ..Default::default()
+                })
+                .await;
+            match call {
+                Err(status) if status.code() == Code::ResourceExhausted => {
+                    tokio::time::sleep(Duration::from_millis(2)).await
+                }
+                other => return other,
+            }
+        }
+    });
+    // While it is in flight, the next call is shed at once.
+    let waiting = std::time::Instant::now();
+    let shed = loop {
+        assert!(waiting.elapsed() < Duration::from_secs(30), "Generate is admitted within 30 s");
+        match client.get_context(context_request("redirects", 500)).await {
+            Err(status) if status.code() == Code::ResourceExhausted => break status,
+            Ok(_) => {
+                // Generate not admitted yet.
+                assert!(!stuck.is_finished(), "the Generate call ended: {:?}", stuck.await);
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
+            Err(status) => panic!("unexpected {status:?}"),
+        }
+    };
+    assert!(shed.message().contains("limit of 1 calls in flight"), "{}", shed.message());
+    // Health checks are not limited.
+    let mut health = tonic_health::pb::health_client::HealthClient::new(
+        tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap(),
+    );
+    health.check(tonic_health::pb::HealthCheckRequest { service: String::new() }).await.expect("health");
+    // The client gives up on the stuck call: its place is freed and calls succeed again.
+    stuck.abort();
+    let started = std::time::Instant::now();
+    loop {
+        match client.get_context(context_request("redirects", 500)).await {
+            Ok(bundle) => {
+                assert!(!bundle.into_inner().blocks.is_empty());
+                break;
+            }
+            Err(status) if status.code() == Code::ResourceExhausted => {
+                assert!(started.elapsed() < Duration::from_secs(10), "the place is freed within 10 s");
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Err(status) => panic!("unexpected {status:?}"),
+        }
+    }
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}

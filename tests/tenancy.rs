@@ -135,13 +135,13 @@ async fn every_rpc_checks_the_token_and_hides_other_repositories() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(codectx_server::serve_with_auth(
+    let server = tokio::spawn(codectx_server::serve_with(
         Arc::new(engine),
         listener,
         async move {
             let _ = stopped.await;
         },
-        auth,
+        codectx_server::ServeOptions { auth, max_in_flight: 0 },
     ));
     let mut client = CodeContextClient::connect(format!("http://{addr}")).await.unwrap();
 

@@ -46,8 +46,8 @@ pub struct Config {
 }
 
 /// `[server]`: where a long-running `codectx serve` keeps what it was told at run
-/// time, and what it may index.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// time, what it may index, who may call it and how many calls it takes at once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ServerConfig {
     /// Folder holding `registry.json` (the repositories added with
@@ -62,6 +62,15 @@ pub struct ServerConfig {
     /// (for a loopback-only or single-user setup). Any: every RPC but health
     /// checks and reflection needs `authorization: Bearer <token>`.
     pub tokens: Vec<TokenConfig>,
+    /// Calls in flight (a stream counts until it ends) beyond which new calls are
+    /// refused with `RESOURCE_EXHAUSTED` (default 64; 0 = no limit).
+    pub max_in_flight: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig { storage_root: None, allowed_roots: Vec::new(), tokens: Vec::new(), max_in_flight: 64 }
+    }
 }
 
 /// One bearer token of the server and what it may do.

@@ -65,12 +65,41 @@ pub const SERVICE_NAME: &str = "codectx.v1.CodeContext";
 pub struct GrpcAdapter<S: ContextService> {
     service: Arc<S>,
     auth: Arc<auth::Auth>,
+    /// Calls in flight (streams until they end) and their limit; `None`: unbounded.
+    in_flight: Option<(Arc<tokio::sync::Semaphore>, usize)>,
 }
 
 impl<S: ContextService> GrpcAdapter<S> {
     /// An adapter over `service`.
     pub fn new(service: Arc<S>) -> Self {
-        GrpcAdapter { service, auth: Arc::new(auth::Auth::open()) }
+        GrpcAdapter { service, auth: Arc::new(auth::Auth::open()), in_flight: None }
+    }
+
+    /// The same adapter, shedding load: a call that arrives while `max` calls are
+    /// in flight (a stream counts until it ends) is refused at once with
+    /// `RESOURCE_EXHAUSTED`, instead of queueing until the server falls over.
+    /// 0 means no limit.
+    pub fn with_max_in_flight(mut self, max: usize) -> Self {
+        self.in_flight = (max > 0).then(|| (Arc::new(tokio::sync::Semaphore::new(max)), max));
+        self
+    }
+
+    /// Admits a call (or sheds it) and starts its log line.
+    #[allow(clippy::result_large_err)]
+    fn admit(&self, rpc: &'static str, repository: &str) -> std::result::Result<RpcLog, Status> {
+        let permit = match &self.in_flight {
+            None => None,
+            Some((semaphore, limit)) => match semaphore.clone().try_acquire_owned() {
+                Ok(permit) => Some(permit),
+                Err(_) => {
+                    tracing::warn!(rpc, repository, "shedding load: too many calls in flight");
+                    return Err(Status::resource_exhausted(format!(
+                        "the server is at its limit of {limit} calls in flight; retry with backoff"
+                    )));
+                }
+            },
+        };
+        Ok(RpcLog::start(rpc, repository, permit))
     }
 
     /// The same adapter, requiring the bearer tokens of `auth` (see [`auth`]).
@@ -92,11 +121,14 @@ struct RpcLog {
     repository: String,
     started: Instant,
     logged: bool,
+    /// The call's place among those in flight, released when the call (or its
+    /// stream) ends.
+    _permit: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl RpcLog {
-    fn start(rpc: &'static str, repository: &str) -> Self {
-        RpcLog { rpc, repository: repository.to_string(), started: Instant::now(), logged: false }
+    fn start(rpc: &'static str, repository: &str, permit: Option<tokio::sync::OwnedSemaphorePermit>) -> Self {
+        RpcLog { rpc, repository: repository.to_string(), started: Instant::now(), logged: false, _permit: permit }
     }
 
     fn finish(&mut self, code: Code, error: Option<&str>) {
@@ -200,7 +232,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
     ) -> std::result::Result<Response<pb::ContextBundle>, Status> {
         self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
-        let log = RpcLog::start("GetContext", &request.repository);
+        let log = self.admit("GetContext", &request.repository)?;
         let result = async {
             let (repository, request) = convert::context_request(request)?;
             Ok(self.service.get_context(&repository, request).await?.into_proto())
@@ -217,7 +249,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
     ) -> std::result::Result<Response<Self::GenerateStream>, Status> {
         self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
-        let log = RpcLog::start("Generate", &request.repository);
+        let log = self.admit("Generate", &request.repository)?;
         let result = async {
             let (repository, request) = convert::generate_request(request)?;
             self.service.generate(&repository, request).await
@@ -232,7 +264,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
     ) -> std::result::Result<Response<pb::SearchResponse>, Status> {
         self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
-        let log = RpcLog::start("Search", &request.repository);
+        let log = self.admit("Search", &request.repository)?;
         let result = async {
             let (repository, request) = convert::search_request(request)?;
             let hits = self.service.search(&repository, request).await?;
@@ -248,7 +280,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
     ) -> std::result::Result<Response<pb::GetSymbolsResponse>, Status> {
         self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
-        let log = RpcLog::start("GetSymbols", &request.repository);
+        let log = self.admit("GetSymbols", &request.repository)?;
         let result = async {
             let (repository, name, limit) = convert::symbols_request(request)?;
             let symbols = self.service.symbols(&repository, &name, limit).await?;
@@ -264,7 +296,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
     ) -> std::result::Result<Response<pb::GetReferencesResponse>, Status> {
         self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
-        let log = RpcLog::start("GetReferences", &request.repository);
+        let log = self.admit("GetReferences", &request.repository)?;
         let result = async {
             let (repository, name, page_size, page_token) = convert::references_request(request)?;
             let references = self.service.references(&repository, &name, page_size, &page_token).await?;
@@ -280,7 +312,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
     ) -> std::result::Result<Response<pb::SymbolGraph>, Status> {
         self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
-        let log = RpcLog::start("GetSymbolGraph", &request.repository);
+        let log = self.admit("GetSymbolGraph", &request.repository)?;
         let result = async {
             let (repository, request) = convert::symbol_graph_request(request)?;
             Ok(self.service.symbol_graph(&repository, request).await?.into_proto())
@@ -295,7 +327,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
     ) -> std::result::Result<Response<pb::FileDependencies>, Status> {
         self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
-        let log = RpcLog::start("GetFileDependencies", &request.repository);
+        let log = self.admit("GetFileDependencies", &request.repository)?;
         let result = async {
             let (repository, path) = convert::dependencies_request(request)?;
             Ok(self.service.file_dependencies(&repository, &path).await?.into_proto())
@@ -312,7 +344,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
     ) -> std::result::Result<Response<Self::IndexRepositoryStream>, Status> {
         self.auth.admin(request.metadata())?;
         let request = request.into_inner();
-        let log = RpcLog::start("IndexRepository", &request.repository);
+        let log = self.admit("IndexRepository", &request.repository)?;
         let result = async {
             let repository = convert::repository_name(request.repository)?;
             self.service.index(&repository).await
@@ -327,7 +359,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
     ) -> std::result::Result<Response<pb::Repository>, Status> {
         self.auth.admin(request.metadata())?;
         let request = request.into_inner();
-        let log = RpcLog::start("AddRepository", &request.name);
+        let log = self.admit("AddRepository", &request.name)?;
         let result = async {
             let name = convert::repository_name(request.name)?;
             Ok(self.service.add_repository(&name, &request.path).await?.into_proto())
@@ -342,7 +374,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
     ) -> std::result::Result<Response<pb::RemoveRepositoryResponse>, Status> {
         self.auth.admin(request.metadata())?;
         let request = request.into_inner();
-        let log = RpcLog::start("RemoveRepository", &request.name);
+        let log = self.admit("RemoveRepository", &request.name)?;
         let result = async {
             let name = convert::repository_name(request.name)?;
             self.service.remove_repository(&name, request.delete_index).await?;
@@ -358,7 +390,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
     ) -> std::result::Result<Response<pb::IndexStatus>, Status> {
         self.auth.repository(request.metadata(), &request.get_ref().repository)?;
         let request = request.into_inner();
-        let log = RpcLog::start("GetIndexStatus", &request.repository);
+        let log = self.admit("GetIndexStatus", &request.repository)?;
         let result = async {
             let name = convert::repository_name(request.repository)?;
             Ok(self.service.index_status(&name).await?.into_proto())
@@ -372,7 +404,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         request: Request<pb::ListRepositoriesRequest>,
     ) -> std::result::Result<Response<pb::ListRepositoriesResponse>, Status> {
         let caller = self.auth.caller(request.metadata())?;
-        let log = RpcLog::start("ListRepositories", "");
+        let log = self.admit("ListRepositories", "")?;
         let result = async {
             let repositories = self.service.list_repositories().await?;
             Ok(pb::ListRepositoriesResponse {
@@ -409,20 +441,31 @@ pub async fn serve<S: ContextService>(
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    serve_with_auth(service, listener, shutdown, Arc::new(auth::Auth::open())).await
+    serve_with(service, listener, shutdown, ServeOptions::default()).await
 }
 
-/// [`serve`], requiring the bearer tokens of `auth` on every `CodeContext` RPC
-/// (see [`auth`]; health checks and reflection stay open).
+/// What [`serve_with`] adds to [`serve`].
+#[derive(Debug, Default)]
+pub struct ServeOptions {
+    /// Bearer tokens required on every `CodeContext` RPC (see [`auth`]); open by default.
+    pub auth: Arc<auth::Auth>,
+    /// Calls in flight before new ones are shed with `RESOURCE_EXHAUSTED`
+    /// ([`GrpcAdapter::with_max_in_flight`]); 0 = no limit (the default here;
+    /// `codectx serve` uses `[server] max_in_flight`).
+    pub max_in_flight: usize,
+}
+
+/// [`serve`] with tokens and load shedding ([`ServeOptions`]); health checks and
+/// reflection stay open and unlimited.
 ///
 /// # Errors
 ///
 /// As [`serve`].
-pub async fn serve_with_auth<S: ContextService>(
+pub async fn serve_with<S: ContextService>(
     service: Arc<S>,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
-    auth: Arc<auth::Auth>,
+    options: ServeOptions,
 ) -> Result<()> {
     let (reporter, health) = tonic_health::server::health_reporter();
     reporter.set_serving::<CodeContextServer<GrpcAdapter<S>>>().await;
@@ -460,7 +503,9 @@ pub async fn serve_with_auth<S: ContextService>(
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
-        .add_service(GrpcAdapter::new(service).with_auth(auth).into_server())
+        .add_service(
+            GrpcAdapter::new(service).with_auth(options.auth).with_max_in_flight(options.max_in_flight).into_server(),
+        )
         .serve_with_incoming_shutdown(incoming, shutdown)
         .await
         .map_err(|error| Error::Internal(format!("gRPC server: {error}")))?;
