@@ -300,7 +300,9 @@ enum Command {
     Repo {
         #[command(subcommand)]
         action: RepoAction,
-        /// The server's address (default: `listen` in the config, else 127.0.0.1:50051).
+        /// The server's address (default: `listen` in the config, else 127.0.0.1:50051);
+        /// `https://HOST:PORT` for a TLS server (system roots, plus the PEM CA in
+        /// CODECTX_CA_CERT).
         #[arg(long, global = true, value_name = "ADDR")]
         server: Option<String>,
     },
@@ -958,11 +960,19 @@ async fn repo_command(config_path: Option<&Path>, server: Option<String>, action
     let config = Config::discover(config_path, None)?;
     let address = server.or(config.listen.clone()).unwrap_or_else(|| "127.0.0.1:50051".to_string());
     let endpoint = if address.contains("://") { address.clone() } else { format!("http://{address}") };
-    let channel = tonic::transport::Endpoint::from_shared(endpoint)
-        .map_err(|_| codectx_core::Error::InvalidArgument(format!("--server {address:?} is not an address")))?
-        .connect()
-        .await
-        .with_context(|| format!("cannot reach codectx serve at {address}"))?;
+    let mut endpoint = tonic::transport::Endpoint::from_shared(endpoint)
+        .map_err(|_| codectx_core::Error::InvalidArgument(format!("--server {address:?} is not an address")))?;
+    if address.starts_with("https://") {
+        // The system's roots, plus the CA in CODECTX_CA_CERT (a self-signed server).
+        codectx_server::install_crypto_provider();
+        let mut tls = tonic::transport::ClientTlsConfig::new().with_native_roots();
+        if let Some(path) = std::env::var_os("CODECTX_CA_CERT") {
+            let pem = std::fs::read(&path).map_err(|error| codectx_core::Error::io(&path, error))?;
+            tls = tls.ca_certificate(tonic::transport::Certificate::from_pem(pem));
+        }
+        endpoint = endpoint.tls_config(tls).context("TLS configuration")?;
+    }
+    let channel = endpoint.connect().await.with_context(|| format!("cannot reach codectx serve at {address}"))?;
     let token =
         match std::env::var("CODECTX_TOKEN") {
             Ok(token) if !token.is_empty() => Some(format!("Bearer {token}").parse().map_err(|_| {
@@ -1133,6 +1143,19 @@ async fn serve(config_path: Option<&Path>, listen: Option<String>, repos: Vec<St
     })?;
     let auth = Arc::new(codectx_server::auth::Auth::from_config(&config.server.tokens)?);
     let max_in_flight = config.server.max_in_flight;
+    let tls = match (&config.server.tls_cert, &config.server.tls_key) {
+        (Some(cert), Some(key)) => Some((
+            std::fs::read(cert).map_err(|error| codectx_core::Error::io(cert, error))?,
+            std::fs::read(key).map_err(|error| codectx_core::Error::io(key, error))?,
+        )),
+        (None, None) => None,
+        _ => {
+            return Err(codectx_core::Error::InvalidArgument(
+                "[server] needs both tls_cert and tls_key, or neither".into(),
+            )
+            .into())
+        }
+    };
     let engine = Arc::new(Engine::new(specs, config)?);
     // Warm the tokenizer so the first request does not pay for it.
     tokio::task::spawn_blocking(codectx_core::tokens::warm_up);
@@ -1143,7 +1166,7 @@ async fn serve(config_path: Option<&Path>, listen: Option<String>, repos: Vec<St
     if auth.enabled() {
         eprintln!("codectx: bearer tokens required ([[server.tokens]])");
     }
-    let options = codectx_server::ServeOptions { auth, max_in_flight };
+    let options = codectx_server::ServeOptions { auth, max_in_flight, tls };
     codectx_server::serve_with(engine, listener, codectx_server::shutdown_signal(), options).await?;
     eprintln!("codectx: shut down");
     Ok(())

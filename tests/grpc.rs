@@ -716,3 +716,70 @@ async fn a_saturated_server_sheds_load_with_resource_exhausted_and_recovers() {
     let _ = stop.send(());
     server.await.unwrap().unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serves_over_tls_from_cert_and_key_files() {
+    codectx_server::install_crypto_provider();
+    let tls_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
+    let cert = std::fs::read(tls_dir.join("server.crt")).unwrap();
+    let key = std::fs::read(tls_dir.join("server.key")).unwrap();
+    let engine = engine(shared_index().index_dir.clone(), ModelConfig::default());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(codectx_server::serve_with(
+        Arc::new(engine),
+        listener,
+        async move {
+            let _ = stopped.await;
+        },
+        codectx_server::ServeOptions { tls: Some((cert, key)), ..Default::default() },
+    ));
+
+    // A client that trusts the certificate gets answers over TLS.
+    let ca = std::fs::read(tls_dir.join("ca.crt")).unwrap();
+    let tls = tonic::transport::ClientTlsConfig::new()
+        .ca_certificate(tonic::transport::Certificate::from_pem(&ca))
+        .domain_name("localhost");
+    let channel = tonic::transport::Endpoint::from_shared(format!("https://localhost:{}", addr.port()))
+        .unwrap()
+        .tls_config(tls)
+        .unwrap()
+        .connect()
+        .await
+        .expect("TLS connection");
+    let listed = CodeContextClient::new(channel)
+        .list_repositories(ListRepositoriesRequest {})
+        .await
+        .expect("ListRepositories over TLS")
+        .into_inner();
+    assert_eq!(listed.repositories[0].name, REPO);
+
+    // A plaintext client gets nothing.
+    let plaintext = async {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))
+            .unwrap()
+            .connect_timeout(Duration::from_secs(2))
+            .timeout(Duration::from_secs(2))
+            .connect()
+            .await
+            .map_err(|error| error.to_string())?;
+        CodeContextClient::new(channel)
+            .list_repositories(ListRepositoriesRequest {})
+            .await
+            .map_err(|status| status.to_string())
+    };
+    assert!(plaintext.await.is_err(), "plaintext must not be served");
+    // A client that does not trust the certificate is refused.
+    let untrusting = tonic::transport::Endpoint::from_shared(format!("https://localhost:{}", addr.port()))
+        .unwrap()
+        .tls_config(tonic::transport::ClientTlsConfig::new().domain_name("localhost"))
+        .unwrap()
+        .connect_timeout(Duration::from_secs(2))
+        .connect()
+        .await;
+    assert!(untrusting.is_err(), "an unknown issuer is refused");
+
+    let _ = stop.send(());
+    server.await.unwrap().unwrap();
+}

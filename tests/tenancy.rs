@@ -141,7 +141,7 @@ async fn every_rpc_checks_the_token_and_hides_other_repositories() {
         async move {
             let _ = stopped.await;
         },
-        codectx_server::ServeOptions { auth, max_in_flight: 0 },
+        codectx_server::ServeOptions { auth, max_in_flight: 0, tls: None },
     ));
     let mut client = CodeContextClient::connect(format!("http://{addr}")).await.unwrap();
 

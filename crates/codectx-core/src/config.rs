@@ -65,11 +65,22 @@ pub struct ServerConfig {
     /// Calls in flight (a stream counts until it ends) beyond which new calls are
     /// refused with `RESOURCE_EXHAUSTED` (default 64; 0 = no limit).
     pub max_in_flight: usize,
+    /// PEM certificate chain for TLS (with `tls_key`); unset: plaintext.
+    pub tls_cert: Option<PathBuf>,
+    /// PEM private key of `tls_cert`.
+    pub tls_key: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
     fn default() -> Self {
-        ServerConfig { storage_root: None, allowed_roots: Vec::new(), tokens: Vec::new(), max_in_flight: 64 }
+        ServerConfig {
+            storage_root: None,
+            allowed_roots: Vec::new(),
+            tokens: Vec::new(),
+            max_in_flight: 64,
+            tls_cert: None,
+            tls_key: None,
+        }
     }
 }
 

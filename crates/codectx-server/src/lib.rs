@@ -453,6 +453,9 @@ pub struct ServeOptions {
     /// ([`GrpcAdapter::with_max_in_flight`]); 0 = no limit (the default here;
     /// `codectx serve` uses `[server] max_in_flight`).
     pub max_in_flight: usize,
+    /// TLS identity: PEM certificate chain and PEM private key (rustls, ring);
+    /// `None`: plaintext HTTP/2.
+    pub tls: Option<(Vec<u8>, Vec<u8>)>,
 }
 
 /// [`serve`] with tokens and load shedding ([`ServeOptions`]); health checks and
@@ -499,7 +502,15 @@ pub async fn serve_with<S: ContextService>(
         reporter.set_not_serving::<CodeContextServer<GrpcAdapter<S>>>().await;
     };
 
-    tonic::transport::Server::builder()
+    let mut builder = tonic::transport::Server::builder();
+    if let Some((cert, key)) = &options.tls {
+        install_crypto_provider();
+        let identity = tonic::transport::Identity::from_pem(cert, key);
+        builder = builder
+            .tls_config(tonic::transport::ServerTlsConfig::new().identity(identity))
+            .map_err(|error| Error::InvalidArgument(format!("TLS certificate or key: {error}")))?;
+    }
+    builder
         .add_service(health)
         .add_service(reflection_v1)
         .add_service(reflection_v1alpha)
@@ -511,6 +522,13 @@ pub async fn serve_with<S: ContextService>(
         .map_err(|error| Error::Internal(format!("gRPC server: {error}")))?;
     tracing::info!("gRPC server stopped");
     Ok(())
+}
+
+/// Makes rustls use the `ring` crypto provider in this process. Needed before any
+/// TLS connection: the dependency tree compiles two providers (`ring` for tonic,
+/// `aws-lc-rs` for reqwest), and rustls refuses to guess. Idempotent.
+pub fn install_crypto_provider() {
+    let _ = rustls::crypto::ring::default_provider().install_default();
 }
 
 /// Resolves when the process receives `SIGINT` (Ctrl-C) or `SIGTERM`; pass it to
