@@ -3,7 +3,6 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::sync::Arc;
 use std::time::Duration;
 
 use codectx_core::{Config, ModelConfig};
@@ -14,56 +13,11 @@ use codectx_proto::v1::{
     SearchRequest, SymbolEdgeKind,
 };
 use codectx_service::{Engine, RepositorySpec};
-use tonic::transport::Channel;
 use tonic::Code;
 
-use crate::util::{self, fixture_root, line_of, shared_index, ModelStub, StubReply};
+use crate::util::{self, fixture_root, line_of, shared_index, ModelStub, StubReply, TestServer};
 
 const REPO: &str = "fixture";
-
-struct TestServer {
-    addr: SocketAddr,
-    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl TestServer {
-    async fn start(engine: Engine) -> TestServer {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-        let addr = listener.local_addr().expect("local addr");
-        let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
-        let shutdown = async move {
-            let _ = receiver.await;
-        };
-        let task = tokio::spawn(async move {
-            codectx_server::serve(Arc::new(engine), listener, shutdown)
-                .await
-                .expect("the server ran and shut down cleanly");
-        });
-        TestServer { addr, shutdown: Some(sender), task }
-    }
-
-    async fn channel(&self) -> Channel {
-        tonic::transport::Endpoint::from_shared(format!("http://{}", self.addr))
-            .expect("endpoint")
-            .connect_timeout(Duration::from_secs(5))
-            .connect()
-            .await
-            .expect("connect to the test server")
-    }
-
-    async fn client(&self) -> CodeContextClient<Channel> {
-        CodeContextClient::new(self.channel().await)
-    }
-
-    async fn stop(mut self) {
-        let _ = self.shutdown.take().expect("running").send(());
-        tokio::time::timeout(Duration::from_secs(10), self.task)
-            .await
-            .expect("the server stops within 10 s of the shutdown signal")
-            .expect("server task");
-    }
-}
 
 fn engine(index_dir: PathBuf, model: ModelConfig) -> Engine {
     let config = Config { index: util::index_config(), model, ..Config::default() };
@@ -644,19 +598,10 @@ async fn a_saturated_server_sheds_load_with_resource_exhausted_and_recovers() {
         }
     });
     let model = ModelConfig { model: Some("m".into()), base_url: Some(base_url), ..ModelConfig::default() };
-    let engine = engine(shared_index().index_dir.clone(), model);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(codectx_server::serve_with(
-        Arc::new(engine),
-        listener,
-        async move {
-            let _ = stopped.await;
-        },
-        codectx_server::ServeOptions { max_in_flight: 1, ..Default::default() },
-    ));
-    let mut client = CodeContextClient::connect(format!("http://{addr}")).await.unwrap();
+    let options = codectx_server::ServeOptions { max_in_flight: 1, ..Default::default() };
+    let server = TestServer::start_with(engine(shared_index().index_dir.clone(), model), options).await;
+    let addr = server.addr;
+    let mut client = server.client().await;
 
     let mut generating = client.clone();
     let stuck = tokio::spawn(async move {
@@ -713,8 +658,7 @@ async fn a_saturated_server_sheds_load_with_resource_exhausted_and_recovers() {
             Err(status) => panic!("unexpected {status:?}"),
         }
     }
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -723,18 +667,10 @@ async fn serves_over_tls_from_cert_and_key_files() {
     let tls_dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/tls");
     let cert = std::fs::read(tls_dir.join("server.crt")).unwrap();
     let key = std::fs::read(tls_dir.join("server.key")).unwrap();
-    let engine = engine(shared_index().index_dir.clone(), ModelConfig::default());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(codectx_server::serve_with(
-        Arc::new(engine),
-        listener,
-        async move {
-            let _ = stopped.await;
-        },
-        codectx_server::ServeOptions { tls: Some((cert, key)), ..Default::default() },
-    ));
+    let options = codectx_server::ServeOptions { tls: Some((cert, key)), ..Default::default() };
+    let server =
+        TestServer::start_with(engine(shared_index().index_dir.clone(), ModelConfig::default()), options).await;
+    let addr = server.addr;
 
     // A client that trusts the certificate gets answers over TLS.
     let ca = std::fs::read(tls_dir.join("ca.crt")).unwrap();
@@ -779,7 +715,5 @@ async fn serves_over_tls_from_cert_and_key_files() {
         .connect()
         .await;
     assert!(untrusting.is_err(), "an unknown issuer is refused");
-
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }

@@ -15,7 +15,7 @@ use codectx_service::{Engine, RepositorySpec};
 use tonic::transport::Channel;
 use tonic::{Code, Request, Status};
 
-use crate::util::{self, fixture_root, shared_index};
+use crate::util::{self, fixture_root, shared_index, TestServer};
 
 const READER: &str = "reader-token-for-fixture-0001";
 const ADMIN: &str = "admin-token-for-everything-0001";
@@ -132,18 +132,9 @@ async fn every_rpc_checks_the_token_and_hides_other_repositories() {
         },
     ];
     let auth = Arc::new(codectx_server::auth::Auth::from_config(&tokens).unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn(codectx_server::serve_with(
-        Arc::new(engine),
-        listener,
-        async move {
-            let _ = stopped.await;
-        },
-        codectx_server::ServeOptions { auth, max_in_flight: 0, tls: None },
-    ));
-    let mut client = CodeContextClient::connect(format!("http://{addr}")).await.unwrap();
+    let options = codectx_server::ServeOptions { auth, ..Default::default() };
+    let server = TestServer::start_with(engine, options).await;
+    let mut client = server.client().await;
 
     for rpc in REPOSITORY_RPCS.iter().chain(ADMIN_RPCS) {
         for token in [None, Some("not-a-configured-token-0001")] {
@@ -193,6 +184,5 @@ async fn every_rpc_checks_the_token_and_hides_other_repositories() {
     assert_eq!(names(Some(ADMIN)).await.unwrap(), ["fixture", "private"]);
     assert_eq!(names(None).await.unwrap_err().code(), Code::Unauthenticated);
 
-    let _ = stop.send(());
-    server.await.unwrap().unwrap();
+    server.stop().await;
 }

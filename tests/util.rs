@@ -439,3 +439,58 @@ fn serve_one(stream: TcpStream, reply: &StubReply) -> Option<StubRequest> {
     let _ = stream.shutdown(std::net::Shutdown::Both);
     Some(StubRequest { request_line: request_line.trim_end().to_string(), headers, body })
 }
+
+/// A gRPC server over an engine, in this process, on a free loopback port.
+pub struct TestServer {
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl TestServer {
+    /// Serves `engine` with the defaults of [`codectx_server::serve`].
+    pub async fn start(engine: codectx_service::Engine) -> TestServer {
+        TestServer::start_with(engine, codectx_server::ServeOptions::default()).await
+    }
+
+    /// Serves `engine` with `options` (tokens, load shedding, TLS).
+    pub async fn start_with(engine: codectx_service::Engine, options: codectx_server::ServeOptions) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let addr = listener.local_addr().expect("local addr");
+        let (sender, receiver) = tokio::sync::oneshot::channel::<()>();
+        let shutdown = async move {
+            let _ = receiver.await;
+        };
+        let task = tokio::spawn(async move {
+            codectx_server::serve_with(std::sync::Arc::new(engine), listener, shutdown, options)
+                .await
+                .expect("the server ran and shut down cleanly");
+        });
+        TestServer { addr, shutdown: Some(sender), task }
+    }
+
+    /// A plaintext channel to it.
+    pub async fn channel(&self) -> tonic::transport::Channel {
+        tonic::transport::Endpoint::from_shared(format!("http://{}", self.addr))
+            .expect("endpoint")
+            .connect_timeout(Duration::from_secs(5))
+            .connect()
+            .await
+            .expect("connect to the test server")
+    }
+
+    /// A client on [`TestServer::channel`].
+    pub async fn client(&self) -> codectx_proto::v1::code_context_client::CodeContextClient<tonic::transport::Channel> {
+        codectx_proto::v1::code_context_client::CodeContextClient::new(self.channel().await)
+    }
+
+    /// Shuts it down gracefully and waits (at most 10 s).
+    pub async fn stop(mut self) {
+        let _ = self.shutdown.take().expect("running").send(());
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("the server stops within 10 s of the shutdown signal")
+            .expect("server task");
+    }
+}
