@@ -140,7 +140,7 @@ fn mcp_session_over_stdio() {
     let tools = listed["result"]["tools"].as_array().unwrap_or_else(|| panic!("tools/list: {listed}")).clone();
     let mut names: Vec<&str> = tools.iter().filter_map(|tool| tool["name"].as_str()).collect();
     names.sort_unstable();
-    assert_eq!(names, ["get_context", "references", "search", "symbols"], "{listed}");
+    assert_eq!(names, ["get_context", "references", "search", "symbol_graph", "symbols"], "{listed}");
     for tool in &tools {
         assert_eq!(tool["inputSchema"]["type"], "object", "{tool}");
         assert!(tool["inputSchema"]["properties"].is_object(), "{tool}");
@@ -173,6 +173,13 @@ fn mcp_session_over_stdio() {
     let answer = server.call("references", json!({ "name": "resolve_redirects", "page_size": 5 }));
     let text = text_of(&answer["result"]);
     assert!(text.contains("definitions (") && text.contains("callers ("), "{text}");
+    // symbol_graph: two hops from Session.send reach join_location through resolve_redirects.
+    let answer = server.call("symbol_graph", json!({ "name": "Session.send", "depth": 2 }));
+    let text = text_of(&answer["result"]);
+    assert!(text.contains("Session.send --calls--> Session.resolve_redirects"), "{text}");
+    assert!(text.contains("Session.resolve_redirects --calls--> join_location"), "{text}");
+    let answer = server.call("symbol_graph", json!({ "name": "Session.send", "direction": "sideways" }));
+    assert_eq!(answer["result"]["isError"], true, "{answer}");
 
     // An empty query is a tool error with the domain's message, not a crash.
     let answer = server.call("get_context", json!({ "query": "   " }));
@@ -218,5 +225,5 @@ fn mcp_without_index_reports_tool_errors() {
     assert_eq!(answer["result"]["isError"], true, "{answer}");
     assert!(text_of(&answer["result"]).contains("codectx index"), "{answer}");
     let listed = server.request("tools/list", json!({}));
-    assert_eq!(listed["result"]["tools"].as_array().map(Vec::len), Some(4), "still serving: {listed}");
+    assert_eq!(listed["result"]["tools"].as_array().map(Vec::len), Some(5), "still serving: {listed}");
 }

@@ -110,6 +110,22 @@ pub struct ReferencesArgs {
     pub page_token: Option<String>,
 }
 
+/// Arguments of `symbol_graph`.
+#[derive(Debug, Deserialize, JsonSchema)]
+pub struct SymbolGraphArgs {
+    /// Bare or qualified name of the symbol.
+    pub name: String,
+    /// Hops from the symbol (1..=3; default 1).
+    #[serde(default)]
+    pub depth: Option<u32>,
+    /// `both` (default), `callers` or `callees`.
+    #[serde(default)]
+    pub direction: Option<String>,
+    /// Most nodes (1..=500; default 50).
+    #[serde(default)]
+    pub max_nodes: Option<usize>,
+}
+
 /// The MCP server: the codectx tools over one repository of a [`ContextService`].
 pub struct CodectxMcp<S: ContextService> {
     service: Arc<S>,
@@ -284,6 +300,65 @@ and callees of a symbol given by bare or qualified name. Pass `page_token` from 
             list_symbols(&mut out, "callees", &references.callees);
             out
         })
+    }
+
+    /// `symbol_graph`: the call and containment graph around a symbol.
+    #[tool(
+        name = "symbol_graph",
+        description = "The call and containment graph around the definitions of a symbol (bare or qualified name): nodes as `[id] path:line kind qualified_name` indented by hops from the symbol, then `caller --calls--> callee` and `class --contains--> method` edges. `depth` 1..3 hops, `direction` both/callers/callees, `max_nodes` up to 500."
+    )]
+    pub async fn symbol_graph(&self, Parameters(args): Parameters<SymbolGraphArgs>) -> CallToolResult {
+        let request = direction(args.direction.as_deref()).map(|direction| codectx_core::SymbolGraphRequest {
+            name: args.name.trim().to_string(),
+            depth: args.depth.unwrap_or(1),
+            direction,
+            max_nodes: args.max_nodes.unwrap_or(50),
+        });
+        let result = match request {
+            Ok(request) => self.service.symbol_graph(&self.repository, request).await,
+            Err(error) => Err(error),
+        };
+        respond(result, |graph| {
+            let mut out = String::new();
+            for node in &graph.nodes {
+                let symbol = &node.symbol;
+                let _ = writeln!(
+                    out,
+                    "[{}] {}{}:{}  {} {}",
+                    node.id,
+                    "  ".repeat(node.depth as usize),
+                    symbol.path,
+                    symbol.span.start_line,
+                    symbol.kind,
+                    symbol.qualified_name
+                );
+            }
+            let _ = writeln!(out, "edges ({}):", graph.edges.len());
+            for edge in &graph.edges {
+                let name = |id: u32| graph.nodes[id as usize].symbol.qualified_name.as_str();
+                let kind = match edge.kind {
+                    codectx_core::SymbolEdgeKind::Calls => "calls",
+                    codectx_core::SymbolEdgeKind::Contains => "contains",
+                };
+                let _ = writeln!(out, "  {} --{kind}--> {}", name(edge.from), name(edge.to));
+            }
+            if graph.truncated {
+                let _ = writeln!(out, "(truncated at {} nodes)", graph.nodes.len());
+            }
+            out
+        })
+    }
+}
+
+/// `GraphDirection` from its name.
+fn direction(name: Option<&str>) -> std::result::Result<codectx_core::GraphDirection, codectx_core::Error> {
+    match name.unwrap_or("both") {
+        "both" => Ok(codectx_core::GraphDirection::Both),
+        "callers" => Ok(codectx_core::GraphDirection::Callers),
+        "callees" => Ok(codectx_core::GraphDirection::Callees),
+        other => {
+            Err(codectx_core::Error::InvalidArgument(format!("direction {other:?}: use both, callers or callees")))
+        }
     }
 }
 
@@ -593,7 +668,7 @@ mod tests {
         let mut names: Vec<String> =
             server().tool_router.list_all().into_iter().map(|tool| tool.name.to_string()).collect();
         names.sort();
-        assert_eq!(names, ["get_context", "references", "search", "symbols"]);
+        assert_eq!(names, ["get_context", "references", "search", "symbol_graph", "symbols"]);
     }
 
     /// A whole JSON-RPC session over an in-memory stream.
@@ -631,7 +706,7 @@ mod tests {
         let answer =
             exchange(json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list", "params": {}})).await.expect("answer");
         let tools = answer["result"]["tools"].as_array().expect("tools");
-        assert_eq!(tools.len(), 4, "{answer}");
+        assert_eq!(tools.len(), 5, "{answer}");
         let search = tools.iter().find(|tool| tool["name"] == "search").expect("search");
         assert_eq!(search["inputSchema"]["required"], json!(["query"]), "{search}");
 
