@@ -546,43 +546,15 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Graph { name, repo, depth, direction, max_nodes, json } => {
             let (engine, _) = open_engine(&repo, cli.config.as_deref())?;
-            let direction = match direction.as_str() {
-                "callers" => codectx_core::GraphDirection::Callers,
-                "callees" => codectx_core::GraphDirection::Callees,
-                _ => codectx_core::GraphDirection::Both,
-            };
+            let direction = codectx_core::GraphDirection::parse(&direction)?;
             let request = codectx_core::SymbolGraphRequest { name, depth, direction, max_nodes };
             let graph = engine.symbol_graph(LOCAL_REPOSITORY, request).await?;
             let mut out = std::io::stdout().lock();
             if json {
                 serde_json::to_writer_pretty(&mut out, &graph)?;
                 writeln!(out)?;
-                return Ok(());
-            }
-            for node in &graph.nodes {
-                let symbol = &node.symbol;
-                writeln!(
-                    out,
-                    "[{}] {}{} {}  {}:{}",
-                    node.id,
-                    "  ".repeat(node.depth as usize),
-                    symbol.kind,
-                    symbol.qualified_name,
-                    symbol.path,
-                    symbol.span.start_line
-                )?;
-            }
-            writeln!(out, "edges:")?;
-            for edge in &graph.edges {
-                let kind = match edge.kind {
-                    codectx_core::SymbolEdgeKind::Calls => "calls",
-                    codectx_core::SymbolEdgeKind::Contains => "contains",
-                };
-                let name = |id: u32| graph.nodes[id as usize].symbol.qualified_name.as_str();
-                writeln!(out, "  {} --{kind}--> {}", name(edge.from), name(edge.to))?;
-            }
-            if graph.truncated {
-                writeln!(out, "(truncated at {max_nodes} nodes)")?;
+            } else {
+                out.write_all(graph.render().as_bytes())?;
             }
             Ok(())
         }

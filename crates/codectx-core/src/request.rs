@@ -600,6 +600,22 @@ pub enum GraphDirection {
     Callees,
 }
 
+impl GraphDirection {
+    /// `both`, `callers` or `callees`.
+    ///
+    /// Errors: [`crate::Error::InvalidArgument`] naming the accepted values.
+    pub fn parse(name: &str) -> crate::Result<GraphDirection> {
+        match name.trim().to_ascii_lowercase().as_str() {
+            "both" => Ok(GraphDirection::Both),
+            "callers" => Ok(GraphDirection::Callers),
+            "callees" => Ok(GraphDirection::Callees),
+            other => Err(crate::Error::InvalidArgument(format!(
+                "unknown direction {other:?}: expected both, callers or callees"
+            ))),
+        }
+    }
+}
+
 /// A query for the call/containment graph around a symbol (`GetSymbolGraph`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SymbolGraphRequest {
@@ -654,6 +670,16 @@ pub struct SymbolGraphEdge {
     pub kind: SymbolEdgeKind,
 }
 
+impl SymbolEdgeKind {
+    /// `calls` or `contains`.
+    pub fn name(self) -> &'static str {
+        match self {
+            SymbolEdgeKind::Calls => "calls",
+            SymbolEdgeKind::Contains => "contains",
+        }
+    }
+}
+
 /// The definitions around a symbol and the edges between them (`GetSymbolGraph`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SymbolGraph {
@@ -663,6 +689,36 @@ pub struct SymbolGraph {
     pub edges: Vec<SymbolGraphEdge>,
     /// Whether the node cap stopped the walk.
     pub truncated: bool,
+}
+
+impl SymbolGraph {
+    /// Renders the graph as plain text: one `[id] path:line kind qualified_name`
+    /// line per node, indented two spaces per hop from the roots, then one
+    /// `from --calls--> to` line per edge, and a last line when truncated.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        for node in &self.nodes {
+            let symbol = &node.symbol;
+            out.push_str(&format!(
+                "[{}] {}{}:{}  {} {}\n",
+                node.id,
+                "  ".repeat(node.depth as usize),
+                symbol.path,
+                symbol.span.start_line,
+                symbol.kind,
+                symbol.qualified_name
+            ));
+        }
+        out.push_str(&format!("edges ({}):\n", self.edges.len()));
+        let name = |id: u32| self.nodes.get(id as usize).map_or("?", |node| node.symbol.qualified_name.as_str());
+        for edge in &self.edges {
+            out.push_str(&format!("  {} --{}--> {}\n", name(edge.from), edge.kind.name(), name(edge.to)));
+        }
+        if self.truncated {
+            out.push_str(&format!("(truncated at {} nodes)\n", self.nodes.len()));
+        }
+        out
+    }
 }
 
 /// Definitions, references, callers and callees of a symbol (`GetReferences`).

@@ -308,57 +308,20 @@ and callees of a symbol given by bare or qualified name. Pass `page_token` from 
         description = "The call and containment graph around the definitions of a symbol (bare or qualified name): nodes as `[id] path:line kind qualified_name` indented by hops from the symbol, then `caller --calls--> callee` and `class --contains--> method` edges. `depth` 1..3 hops, `direction` both/callers/callees, `max_nodes` up to 500."
     )]
     pub async fn symbol_graph(&self, Parameters(args): Parameters<SymbolGraphArgs>) -> CallToolResult {
-        let request = direction(args.direction.as_deref()).map(|direction| codectx_core::SymbolGraphRequest {
-            name: args.name.trim().to_string(),
-            depth: args.depth.unwrap_or(1),
-            direction,
-            max_nodes: args.max_nodes.unwrap_or(50),
-        });
+        let request =
+            codectx_core::GraphDirection::parse(args.direction.as_deref().unwrap_or("both")).map(|direction| {
+                codectx_core::SymbolGraphRequest {
+                    name: args.name.trim().to_string(),
+                    depth: args.depth.unwrap_or(1),
+                    direction,
+                    max_nodes: args.max_nodes.unwrap_or(50),
+                }
+            });
         let result = match request {
             Ok(request) => self.service.symbol_graph(&self.repository, request).await,
             Err(error) => Err(error),
         };
-        respond(result, |graph| {
-            let mut out = String::new();
-            for node in &graph.nodes {
-                let symbol = &node.symbol;
-                let _ = writeln!(
-                    out,
-                    "[{}] {}{}:{}  {} {}",
-                    node.id,
-                    "  ".repeat(node.depth as usize),
-                    symbol.path,
-                    symbol.span.start_line,
-                    symbol.kind,
-                    symbol.qualified_name
-                );
-            }
-            let _ = writeln!(out, "edges ({}):", graph.edges.len());
-            for edge in &graph.edges {
-                let name = |id: u32| graph.nodes[id as usize].symbol.qualified_name.as_str();
-                let kind = match edge.kind {
-                    codectx_core::SymbolEdgeKind::Calls => "calls",
-                    codectx_core::SymbolEdgeKind::Contains => "contains",
-                };
-                let _ = writeln!(out, "  {} --{kind}--> {}", name(edge.from), name(edge.to));
-            }
-            if graph.truncated {
-                let _ = writeln!(out, "(truncated at {} nodes)", graph.nodes.len());
-            }
-            out
-        })
-    }
-}
-
-/// `GraphDirection` from its name.
-fn direction(name: Option<&str>) -> std::result::Result<codectx_core::GraphDirection, codectx_core::Error> {
-    match name.unwrap_or("both") {
-        "both" => Ok(codectx_core::GraphDirection::Both),
-        "callers" => Ok(codectx_core::GraphDirection::Callers),
-        "callees" => Ok(codectx_core::GraphDirection::Callees),
-        other => {
-            Err(codectx_core::Error::InvalidArgument(format!("direction {other:?}: use both, callers or callees")))
-        }
+        respond(result, |graph| graph.render())
     }
 }
 

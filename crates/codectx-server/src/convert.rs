@@ -190,18 +190,17 @@ pub fn references_request(request: pb::GetReferencesRequest) -> Result<(String, 
     Ok((repository, name, page_size, request.page_token))
 }
 
-/// `GetSymbolGraphRequest` → repository and the domain request (depth 0 → 1,
-/// 1..=3; node cap 0 → 50, 1..=500; an unknown direction is INVALID_ARGUMENT).
+/// `GetSymbolGraphRequest` → repository and the domain request (depth 0 → 1;
+/// node cap 0 → 50, at most 500; an unknown direction is INVALID_ARGUMENT; the
+/// depth range is the domain's check).
 pub fn symbol_graph_request(request: pb::GetSymbolGraphRequest) -> Result<(String, SymbolGraphRequest)> {
     let repository = repository_name(request.repository)?;
     let name = request.name.trim().to_string();
     if name.is_empty() {
         return Err(invalid("the symbol name is empty".into()));
     }
+    // The domain checks the range (`references::symbol_graph`).
     let depth = if request.depth == 0 { 1 } else { request.depth };
-    if depth > SymbolGraphRequest::MAX_DEPTH {
-        return Err(invalid(format!("depth {depth} is outside 1..={}", SymbolGraphRequest::MAX_DEPTH)));
-    }
     let direction = match pb::GraphDirection::try_from(request.direction) {
         Ok(pb::GraphDirection::Both) => GraphDirection::Both,
         Ok(pb::GraphDirection::Callers) => GraphDirection::Callers,
