@@ -1,7 +1,6 @@
 //! The gRPC server in-process over the fixture, called with the generated client:
 //! every RPC, the status codes of the domain errors, health checking, shutdown.
 
-use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -519,8 +518,6 @@ async fn health_check_reports_serving_and_shutdown_is_graceful() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_serve_command_serves_configured_repositories_and_stops_on_sigterm() {
-    use std::io::BufRead;
-
     let dir = util::temp_dir();
     let config = dir.path().join("codectx.toml");
     let toml = format!(
@@ -529,29 +526,8 @@ async fn the_serve_command_serves_configured_repositories_and_stops_on_sigterm()
         shared_index().index_dir.display().to_string()
     );
     std::fs::write(&config, toml).unwrap();
-    let mut child = util::codectx()
-        .arg("serve")
-        .arg("--config")
-        .arg(&config)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("spawn codectx serve");
-    let stderr = child.stderr.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = sender.send(line);
-        }
-    });
-    let serving = loop {
-        let line = receiver.recv_timeout(Duration::from_secs(30)).expect("codectx serve reports where it listens");
-        if line.starts_with("codectx: serving") {
-            break line;
-        }
-    };
+    let util::ServeProcess { mut child, serving, addr, stderr: receiver } = util::spawn_serve(&config);
     assert!(serving.starts_with("codectx: serving 1 repositories on 127.0.0.1:"), "{serving}");
-    let addr: SocketAddr = serving.rsplit(' ').next().unwrap().parse().expect("a socket address");
 
     let channel =
         tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap().connect().await.expect("connect");

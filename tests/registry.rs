@@ -2,43 +2,19 @@
 //! `codectx repo add|ls|status|rm` against it, and a restart (after SIGKILL) that
 //! serves every registered repository from its index without re-indexing.
 
-use std::io::BufRead;
 use std::net::SocketAddr;
 use std::path::Path;
-use std::process::{Child, Stdio};
-use std::time::Duration;
+use std::process::Child;
 
 use codectx_proto::v1::code_context_client::CodeContextClient;
 use codectx_proto::v1::GetContextRequest;
 
 use crate::util::{self, run};
 
-/// Starts `codectx serve --config <config>` and returns it with the address it
-/// reported.
+/// Starts `codectx serve --config <config>`: the process and where it listens.
 fn start_server(config: &Path) -> (Child, SocketAddr) {
-    let mut child = util::codectx()
-        .arg("serve")
-        .arg("--config")
-        .arg(config)
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn codectx serve");
-    let stderr = child.stderr.take().unwrap();
-    let (sender, receiver) = std::sync::mpsc::channel::<String>();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = sender.send(line);
-        }
-    });
-    let serving = loop {
-        let line = receiver.recv_timeout(Duration::from_secs(30)).expect("codectx serve reports where it listens");
-        if line.starts_with("codectx: serving") {
-            break line;
-        }
-    };
-    let addr = serving.rsplit(' ').next().unwrap().parse().expect("a socket address");
-    (child, addr)
+    let server = util::spawn_serve(config);
+    (server.child, server.addr)
 }
 
 fn repo(addr: SocketAddr, args: &[&str]) -> util::Run {

@@ -494,3 +494,44 @@ impl TestServer {
             .expect("server task");
     }
 }
+
+/// A `codectx serve --config <config>` child process, once it has said where it
+/// listens.
+pub struct ServeProcess {
+    /// The process.
+    pub child: std::process::Child,
+    /// Its `codectx: serving N repositories on ADDR` line.
+    pub serving: String,
+    /// Where it listens.
+    pub addr: std::net::SocketAddr,
+    /// Its later stderr lines.
+    pub stderr: mpsc::Receiver<String>,
+}
+
+/// Starts `codectx serve --config <config>` and waits (at most 30 s) for its
+/// `codectx: serving` line.
+pub fn spawn_serve(config: &Path) -> ServeProcess {
+    let mut child = codectx()
+        .arg("serve")
+        .arg("--config")
+        .arg(config)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn codectx serve");
+    let stderr = child.stderr.take().unwrap();
+    let (sender, receiver) = mpsc::channel::<String>();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let _ = sender.send(line);
+        }
+    });
+    let serving = loop {
+        let line = receiver.recv_timeout(Duration::from_secs(30)).expect("codectx serve reports where it listens");
+        if line.starts_with("codectx: serving") {
+            break line;
+        }
+    };
+    let addr = serving.rsplit(' ').next().unwrap().parse().expect("a socket address");
+    ServeProcess { child, serving, addr, stderr: receiver }
+}

@@ -123,6 +123,15 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
     std::fs::create_dir_all(&options.work_dir).map_err(|error| Error::io(&options.work_dir, error))?;
     let budgets = if options.budgets.is_empty() { BUDGETS.to_vec() } else { options.budgets.clone() };
     let mut report = EvalReport::default();
+    // Nearest chunks are fetched once per instance, at the largest depth any
+    // configuration asks for; each configuration takes its own prefix.
+    let vector_depth = options
+        .configs
+        .iter()
+        .filter(|config| config.options.uses_vectors())
+        .map(|config| config.options.vector_candidates)
+        .max()
+        .unwrap_or(0);
 
     let mut by_repo: BTreeMap<&str, Vec<&Instance>> = BTreeMap::new();
     for instance in &options.instances {
@@ -217,16 +226,7 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
                         let vector = vectors.embed_query(embedder.as_ref(), &text)?;
                         report.index.query_embed_ms += started.elapsed().as_millis() as u64;
                         let started = Instant::now();
-                        // Fetched once at the largest depth any configuration asks for;
-                        // each configuration takes its own prefix.
-                        let k = options
-                            .configs
-                            .iter()
-                            .filter(|config| config.options.uses_vectors())
-                            .map(|config| config.options.vector_candidates)
-                            .max()
-                            .unwrap_or(0);
-                        let hits = vectors.nearest(&snapshot, &vector, k)?;
+                        let hits = vectors.nearest(&snapshot, &vector, vector_depth)?;
                         report.index.vector_search_ms.push(started.elapsed().as_secs_f64() * 1000.0);
                         hits.into_iter()
                             .map(|((file, ordinal), similarity)| (ChunkRef { file, ordinal }, similarity))

@@ -224,6 +224,9 @@ pub fn update_dependencies(files: &mut [FileEntry], reparsed: &[bool], previous:
         })
         .collect();
 
+    if !dirty.contains(&true) {
+        return 0;
+    }
     let resolver = Resolver::new(files);
     let updates: Vec<(usize, Vec<FileEdge>)> = dirty
         .par_iter()

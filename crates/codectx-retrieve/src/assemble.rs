@@ -349,8 +349,7 @@ fn related_blocks(
         }
         let entry = snapshot.file_at(chunk_ref.file);
         let Some(chunk) = entry.parsed.chunks.get(chunk_ref.ordinal as usize) else { continue };
-        let imported: HashSet<&str> =
-            entry.parsed.imports.iter().filter_map(|import| import.resolved.as_deref()).collect();
+        let imported = crate::references::imported_paths(entry);
         // Callees.
         let mut added = 0;
         for name in &chunk.references {

@@ -108,6 +108,12 @@ pub fn references(snapshot: &IndexSnapshot, name: &str, page_size: usize, page_t
     })
 }
 
+/// The paths a file's imports resolve to, the import context of
+/// [`resolve_reference`].
+pub fn imported_paths(entry: &codectx_index::FileEntry) -> HashSet<&str> {
+    entry.parsed.imports.iter().filter_map(|import| import.resolved.as_deref()).collect()
+}
+
 /// The definitions a use of `name` in file `from` most likely means: those in
 /// `from` itself or in the files it imports (`imported`: their paths) when there
 /// are any; otherwise every definition of the name if it has at most
@@ -145,8 +151,7 @@ fn callees_of(snapshot: &IndexSnapshot, definitions: &[SymbolRef], cap: usize) -
     let mut seen = HashSet::new();
     for definition in definitions {
         let entry = snapshot.file_at(definition.file);
-        let imported: HashSet<&str> =
-            entry.parsed.imports.iter().filter_map(|import| import.resolved.as_deref()).collect();
+        let imported = imported_paths(entry);
         let span = snapshot.symbol(*definition).span;
         let chunks = entry
             .parsed
@@ -174,6 +179,8 @@ fn callers_of(snapshot: &IndexSnapshot, target: SymbolRef, cap: usize) -> Vec<Sy
     let name = snapshot.symbol(target).name.as_str();
     let mut out = Vec::new();
     let mut seen = HashSet::new();
+    // The name resolves the same way in every chunk of a file.
+    let mut resolves_here: HashMap<u32, bool> = HashMap::new();
     for &(file, ordinal) in snapshot.chunks_referencing(name) {
         let Some(chunk) = snapshot.chunk(file, ordinal) else { continue };
         let Some(symbol) = chunk.symbol else { continue };
@@ -181,9 +188,10 @@ fn callers_of(snapshot: &IndexSnapshot, target: SymbolRef, cap: usize) -> Vec<Sy
         if caller == target || seen.contains(&caller) {
             continue;
         }
-        let imported: HashSet<&str> =
-            snapshot.file_at(file).parsed.imports.iter().filter_map(|import| import.resolved.as_deref()).collect();
-        if resolve_reference(snapshot, file, &imported, name).contains(&target) {
+        let resolves = *resolves_here.entry(file).or_insert_with(|| {
+            resolve_reference(snapshot, file, &imported_paths(snapshot.file_at(file)), name).contains(&target)
+        });
+        if resolves {
             seen.insert(caller);
             out.push(caller);
             if out.len() >= cap {

@@ -39,7 +39,7 @@ use lancedb::arrow::arrow_array::{
 };
 use lancedb::arrow::arrow_schema::{DataType, Field, Schema, SchemaRef};
 use lancedb::index::vector::IvfPqIndexBuilder;
-use lancedb::index::Index;
+use lancedb::index::{Index, IndexConfig};
 use lancedb::query::{ExecutableQuery, QueryBase, Select};
 use lancedb::table::{OptimizeAction, OptimizeOptions};
 use lancedb::{Connection, DistanceType, Table};
@@ -139,6 +139,18 @@ pub struct TableHealth {
     pub unindexed_rows: usize,
     /// Segments the ANN index is split into (each is searched); 0 without an index.
     pub index_segments: u32,
+}
+
+#[derive(Debug, Default)]
+struct VectorIndexStats {
+    indexed_rows: usize,
+    unindexed_rows: usize,
+    segments: u32,
+}
+
+/// Whether an index of the table is on its `vector` column.
+fn is_vector_index(index: &IndexConfig) -> bool {
+    index.columns.iter().any(|column| column == "vector")
 }
 
 /// The vector database of one repository index.
@@ -372,7 +384,7 @@ impl VectorStore {
         let rows = self.runtime.block_on(table.count_rows(None)).map_err(|error| lance_error("count rows", error))?;
         let indices =
             self.runtime.block_on(table.list_indices()).map_err(|error| lance_error("list indices", error))?;
-        let has_index = indices.iter().any(|index| index.columns.iter().any(|column| column == "vector"));
+        let has_index = indices.iter().any(is_vector_index);
         if rows > ann_threshold && !has_index {
             let dimension = self.runtime.block_on(table.schema()).map_or(0, |schema| vector_dimension(&schema));
             let partitions = ((rows as f64).sqrt() as u32).clamp(1, MAX_PARTITIONS);
@@ -393,7 +405,7 @@ impl VectorStore {
             // (58 segments after 36 sympy commits made searches 2-3× slower). One
             // segment also lets compaction merge fragments, which it does only
             // among fragments covered by the same index segments.
-            let segments = self.health()?.index_segments.max(1) as usize;
+            let segments = self.vector_index_stats(&table, &indices)?.segments.max(1) as usize;
             self.runtime
                 .block_on(table.optimize(OptimizeAction::Index(OptimizeOptions::merge(segments))))
                 .map_err(|error| lance_error("update index", error))?;
@@ -430,17 +442,10 @@ impl VectorStore {
         };
         let indices =
             self.runtime.block_on(table.list_indices()).map_err(|error| lance_error("list indices", error))?;
-        for index in indices.iter().filter(|index| index.columns.iter().any(|column| column == "vector")) {
-            if let Some(stats) = self
-                .runtime
-                .block_on(table.index_stats(&index.name))
-                .map_err(|error| lance_error("index stats", error))?
-            {
-                health.indexed_rows += stats.num_indexed_rows;
-                health.unindexed_rows += stats.num_unindexed_rows;
-                health.index_segments += stats.num_indices.unwrap_or(1);
-            }
-        }
+        let index = self.vector_index_stats(&table, &indices)?;
+        health.indexed_rows = index.indexed_rows;
+        health.unindexed_rows = index.unindexed_rows;
+        health.index_segments = index.segments;
         if health.index_segments == 0 {
             health.unindexed_rows = health.rows;
         }
@@ -454,7 +459,24 @@ impl VectorStore {
         };
         let indices =
             self.runtime.block_on(table.list_indices()).map_err(|error| lance_error("list indices", error))?;
-        Ok(indices.iter().any(|index| index.columns.iter().any(|column| column == "vector")))
+        Ok(indices.iter().any(is_vector_index))
+    }
+
+    /// Coverage and segments of the vector index among `indices` (zeros without one).
+    fn vector_index_stats(&self, table: &Table, indices: &[IndexConfig]) -> Result<VectorIndexStats> {
+        let mut out = VectorIndexStats::default();
+        for index in indices.iter().filter(|index| is_vector_index(index)) {
+            if let Some(stats) = self
+                .runtime
+                .block_on(table.index_stats(&index.name))
+                .map_err(|error| lance_error("index stats", error))?
+            {
+                out.indexed_rows += stats.num_indexed_rows;
+                out.unindexed_rows += stats.num_unindexed_rows;
+                out.segments += stats.num_indices.unwrap_or(1);
+            }
+        }
+        Ok(out)
     }
 
     /// Rows in the `chunks` table (0 when there is none).
