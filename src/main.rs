@@ -293,6 +293,17 @@ enum Command {
         #[command(flatten)]
         repo: RepoArgs,
     },
+    /// The secret filter (`[secrets]`): print the rules in force (files never indexed,
+    /// patterns redacted as [REDACTED <name>]), or `scan` a repository with them.
+    Secrets {
+        #[command(subcommand)]
+        action: Option<SecretsAction>,
+        #[command(flatten)]
+        repo: RepoArgs,
+        /// Print JSON.
+        #[arg(long, global = true)]
+        json: bool,
+    },
     /// Serve indexed repositories over gRPC (health checking and reflection included).
     /// Manage the repositories of a running `codectx serve` (its run-time registry,
     /// kept under `[server] storage_root`). Sends `CODECTX_TOKEN` as the bearer
@@ -313,6 +324,24 @@ enum Command {
         /// A repository to serve, as NAME=PATH (repeatable; also [[repos]] in the config).
         #[arg(long = "repo", value_name = "NAME=PATH")]
         repos: Vec<String>,
+        /// Serve Prometheus metrics at http://ADDR/metrics (default: `[server] metrics_addr`
+        /// in the config, else off). No authentication: bind it to loopback or a private network.
+        #[arg(long, value_name = "ADDR")]
+        metrics_addr: Option<String>,
+        /// Do not watch the repositories for changes (`[server] watch = false`): they
+        /// are then re-indexed only by RefreshRepository / `codectx repo index`.
+        #[arg(long)]
+        no_watch: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum SecretsAction {
+    /// List what the rules keep out of a repository: the files they exclude, and the
+    /// `path:line` of each span they redact with the pattern's name (never the secret).
+    Scan {
+        /// Repository root (default: the --repo folder).
+        path: Option<PathBuf>,
     },
 }
 
@@ -474,6 +503,7 @@ async fn run(cli: Cli) -> Result<()> {
                 filter: filter.filter(),
                 expansion: codectx_core::Expansion { enabled: !no_expand, ..Default::default() },
                 mode,
+                freshness: Default::default(),
             };
             let model_config = config.model.clone().with_env();
             if model_config.model.is_none() {
@@ -578,8 +608,11 @@ async fn run(cli: Cli) -> Result<()> {
             }
             Ok(())
         }
-        Command::Serve { listen, repos } => serve(cli.config.as_deref(), listen, repos).await,
+        Command::Serve { listen, repos, metrics_addr, no_watch } => {
+            serve(cli.config.as_deref(), listen, repos, metrics_addr, no_watch).await
+        }
         Command::Repo { action, server } => repo_command(cli.config.as_deref(), server, action).await,
+        Command::Secrets { action, repo, json } => secrets_command(cli.config.as_deref(), action, &repo, json),
         Command::Mcp { repo } => {
             let (engine, _) = open_engine(&repo, cli.config.as_deref())?;
             // Warm the tokenizer so the first request does not pay for it.
@@ -627,6 +660,57 @@ async fn run(cli: Cli) -> Result<()> {
             tokio::task::spawn_blocking(move || run_eval(options, report, json)).await?
         }
     }
+}
+
+/// `codectx secrets [scan [PATH]]`: the rules of the discovered config, or what
+/// they find in a repository.
+fn secrets_command(config: Option<&Path>, action: Option<SecretsAction>, repo: &RepoArgs, json: bool) -> Result<()> {
+    let path = match &action {
+        Some(SecretsAction::Scan { path: Some(path) }) => path.as_path(),
+        _ => repo.path.as_path(),
+    };
+    let root = check_dir(path)?;
+    let config = Config::discover(config, Some(&root))?;
+    let index_dir = repo.index_dir.clone().unwrap_or_else(|| root.join(codectx_core::DEFAULT_INDEX_DIR));
+    let mut out = std::io::stdout().lock();
+    let Some(SecretsAction::Scan { .. }) = action else {
+        let rules =
+            codectx_core::SecretRules::new(&config.index.secrets).map_err(codectx_core::Error::InvalidArgument)?;
+        if json {
+            serde_json::to_writer_pretty(&mut out, &rules.active())?;
+            writeln!(out)?;
+            return Ok(());
+        }
+        out.write_all(rules.active().render().as_bytes())?;
+        if codectx_index::secrets::indexed_rules(&index_dir).is_some_and(|indexed| indexed != config.index.secrets) {
+            writeln!(
+                out,
+                "\nnote: the index at {} was built with other rules, which its answers still apply: run `codectx index`",
+                index_dir.display()
+            )?;
+        }
+        return Ok(());
+    };
+    let findings = codectx_index::secrets::scan(&root, &index_dir, &config.index)?;
+    if json {
+        serde_json::to_writer_pretty(&mut out, &findings)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    for finding in &findings {
+        writeln!(out, "{finding}")?;
+    }
+    let excluded = findings.iter().filter(|finding| finding.excluded).count();
+    let mut redacted_files: Vec<&str> =
+        findings.iter().filter(|finding| !finding.excluded).map(|finding| finding.path.as_str()).collect();
+    redacted_files.dedup();
+    writeln!(
+        out,
+        "{excluded} files excluded; {} spans redacted in {} files",
+        findings.len() - excluded,
+        redacted_files.len()
+    )?;
+    Ok(())
 }
 
 fn check_dir(path: &Path) -> Result<PathBuf> {
@@ -719,8 +803,8 @@ fn print_index_stats(stats: &IndexStats, json: bool) -> Result<()> {
     )?;
     writeln!(
         out,
-        "skipped: {} binary, {} over the size cap, {} unreadable; {} not valid UTF-8 (decoded lossily unless configured to skip); {} parse timeouts",
-        stats.skipped_binary, stats.skipped_too_large, stats.unreadable, stats.invalid_utf8, stats.parse_timeouts
+        "skipped: {} binary, {} over the size cap, {} secret ([secrets]), {} unreadable; {} not valid UTF-8 (decoded lossily unless configured to skip); {} parse timeouts",
+        stats.skipped_binary, stats.skipped_too_large, stats.skipped_secret, stats.unreadable, stats.invalid_utf8, stats.parse_timeouts
     )?;
     if stats.parsed > 0 || stats.removed > 0 {
         writeln!(out, "dependency graph: edges of {} files re-resolved", stats.graph_updated)?;
@@ -1084,8 +1168,15 @@ async fn repo_index(client: &mut RepoClient, name: &str) -> Result<()> {
     Ok(())
 }
 
-async fn serve(config_path: Option<&Path>, listen: Option<String>, repos: Vec<String>) -> Result<()> {
+async fn serve(
+    config_path: Option<&Path>,
+    listen: Option<String>,
+    repos: Vec<String>,
+    metrics_addr: Option<String>,
+    no_watch: bool,
+) -> Result<()> {
     let config = Config::discover(config_path, None)?;
+    let watch = config.server.watch && !no_watch;
     let mut specs: Vec<RepositorySpec> = config
         .repos
         .iter()
@@ -1113,6 +1204,18 @@ async fn serve(config_path: Option<&Path>, listen: Option<String>, repos: Vec<St
     let address: SocketAddr = address.parse().map_err(|_| {
         codectx_core::Error::InvalidArgument(format!("--listen {address:?} is not an address like 127.0.0.1:50051"))
     })?;
+    let metrics_addr: Option<SocketAddr> = match metrics_addr.or(config.server.metrics_addr.clone()) {
+        None => None,
+        Some(address) => Some(address.parse().map_err(|_| {
+            codectx_core::Error::InvalidArgument(format!(
+                "--metrics-addr {address:?} is not an address like 127.0.0.1:9464"
+            ))
+        })?),
+    };
+    if metrics_addr.is_some() {
+        // Before the engine starts, so that index runs at start-up are counted.
+        codectx_server::metrics_endpoint::install_recorder()?;
+    }
     let auth = Arc::new(codectx_server::auth::Auth::from_config(&config.server.tokens)?);
     let max_in_flight = config.server.max_in_flight;
     let tls = match (&config.server.tls_cert, &config.server.tls_key) {
@@ -1138,7 +1241,22 @@ async fn serve(config_path: Option<&Path>, listen: Option<String>, repos: Vec<St
     if auth.enabled() {
         eprintln!("codectx: bearer tokens required ([[server.tokens]])");
     }
-    let options = codectx_server::ServeOptions { auth, max_in_flight, tls };
+    if watch {
+        // Watches every repository and catches up on changes made while it was down.
+        engine.start_watching().await;
+        eprintln!("codectx: watching repositories for changes");
+    }
+    let metrics = match metrics_addr {
+        None => None,
+        Some(address) => {
+            let listener = tokio::net::TcpListener::bind(address)
+                .await
+                .with_context(|| format!("cannot listen on {address} for metrics"))?;
+            eprintln!("codectx: metrics on http://{}/metrics", listener.local_addr()?);
+            Some(listener)
+        }
+    };
+    let options = codectx_server::ServeOptions { auth, max_in_flight, tls, metrics };
     codectx_server::serve_with(engine, listener, codectx_server::shutdown_signal(), options).await?;
     eprintln!("codectx: shut down");
     Ok(())

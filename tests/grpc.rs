@@ -132,6 +132,7 @@ async fn serves_every_rpc_over_the_fixture() {
             model: None,
             filter: None,
             mode: String::new(),
+            freshness: None,
         })
         .await
         .expect("Generate")
@@ -467,6 +468,7 @@ async fn maps_domain_errors_to_grpc_status_codes() {
                 model: None,
                 filter: None,
                 mode: String::new(),
+                freshness: None,
             })
             .await
             .expect_err("no model configured");

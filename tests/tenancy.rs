@@ -9,7 +9,7 @@ use codectx_proto::v1::code_context_client::CodeContextClient;
 use codectx_proto::v1::{
     AddRepositoryRequest, GenerateRequest, GetContextRequest, GetFileDependenciesRequest, GetIndexStatusRequest,
     GetReferencesRequest, GetSymbolGraphRequest, GetSymbolsRequest, IndexRepositoryRequest, ListRepositoriesRequest,
-    RemoveRepositoryRequest, SearchRequest,
+    RefreshRepositoryRequest, RemoveRepositoryRequest, SearchRequest,
 };
 use codectx_service::{Engine, RepositorySpec};
 use tonic::transport::Channel;
@@ -83,6 +83,9 @@ async fn call(
         "IndexRepository" => {
             client.index_repository(request(IndexRepositoryRequest { repository }, token)).await.map(|_| ())
         }
+        "RefreshRepository" => {
+            client.refresh_repository(request(RefreshRepositoryRequest { repository }, token)).await.map(|_| ())
+        }
         "AddRepository" => client
             .add_repository(request(AddRepositoryRequest { name: repository, path: "/".into() }, token))
             .await
@@ -105,7 +108,7 @@ const REPOSITORY_RPCS: &[&str] = &[
     "GetFileDependencies",
     "GetIndexStatus",
 ];
-const ADMIN_RPCS: &[&str] = &["IndexRepository", "AddRepository", "RemoveRepository"];
+const ADMIN_RPCS: &[&str] = &["IndexRepository", "RefreshRepository", "AddRepository", "RemoveRepository"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_rpc_checks_the_token_and_hides_other_repositories() {

@@ -511,10 +511,20 @@ pub struct ServeProcess {
 /// Starts `codectx serve --config <config>` and waits (at most 30 s) for its
 /// `codectx: serving` line.
 pub fn spawn_serve(config: &Path) -> ServeProcess {
-    let mut child = codectx()
-        .arg("serve")
-        .arg("--config")
-        .arg(config)
+    spawn_serve_with(config, &[])
+}
+
+/// [`spawn_serve`] with more arguments after `--config <config>`.
+pub fn spawn_serve_with(config: &Path, args: &[&str]) -> ServeProcess {
+    let mut command = codectx();
+    command.arg("serve").arg("--config").arg(config).args(args);
+    spawn_serve_command(command)
+}
+
+/// Starts a prepared `codectx serve` command (extra environment, a wrapper
+/// shell) and waits (at most 30 s) for its `codectx: serving` line.
+pub fn spawn_serve_command(mut command: Command) -> ServeProcess {
+    let mut child = command
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()

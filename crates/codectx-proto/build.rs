@@ -4,7 +4,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let protoc = protoc_bin_vendored::protoc_bin_path()?;
     // SAFETY: build scripts are single-threaded; PROTOC is read by prost-build below.
     unsafe { std::env::set_var("PROTOC", protoc) };
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../proto");
+    // Read at run time, not with env!(): a build script compiled for another clone
+    // sharing the target directory must still read this clone's proto.
+    let root = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR")?).join("../../proto");
     let proto = root.join("codectx/v1/codectx.proto");
     // Relative to the package root, so that a target directory shared between
     // clones (CI's cache) notices an edit in whichever clone builds.

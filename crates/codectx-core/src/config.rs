@@ -9,6 +9,10 @@
 //! chunk_tokens = 400           # cap of a chunk, o200k tokens
 //! exclude = ["vendor/**", "*.min.js"]
 //!
+//! [secrets]                    # see `codectx secrets` for the rules in force
+//! allow_paths = [".env.test"]  # indexed although a built-in glob (.env.*) excludes it
+//! disable = ["generic-assignment"]
+//!
 //! [model]
 //! model = "gpt-4o-mini"
 //! base_url = "https://api.openai.com/v1"
@@ -23,11 +27,15 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Error, Result, SecretsConfig};
 
 /// The whole configuration.
+///
+/// In the file, `[secrets]` is a section of its own; here it is
+/// [`IndexConfig::secrets`], because it decides what the indexer reads and the
+/// index records it (the private `ConfigFile` is the file's layout).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[serde(from = "ConfigFile", into = "ConfigFile")]
 pub struct Config {
     /// Indexing options.
     pub index: IndexConfig,
@@ -43,6 +51,38 @@ pub struct Config {
     pub repos: Vec<RepoEntry>,
     /// The service's registry of repositories added at run time.
     pub server: ServerConfig,
+}
+
+/// The layout of a configuration file: the sections of [`Config`], with
+/// `[secrets]` at the top level. A section added to [`Config`] is added here too
+/// (the conversions below list every field, so the compiler points here).
+#[derive(Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+struct ConfigFile {
+    index: IndexConfig,
+    retrieval: RetrievalConfig,
+    model: ModelConfig,
+    embed: EmbedConfig,
+    listen: Option<String>,
+    repos: Vec<RepoEntry>,
+    server: ServerConfig,
+    secrets: SecretsConfig,
+}
+
+impl From<ConfigFile> for Config {
+    fn from(file: ConfigFile) -> Config {
+        let ConfigFile { mut index, retrieval, model, embed, listen, repos, server, secrets } = file;
+        index.secrets = secrets;
+        Config { index, retrieval, model, embed, listen, repos, server }
+    }
+}
+
+impl From<Config> for ConfigFile {
+    fn from(config: Config) -> ConfigFile {
+        let Config { mut index, retrieval, model, embed, listen, repos, server } = config;
+        let secrets = std::mem::take(&mut index.secrets);
+        ConfigFile { index, retrieval, model, embed, listen, repos, server, secrets }
+    }
 }
 
 /// `[server]`: where a long-running `codectx serve` keeps what it was told at run
@@ -69,6 +109,26 @@ pub struct ServerConfig {
     pub tls_cert: Option<PathBuf>,
     /// PEM private key of `tls_cert`.
     pub tls_key: Option<PathBuf>,
+    /// Address of the Prometheus metrics endpoint (`GET /metrics`, plain HTTP,
+    /// e.g. `"127.0.0.1:9464"`); unset (the default): no endpoint. It has no
+    /// authentication and no TLS, so bind it to loopback or a private network.
+    /// `codectx serve --metrics-addr` overrides it.
+    pub metrics_addr: Option<String>,
+    /// Whether `codectx serve` watches each repository's working tree (files and
+    /// git `HEAD`) and re-indexes it incrementally when something changes
+    /// (default true).
+    pub watch: bool,
+    /// Quiet time, in milliseconds, that a burst of file events must be followed
+    /// by before it triggers an index run (default 200): a save, a checkout or a
+    /// build writing many files becomes one run.
+    pub watch_debounce_ms: u64,
+    /// Index runs at once across all repositories (default 1; 0 = the number of
+    /// CPUs). Each run uses every indexing thread, so more rarely helps; further
+    /// runs queue, one per repository at most.
+    pub index_concurrency: usize,
+    /// The longest a request may wait for freshness (`min_commit`, waiting for
+    /// pending changes), in milliseconds (default 60000).
+    pub max_wait_ms: u64,
 }
 
 impl Default for ServerConfig {
@@ -80,6 +140,11 @@ impl Default for ServerConfig {
             max_in_flight: 64,
             tls_cert: None,
             tls_key: None,
+            metrics_addr: None,
+            watch: true,
+            watch_debounce_ms: 200,
+            index_concurrency: 1,
+            max_wait_ms: 60_000,
         }
     }
 }
@@ -143,6 +208,11 @@ pub struct IndexConfig {
     pub hidden: bool,
     /// Worker threads for parsing (0 = one per core).
     pub threads: usize,
+    /// The secret filter: files the walker skips, text redacted from what the
+    /// index hands out. Written as the `[secrets]` section of the file, not
+    /// under `[index]`; the index records the rules it was built with.
+    #[serde(skip)]
+    pub secrets: SecretsConfig,
 }
 
 impl Default for IndexConfig {
@@ -159,6 +229,7 @@ impl Default for IndexConfig {
             respect_gitignore: true,
             hidden: false,
             threads: 0,
+            secrets: SecretsConfig::default(),
         }
     }
 }
@@ -365,9 +436,12 @@ impl Config {
         Config::parse(&text).map_err(|reason| Error::Config { path: path.to_path_buf(), reason })
     }
 
-    /// Parses TOML text; the error is the parser's one-line message.
+    /// Parses TOML text and checks the `[secrets]` globs and patterns; the error
+    /// is the parser's one-line message, or the one of [`crate::SecretRules::new`].
     pub fn parse(text: &str) -> std::result::Result<Config, String> {
-        toml::from_str(text).map_err(|error| error.message().to_string())
+        let config: Config = toml::from_str(text).map_err(|error| error.message().to_string())?;
+        crate::SecretRules::new(&config.index.secrets)?;
+        Ok(config)
     }
 
     /// `explicit` if given, else `<repo>/.codectx.toml` if it exists, else defaults;
@@ -405,5 +479,24 @@ mod tests {
         assert_eq!(config.repos[0].name, "r");
         let error = Config::parse("[index]\nmax_filesize = 1\n").unwrap_err();
         assert!(error.contains("max_filesize"), "{error}");
+    }
+
+    #[test]
+    fn the_secrets_section_reaches_the_index_config_and_is_checked() {
+        assert_eq!(Config::parse("").unwrap().index.secrets, SecretsConfig::default());
+        let config = Config::parse(
+            "[secrets]\nallow_paths = [\".env.test\"]\ndisable = [\"jwt\"]\n[[secrets.pattern]]\nname = \"x\"\nregex = 'x_[0-9]{4}'\n",
+        )
+        .unwrap();
+        assert_eq!(config.index.secrets.allow_paths, vec![".env.test".to_string()]);
+        assert_eq!(config.index.secrets.patterns[0].name, "x");
+        let round_trip = Config::parse(&toml::to_string(&config).unwrap()).unwrap();
+        assert_eq!(round_trip, config);
+        let error = Config::parse("[secrets]\nexclude_paths = [\"a[\"]\n").unwrap_err();
+        assert!(error.starts_with("[secrets] exclude_paths"), "{error}");
+        let error = Config::parse("[[secrets.pattern]]\nname = \"bad\"\nregex = '(x'\n").unwrap_err();
+        assert!(error.starts_with("[secrets] pattern \"bad\": invalid regex") && !error.contains('\n'), "{error}");
+        let error = Config::parse("[index.secrets]\nenabled = false\n").unwrap_err();
+        assert!(error.contains("secrets"), "{error}");
     }
 }

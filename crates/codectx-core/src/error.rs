@@ -62,6 +62,10 @@ pub enum Error {
     /// No model is configured but the request needs one.
     #[error("no model configured: set --model and --base-url, `[model]` in the config file, or CODECTX_MODEL / CODECTX_BASE_URL")]
     NoModel,
+    /// A request's wait (for a commit, or for pending changes to be indexed) ran
+    /// past its deadline; the message says what was awaited and where the index is.
+    #[error("deadline exceeded: {0}")]
+    DeadlineExceeded(String),
     /// The repository is being indexed and the request cannot wait.
     #[error("repository {0} is busy indexing")]
     Busy(String),
@@ -113,6 +117,38 @@ impl Error {
                 | Error::Embedding(_)
                 | Error::Config { .. }
         )
+    }
+}
+
+/// A copy of the error, for reporting one failure to several waiters (an index
+/// run's error to every request it covered). The `Io` variant's source is
+/// recreated from its kind and message (`std::io::Error` is not `Clone`).
+impl Clone for Error {
+    fn clone(&self) -> Self {
+        match self {
+            Error::PathNotFound(path) => Error::PathNotFound(path.clone()),
+            Error::NotADirectory(path) => Error::NotADirectory(path.clone()),
+            Error::NoIndex(path) => Error::NoIndex(path.clone()),
+            Error::IndexVersion { path, found, expected } => {
+                Error::IndexVersion { path: path.clone(), found: *found, expected: *expected }
+            }
+            Error::CorruptIndex { path, reason } => Error::CorruptIndex { path: path.clone(), reason: reason.clone() },
+            Error::InvalidArgument(text) => Error::InvalidArgument(text.clone()),
+            Error::UnknownRepository(text) => Error::UnknownRepository(text.clone()),
+            Error::NotFound(text) => Error::NotFound(text.clone()),
+            Error::AlreadyExists(text) => Error::AlreadyExists(text.clone()),
+            Error::PermissionDenied(text) => Error::PermissionDenied(text.clone()),
+            Error::ModelEndpoint { url, reason } => Error::ModelEndpoint { url: url.clone(), reason: reason.clone() },
+            Error::Embedding(text) => Error::Embedding(text.clone()),
+            Error::NoModel => Error::NoModel,
+            Error::DeadlineExceeded(text) => Error::DeadlineExceeded(text.clone()),
+            Error::Busy(text) => Error::Busy(text.clone()),
+            Error::Config { path, reason } => Error::Config { path: path.clone(), reason: reason.clone() },
+            Error::Io { path, source } => {
+                Error::Io { path: path.clone(), source: std::io::Error::new(source.kind(), source.to_string()) }
+            }
+            Error::Internal(text) => Error::Internal(text.clone()),
+        }
     }
 }
 

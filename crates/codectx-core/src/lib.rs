@@ -10,6 +10,8 @@
 //! * [`ContextRequest`] → [`ContextBundle`], [`SearchRequest`] → [`SearchHit`] — the
 //!   requests and answers of the domain service that the CLI and the gRPC adapter share.
 //! * [`Config`] — the TOML configuration (`.codectx.toml` / `--config`).
+//! * [`secrets`] — the secret filter: files never indexed, text redacted from what is
+//!   handed out ([`SecretRules`], configured by `[secrets]`).
 //! * [`tokens`] — token counting with a real BPE tokenizer (tiktoken `o200k_base`).
 //!
 //! This crate has no heavy dependencies and no I/O beyond reading a config file.
@@ -27,6 +29,7 @@ mod error;
 mod language;
 mod model;
 mod request;
+pub mod secrets;
 pub mod tokens;
 
 pub use config::{
@@ -37,6 +40,7 @@ pub use error::{Error, Result};
 pub use language::Language;
 pub use model::*;
 pub use request::*;
+pub use secrets::{SecretFinding, SecretRules, SecretsConfig};
 
 /// Version of the on-disk index format. Bumped whenever the layout of a generation
 /// changes; an index with another version is refused with [`Error::IndexVersion`]

@@ -98,6 +98,58 @@ pub struct ContextRequest {
     /// Which signals rank (`None`: hybrid when the index has embeddings and the
     /// embedder loads, else lexical).
     pub mode: Option<RetrievalMode>,
+    /// How fresh the index generation serving the request must be (default: the
+    /// current one, at once).
+    #[serde(default)]
+    pub freshness: Freshness,
+}
+
+/// How fresh the generation that serves a request must be.
+///
+/// With neither condition set, a request is served from the current generation
+/// at once (never from half an update). Otherwise it waits, up to `wait_timeout`
+/// (or the transport's deadline, whichever comes first), for an index run of the
+/// repository to publish a generation that satisfies both; past that it fails
+/// with [`crate::Error::DeadlineExceeded`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Freshness {
+    /// A git commit (7 to 40 hex digits) the generation must be at or descend
+    /// from. The served commit satisfies it when it starts with these digits, or
+    /// when `git merge-base --is-ancestor` says the commit is an ancestor (that
+    /// check needs the `git` program; without it only equality counts). A commit
+    /// the working tree has not reached yet (not pulled) waits until the deadline.
+    pub min_commit: Option<String>,
+    /// Wait until the changes pending for the repository are indexed: the file
+    /// changes its watcher has seen and, when it is not watched, whatever changed
+    /// on disk (a refresh is started). Changes saved within the watcher's debounce
+    /// interval before the request (`[server] watch_debounce_ms`) may be missed.
+    pub wait_for_pending: bool,
+    /// The longest wait, in milliseconds (0: the server's default,
+    /// `[server] max_wait_ms`; capped at it).
+    pub wait_timeout_ms: u64,
+}
+
+impl Freshness {
+    /// Whether the request must wait for anything.
+    pub fn waits(&self) -> bool {
+        self.min_commit.is_some() || self.wait_for_pending
+    }
+
+    /// Checks `min_commit`: 7 to 40 hex digits.
+    ///
+    /// Errors: [`crate::Error::InvalidArgument`] naming the rule.
+    pub fn validate(&self) -> crate::Result<()> {
+        if let Some(commit) = &self.min_commit {
+            let valid = (7..=40).contains(&commit.len()) && commit.bytes().all(|byte| byte.is_ascii_hexdigit());
+            if !valid {
+                return Err(crate::Error::InvalidArgument(format!(
+                    "min_commit {:?} is not a commit: expected 7 to 40 hex digits",
+                    commit.chars().take(64).collect::<String>()
+                )));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Which signals a query uses.
@@ -165,6 +217,7 @@ impl ContextRequest {
             filter: PathFilter::default(),
             expansion: Expansion::default(),
             mode: None,
+            freshness: Freshness::default(),
         }
     }
 
@@ -172,6 +225,7 @@ impl ContextRequest {
     /// in range. Returns [`crate::Error::InvalidArgument`] otherwise.
     pub fn validate(&self) -> crate::Result<()> {
         validate_query(&self.query)?;
+        self.freshness.validate()?;
         if !(MIN_TOKEN_BUDGET..=MAX_TOKEN_BUDGET).contains(&self.token_budget) {
             return Err(crate::Error::InvalidArgument(format!(
                 "token budget {} is outside {MIN_TOKEN_BUDGET}..={MAX_TOKEN_BUDGET}",
@@ -412,6 +466,10 @@ pub struct IndexStats {
     pub skipped_binary: u64,
     /// Files skipped for exceeding the size cap.
     pub skipped_too_large: u64,
+    /// Files skipped by the secret filter (`[secrets]` path globs: `.env`,
+    /// `*.pem`, `id_rsa`, ...), never read.
+    #[serde(default)]
+    pub skipped_secret: u64,
     /// Files that were not valid UTF-8 (decoded lossily, or skipped by config).
     pub invalid_utf8: u64,
     /// Files skipped because reading them failed (permissions, vanished).
@@ -585,6 +643,25 @@ pub struct IndexStatus {
     pub last_run: Option<IndexStats>,
     /// Why the last index run failed, if it did (cleared by a successful run).
     pub last_error: Option<String>,
+    /// Whether a file watcher keeps the index fresh (`codectx serve` with watching on).
+    #[serde(default)]
+    pub watching: bool,
+    /// Paths the watcher saw change that no finished index run has covered yet
+    /// (counted per debounced batch; a path changed twice counts twice).
+    #[serde(default)]
+    pub pending_changes: u64,
+    /// Whether an index run is queued (requested, waiting for the one in
+    /// progress or for a slot among the server's concurrent index runs).
+    #[serde(default)]
+    pub queued: bool,
+    /// The commit `HEAD` of the working tree points at now (empty outside git);
+    /// differs from the indexed commit until the next run finishes.
+    #[serde(default)]
+    pub head_commit: String,
+    /// Seconds since the Unix epoch when the last index run in this process
+    /// finished (0: none).
+    #[serde(default)]
+    pub last_run_unix: u64,
 }
 
 /// Which way [`SymbolGraphRequest`] walks from the symbol.

@@ -1,3 +1,5 @@
+//! Reading a git working tree's `HEAD` from its files (no `git` process).
+
 use std::path::{Path, PathBuf};
 
 /// The commit `HEAD` points at in the git work tree rooted at `root`, as 40 hex
@@ -31,7 +33,9 @@ pub fn git_head(root: &Path) -> Option<String> {
     })
 }
 
-fn git_dir(root: &Path) -> Option<PathBuf> {
+/// The git folder of the working tree at `root`: `root/.git`, or where the `.git`
+/// file of a linked worktree points; `None` outside git.
+pub fn git_dir(root: &Path) -> Option<PathBuf> {
     let dot_git = root.join(".git");
     if dot_git.is_dir() {
         return Some(dot_git);

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use codectx_core::{
     EmbedConfig, EmbedStats, Error, FileRecord, IndexConfig, IndexProgress, IndexStats, Language, ParsedFile, Result,
-    INDEX_FORMAT_VERSION,
+    SecretRules, SecretsConfig, INDEX_FORMAT_VERSION,
 };
 use codectx_embed::Embedder;
 use codectx_syntax::{ChunkOptions, FileSet};
@@ -34,6 +34,8 @@ pub struct Indexer {
     root: PathBuf,
     index_dir: PathBuf,
     config: IndexConfig,
+    /// `config.secrets`, compiled: applied to the text sent to the embedder.
+    secrets: SecretRules,
     embedder: Option<(Arc<dyn Embedder>, EmbedConfig)>,
 }
 
@@ -63,7 +65,8 @@ impl Indexer {
     /// An indexer for the repository at `root`, writing to `index_dir` (default
     /// `<root>/.codectx`).
     ///
-    /// Errors: [`Error::PathNotFound`] / [`Error::NotADirectory`] for a bad root.
+    /// Errors: [`Error::PathNotFound`] / [`Error::NotADirectory`] for a bad root,
+    /// [`Error::InvalidArgument`] for an invalid `config.secrets` glob or pattern.
     pub fn new(root: &Path, index_dir: Option<&Path>, config: IndexConfig) -> Result<Self> {
         let metadata = std::fs::metadata(root).map_err(|_| Error::PathNotFound(root.to_path_buf()))?;
         if !metadata.is_dir() {
@@ -74,7 +77,8 @@ impl Indexer {
             Some(dir) => dir.to_path_buf(),
             None => root.join(codectx_core::DEFAULT_INDEX_DIR),
         };
-        Ok(Indexer { root, index_dir, config, embedder: None })
+        let secrets = SecretRules::new(&config.secrets).map_err(Error::InvalidArgument)?;
+        Ok(Indexer { root, index_dir, config, secrets, embedder: None })
     }
 
     /// Adds the embedding phase: after each run, the vector table is brought in line
@@ -157,6 +161,7 @@ impl Indexer {
 
         let mut stats = IndexStats {
             skipped_too_large: counters.too_large.load(Ordering::Relaxed),
+            skipped_secret: counters.secret.load(Ordering::Relaxed),
             unreadable: counters.errors.load(Ordering::Relaxed),
             ..IndexStats::default()
         };
@@ -186,13 +191,33 @@ impl Indexer {
         stats.removed = removed.iter().filter(|path| !changed_paths.contains(*path)).count() as u64;
 
         if let Some((number, manifest, data)) = reusable {
-            if changed.is_empty() && removed.is_empty() {
-                // Nothing changed: the current generation stays; no new one is written.
+            // New secret rules need a new manifest (readers redact with the rules it records).
+            if changed.is_empty() && removed.is_empty() && manifest.secrets == self.config.secrets {
+                // Nothing changed: the current generation stays; no new one is
+                // written, unless HEAD moved (a commit, a checkout of identical
+                // files): then the same files are published under the new commit,
+                // so that the index says which commit it is at.
                 let mut stats = manifest.stats.clone();
                 stats.parsed = 0;
                 stats.reused = stats.files;
                 stats.removed = 0;
                 stats.generation = *number;
+                let head = crate::git_head(&self.root).unwrap_or_default();
+                if head != manifest.commit {
+                    stats.generation = number + 1;
+                    stats.elapsed_ms = started.elapsed().as_millis() as u64;
+                    let relabelled = Manifest {
+                        generation: stats.generation,
+                        commit: head,
+                        stats: stats.clone(),
+                        created_unix: unix_now(),
+                        ..manifest.clone()
+                    };
+                    report(progress, "commit", 0, 1);
+                    let from = GenerationDir { dir: self.index_dir.join(store::generation_name(*number)) };
+                    store::relabel_generation(&self.index_dir, &from, stats.generation, &relabelled)?;
+                    store::prune(&self.index_dir, *number);
+                }
                 stats.embeddings = self.embed(&data.files, progress);
                 stats.elapsed_ms = started.elapsed().as_millis() as u64;
                 report(progress, "done", stats.files, stats.files);
@@ -297,9 +322,8 @@ impl Indexer {
             commit: crate::git_head(&self.root).unwrap_or_default(),
             parse_options: options_digest,
             stats: stats.clone(),
-            created_unix: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |elapsed| elapsed.as_secs()),
+            created_unix: unix_now(),
+            secrets: self.config.secrets.clone(),
         };
         drop(previous);
         let data = StoreData { files };
@@ -321,10 +345,15 @@ impl Indexer {
         let (embedder, config) = self.embedder.as_ref()?;
         report(progress, "embed", 0, 0);
         let started = Instant::now();
-        let result =
-            crate::vectors::sync_vectors(&self.index_dir, &self.root, files, embedder.as_ref(), config, &mut |step| {
-                report(progress, "embed", step.done as u64, step.total as u64)
-            });
+        let result = crate::vectors::sync_vectors(
+            &self.index_dir,
+            &self.root,
+            files,
+            embedder.as_ref(),
+            config,
+            &self.secrets,
+            &mut |step| report(progress, "embed", step.done as u64, step.total as u64),
+        );
         Some(result.unwrap_or_else(|error| {
             tracing::warn!(%error, "embedding phase failed; the lexical index is up to date");
             EmbedStats {
@@ -424,6 +453,7 @@ fn broken_manifest() -> Manifest {
         parse_options: "broken".into(),
         stats: IndexStats::default(),
         created_unix: 0,
+        secrets: SecretsConfig::default(),
     }
 }
 
@@ -509,4 +539,9 @@ fn tick(progress: &(dyn Fn(&IndexProgress) + Sync), phase: &str, counter: &Atomi
     if done.is_multiple_of(64) || done == total {
         report(progress, phase, done, total);
     }
+}
+
+/// Seconds since the Unix epoch (0 if the clock is before it).
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
 }

@@ -6,6 +6,10 @@
 //!   rayon), writes their chunks into a fork of the previous tantivy index, resolves
 //!   imports against the new file set, and publishes the result as a new generation
 //!   (see [`store`] for the layout and the atomic switch).
+//! * The secret filter (`[secrets]`, [`codectx_core::SecretRules`]): the walk skips
+//!   the files it excludes, the manifest records its rules, and a snapshot redacts
+//!   what its patterns match from every text it hands out ([`secrets`] scans a
+//!   repository with it).
 //! * [`IndexSnapshot::open`] loads the current generation for retrieval, with its
 //!   lookup tables (symbols by name, importers of each file).
 //!
@@ -19,9 +23,10 @@
 //! ```
 #![deny(missing_docs)]
 
-mod git;
+pub mod git;
 pub mod graph;
 mod indexer;
+pub mod secrets;
 mod snapshot;
 pub mod store;
 pub mod vectors;
@@ -33,12 +38,21 @@ pub use snapshot::{IndexSnapshot, SymbolRef};
 pub use store::FileEntry;
 pub use vectors::VectorSearch;
 
-/// Test hook: when the environment variable `CODECTX_FAILPOINT` equals `name`, the
-/// process aborts on the spot, as a crash or `kill -9` would. Used by the
-/// crash-safety tests to stop an index run at a chosen point.
+/// Test hook for the crash-safety tests. When the environment variable
+/// `CODECTX_FAILPOINT` equals `name`, the process aborts on the spot, as a crash
+/// would; when it equals `pause:<name>`, the calling thread prints
+/// `codectx: failpoint <name>: paused` to stderr and sleeps for good, so that a
+/// test can `kill -9` the process in the middle of that step.
 pub fn failpoint(name: &str) {
-    if std::env::var_os("CODECTX_FAILPOINT").is_some_and(|value| value == name) {
+    let Some(value) = std::env::var_os("CODECTX_FAILPOINT") else { return };
+    if value == name {
         eprintln!("codectx: failpoint {name}: aborting");
         std::process::abort();
+    }
+    if value.to_str().and_then(|value| value.strip_prefix("pause:")) == Some(name) {
+        eprintln!("codectx: failpoint {name}: paused");
+        loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        }
     }
 }

@@ -1,7 +1,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use codectx_core::{Chunk, Error, Result, Symbol};
+use codectx_core::{Chunk, Error, Result, SecretRules, Symbol};
 use codectx_text::TextIndex;
 
 use crate::graph::FileGraph;
@@ -18,10 +18,17 @@ pub struct SymbolRef {
 
 /// One generation of an index, loaded for retrieval. Immutable: a new generation
 /// is a new snapshot, so readers never see half an update.
+///
+/// Text leaves the index only through a snapshot, and a snapshot applies the
+/// secret filter the generation was built with ([`IndexSnapshot::secrets`]):
+/// [`IndexSnapshot::chunk_text`] is redacted, and so are the symbols' signatures
+/// and docs and the chunks' container headers (at open), so that bundles, search
+/// previews, reference lines and symbol answers never carry a matched secret.
 pub struct IndexSnapshot {
     index_dir: PathBuf,
     generation: u64,
     manifest: Manifest,
+    secrets: SecretRules,
     files: Vec<FileEntry>,
     by_path: HashMap<String, u32>,
     by_name: HashMap<String, Vec<SymbolRef>>,
@@ -48,18 +55,25 @@ impl IndexSnapshot {
     ///
     /// Errors: [`Error::NoIndex`] when there is none, [`Error::IndexVersion`] when it
     /// was written by another format version, [`Error::CorruptIndex`] when a file of
-    /// it is unreadable.
+    /// it is unreadable or its secret rules do not compile.
     pub fn open(index_dir: &Path) -> Result<IndexSnapshot> {
         let Some((generation, dir)) = store::current_generation(index_dir)? else {
             return Err(Error::NoIndex(index_dir.to_path_buf()));
         };
         let manifest = store::read_manifest(index_dir, &dir)?;
+        let secrets = SecretRules::new(&manifest.secrets).map_err(|reason| Error::CorruptIndex {
+            path: index_dir.to_path_buf(),
+            reason: format!("manifest.json: {reason}"),
+        })?;
         let data = store::read_store(index_dir, &dir)?;
         let text = TextIndex::open(&dir.text()).map_err(|error| Error::CorruptIndex {
             path: index_dir.to_path_buf(),
             reason: format!("text index: {error}"),
         })?;
-        let files = data.files;
+        let mut files = data.files;
+        // A generation written before the filter existed can hold excluded files.
+        files.retain(|entry| !secrets.is_excluded(&entry.record.path));
+        redact_parsed(&secrets, &mut files);
         let mut by_path = HashMap::with_capacity(files.len());
         let mut by_name: HashMap<String, Vec<SymbolRef>> = HashMap::new();
         for (file_index, entry) in files.iter().enumerate() {
@@ -83,6 +97,7 @@ impl IndexSnapshot {
             index_dir: index_dir.to_path_buf(),
             generation,
             manifest,
+            secrets,
             files,
             by_path,
             by_name,
@@ -122,6 +137,12 @@ impl IndexSnapshot {
     /// The generation's manifest (fingerprint, commit, stats).
     pub fn manifest(&self) -> &Manifest {
         &self.manifest
+    }
+
+    /// The secret filter of this generation (the `[secrets]` rules it was built
+    /// with), which [`IndexSnapshot::chunk_text`] applies.
+    pub fn secrets(&self) -> &SecretRules {
+        &self.secrets
     }
 
     /// Every file, sorted by path.
@@ -209,10 +230,13 @@ impl IndexSnapshot {
         &self.text
     }
 
-    /// The text of a chunk, from the index (the repository may have changed since).
+    /// The text of a chunk, from the index (the repository may have changed
+    /// since), with what the secret patterns match replaced by `[REDACTED <name>]`
+    /// (line for line: the chunk's span still gives each line's number).
     pub fn chunk_text(&self, file: u32, ordinal: u32) -> Result<String> {
         let path = &self.files[file as usize].record.path;
-        self.text
+        let mut text = self
+            .text
             .chunk_text(path, ordinal)
             .map_err(|error| Error::CorruptIndex {
                 path: self.index_dir.clone(),
@@ -221,7 +245,33 @@ impl IndexSnapshot {
             .ok_or_else(|| Error::CorruptIndex {
                 path: self.index_dir.clone(),
                 reason: format!("chunk {path}#{ordinal} missing from the text index"),
-            })
+            })?;
+        let redactions = self.secrets.redact_in_place(&mut text);
+        if redactions > 0 {
+            tracing::debug!(path = %path, ordinal, redactions, "secrets redacted from a chunk");
+        }
+        Ok(text)
+    }
+}
+
+/// Redacts the text a snapshot hands out besides chunk text: symbol signatures
+/// and docs, and chunk container headers.
+fn redact_parsed(secrets: &SecretRules, files: &mut [crate::FileEntry]) {
+    if !secrets.enabled() {
+        return;
+    }
+    for entry in files {
+        for symbol in &mut entry.parsed.symbols {
+            secrets.redact_in_place(&mut symbol.signature);
+            if let Some(doc) = &mut symbol.doc {
+                secrets.redact_in_place(doc);
+            }
+        }
+        for chunk in &mut entry.parsed.chunks {
+            if let Some(header) = &mut chunk.context_header {
+                secrets.redact_in_place(header);
+            }
+        }
     }
 }
 

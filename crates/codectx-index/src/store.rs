@@ -5,7 +5,7 @@
 //!   CURRENT            "gen-000007\n" — the generation readers open; replaced by rename
 //!   index.lock         held (flock) by the one process writing a new generation
 //!   gen-000007/
-//!     manifest.json    format version, generation, fingerprint, commit, stats
+//!     manifest.json    format version, generation, fingerprint, commit, stats, secret rules
 //!     store.bin        postcard: every file's record, symbols, chunks and imports
 //!     text/            tantivy index of the chunks (BM25, stored chunk text)
 //!   tmp-gen-000008/    a generation being built; never read; removed if stale
@@ -20,7 +20,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
-use codectx_core::{Error, FileRecord, IndexStats, ParsedFile, Result, INDEX_FORMAT_VERSION};
+use codectx_core::{Error, FileRecord, IndexStats, ParsedFile, Result, SecretsConfig, INDEX_FORMAT_VERSION};
 use serde::{Deserialize, Serialize};
 
 /// Name of the pointer file.
@@ -60,6 +60,12 @@ pub struct Manifest {
     pub stats: IndexStats,
     /// Seconds since the Unix epoch when written.
     pub created_unix: u64,
+    /// The secret filter the generation was built with (`[secrets]`): its path
+    /// globs decided which files are in it, and readers redact chunk text, symbol
+    /// signatures and docs with its patterns ([`crate::IndexSnapshot::secrets`]).
+    /// Absent from manifests of older versions: the built-in rules.
+    #[serde(default)]
+    pub secrets: SecretsConfig,
 }
 
 /// The serialized body of a generation.
@@ -158,14 +164,46 @@ pub fn write_generation_files(generation: &GenerationDir, store: &StoreData, man
     // a second copy in memory would double the indexer's peak.
     let path = generation.store();
     let file = File::create(&path).map_err(|error| Error::io(&path, error))?;
-    let mut writer = BufWriter::with_capacity(1 << 20, file);
-    postcard::to_io(store, &mut writer).map_err(|error| Error::Internal(format!("serialize store: {error}")))?;
-    let file = writer.into_inner().map_err(|error| Error::io(&path, error.into_error()))?;
+    let mut writer = KeepError { inner: BufWriter::with_capacity(1 << 20, file), error: None };
+    // postcard reports a failed write as "buffer full": report the I/O error itself
+    // (a full disk, a file-size limit), with the path.
+    if let Err(error) = postcard::to_io(store, &mut writer) {
+        return Err(match writer.error.take() {
+            Some(io) => Error::io(&path, io),
+            None => Error::Internal(format!("serialize store: {error}")),
+        });
+    }
+    let file = writer.inner.into_inner().map_err(|error| Error::io(&path, error.into_error()))?;
     file.sync_all().map_err(|error| Error::io(&path, error))?;
     let json =
         serde_json::to_vec_pretty(manifest).map_err(|error| Error::Internal(format!("serialize manifest: {error}")))?;
     write_synced(&generation.manifest(), &json)?;
     Ok(())
+}
+
+/// A writer that keeps the first I/O error of its inner writer (a serializer that
+/// swallows it can then still be asked what failed).
+struct KeepError<W> {
+    inner: W,
+    error: Option<std::io::Error>,
+}
+
+impl<W: Write> Write for KeepError<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf).map_err(|error| self.keep(error))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush().map_err(|error| self.keep(error))
+    }
+}
+
+impl<W> KeepError<W> {
+    fn keep(&mut self, error: std::io::Error) -> std::io::Error {
+        let copy = std::io::Error::new(error.kind(), error.to_string());
+        self.error.get_or_insert(error);
+        copy
+    }
 }
 
 /// Makes `tmp` the generation `number` and points `CURRENT` at it, atomically:
@@ -186,6 +224,49 @@ pub fn publish_generation(index_dir: &Path, tmp: &Path, number: u64) -> Result<G
     std::fs::rename(&pointer_tmp, &pointer).map_err(|error| Error::io(&pointer, error))?;
     sync_dir(index_dir)?;
     Ok(GenerationDir { dir })
+}
+
+/// Publishes generation `number` with the files of generation `from` and a new
+/// `manifest`: for a run that found no file changed but something recorded in the
+/// manifest (the git commit) moved. The files are hard-linked (copied where links
+/// are not possible: they are never modified in place), the manifest written,
+/// and the folder published as by [`publish_generation`].
+///
+/// Errors: [`Error::Io`] when a file cannot be linked, copied or written (the
+/// current generation stays current).
+pub fn relabel_generation(index_dir: &Path, from: &GenerationDir, number: u64, manifest: &Manifest) -> Result<()> {
+    let tmp = index_dir.join(format!("tmp-{}", generation_name(number)));
+    if tmp.exists() {
+        std::fs::remove_dir_all(&tmp).map_err(|error| Error::io(&tmp, error))?;
+    }
+    link_tree(&from.dir, &tmp)?;
+    let generation = GenerationDir { dir: tmp.clone() };
+    let manifest_path = generation.manifest();
+    // A hard link shares the old manifest's bytes: replace the link, not its target.
+    std::fs::remove_file(&manifest_path).map_err(|error| Error::io(&manifest_path, error))?;
+    let json =
+        serde_json::to_vec_pretty(manifest).map_err(|error| Error::Internal(format!("serialize manifest: {error}")))?;
+    write_synced(&manifest_path, &json)?;
+    publish_generation(index_dir, &tmp, number)?;
+    Ok(())
+}
+
+/// Recreates the tree `from` at `to` with hard links to its files (copies where a
+/// link fails, as across file systems).
+fn link_tree(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(|error| Error::io(to, error))?;
+    let entries = std::fs::read_dir(from).map_err(|error| Error::io(from, error))?;
+    for entry in entries {
+        let entry = entry.map_err(|error| Error::io(from, error))?;
+        let (source, target) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type().map_err(|error| Error::io(&source, error))?;
+        if kind.is_dir() {
+            link_tree(&source, &target)?;
+        } else if std::fs::hard_link(&source, &target).is_err() {
+            std::fs::copy(&source, &target).map_err(|error| Error::io(&target, error))?;
+        }
+    }
+    Ok(())
 }
 
 /// Removes `tmp-gen-*` folders of interrupted runs and every generation older than

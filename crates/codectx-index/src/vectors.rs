@@ -24,7 +24,7 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::time::Instant;
 
-use codectx_core::{Chunk, EmbedConfig, EmbedStats, Error, Result};
+use codectx_core::{Chunk, EmbedConfig, EmbedStats, Error, Result, SecretRules};
 use codectx_embed::{embed_batched, EmbedProgress, Embedder};
 use codectx_vector::{Searcher, TableState, VectorRow, VectorStore};
 
@@ -80,6 +80,10 @@ pub type EmbedProgressFn<'a> = dyn FnMut(EmbedProgress) + 'a;
 /// Brings the vector table of `index_dir` in line with `files` (the generation
 /// just published for the repository at `root`). See the module docs.
 ///
+/// The text given to `embedder` is redacted with `secrets` first (a remote
+/// embedder sends it off the machine). Cached vectors are reused whatever the
+/// rules were when they were computed: they go nowhere, and hold no text.
+///
 /// Errors: [`Error::Embedding`] when the model fails; [`Error::Internal`] when
 /// LanceDB fails. The lexical index is unaffected either way, and the next run
 /// resumes from what was cached.
@@ -89,6 +93,7 @@ pub fn sync_vectors(
     files: &[FileEntry],
     embedder: &dyn Embedder,
     config: &EmbedConfig,
+    secrets: &SecretRules,
     progress: &mut EmbedProgressFn<'_>,
 ) -> Result<EmbedStats> {
     let started = Instant::now();
@@ -161,8 +166,11 @@ pub fn sync_vectors(
                 continue;
             }
             let span = chunk.span.start_byte as usize..(chunk.span.end_byte as usize).min(source.len());
-            let code = source.get(span).unwrap_or_default();
-            pending.push((key.clone(), embedding_text(&entry.record.path, chunk, code, config.max_tokens)));
+            // Redacted before truncation, so that no secret is cut into a prefix the
+            // patterns no longer recognise; then the header too.
+            let code = secrets.redact(source.get(span).unwrap_or_default()).text;
+            let text = embedding_text(&entry.record.path, chunk, &code, config.max_tokens);
+            pending.push((key.clone(), secrets.redact(&text).text.into_owned()));
         }
     }
 

@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use codectx_core::{Error, IndexConfig, Result};
+use codectx_core::{Error, IndexConfig, Result, SecretRules};
 use ignore::overrides::OverrideBuilder;
 use ignore::{WalkBuilder, WalkState};
 
@@ -26,47 +26,23 @@ pub struct WalkCounters {
     pub too_large: AtomicU64,
     /// Walk errors: symlink loops, unreadable directories, broken links.
     pub errors: AtomicU64,
+    /// Files the secret filter excludes (`[secrets]`, [`SecretRules::excluded_by`]).
+    pub secret: AtomicU64,
 }
 
 /// Walks `root` in parallel, honouring `.gitignore`, `.ignore`, global git excludes,
 /// the include/exclude globs of `config`, skipping `.git` and `index_dir`, and
-/// files over `config.max_file_size` bytes (counted in the returned counters).
+/// files over `config.max_file_size` bytes and files the secret filter
+/// (`config.secrets`) excludes (both counted in the returned counters).
 /// Symbolic links are followed when `config.follow_links`; loops are reported by
 /// `ignore` as errors, counted and skipped. The result is sorted by path.
 ///
-/// Errors: [`Error::InvalidArgument`] for an invalid include/exclude glob.
+/// Errors: [`Error::InvalidArgument`] for an invalid include/exclude glob or
+/// secret rule.
 pub fn walk(root: &Path, index_dir: &Path, config: &IndexConfig) -> Result<(Vec<WalkedFile>, WalkCounters)> {
-    let mut overrides = OverrideBuilder::new(root);
-    for glob in &config.include {
-        overrides.add(glob).map_err(|error| Error::InvalidArgument(format!("include glob {glob:?}: {error}")))?;
-    }
-    for glob in &config.exclude {
-        overrides
-            .add(&format!("!{glob}"))
-            .map_err(|error| Error::InvalidArgument(format!("exclude glob {glob:?}: {error}")))?;
-    }
-    let overrides = overrides.build().map_err(|error| Error::InvalidArgument(format!("globs: {error}")))?;
-
-    let index_dir = index_dir.canonicalize().unwrap_or_else(|_| index_dir.to_path_buf());
-    let mut builder = WalkBuilder::new(root);
-    builder
-        .hidden(!config.hidden)
-        .git_ignore(config.respect_gitignore)
-        .git_global(config.respect_gitignore)
-        .git_exclude(config.respect_gitignore)
-        .ignore(config.respect_gitignore)
-        .parents(config.respect_gitignore)
-        .require_git(false)
-        .follow_links(config.follow_links)
-        .overrides(overrides)
-        .threads(config.threads)
-        .filter_entry(move |entry| {
-            let name = entry.file_name();
-            if name == ".git" || name == codectx_core::DEFAULT_INDEX_DIR {
-                return false;
-            }
-            !(entry.file_type().is_some_and(|kind| kind.is_dir()) && entry.path() == index_dir)
-        });
+    let builder = walk_builder(root, root, index_dir, config)?;
+    let secrets = SecretRules::new(&config.secrets).map_err(Error::InvalidArgument)?;
+    let secrets = &secrets;
 
     let counters = WalkCounters::default();
     let found = Mutex::new(Vec::new());
@@ -84,6 +60,11 @@ pub fn walk(root: &Path, index_dir: &Path, config: &IndexConfig) -> Result<(Vec<
                 }
             };
             if !entry.file_type().is_some_and(|kind| kind.is_file()) {
+                return WalkState::Continue;
+            }
+            let relative = entry.path().strip_prefix(root).ok().and_then(relative_path_string);
+            if relative.is_some_and(|relative| secrets.is_excluded(&relative)) {
+                counters.secret.fetch_add(1, Ordering::Relaxed);
                 return WalkState::Continue;
             }
             let size = match entry.metadata() {
@@ -118,6 +99,82 @@ pub fn walk(root: &Path, index_dir: &Path, config: &IndexConfig) -> Result<(Vec<
     // path, as a user browsing the tree sees them. Exact duplicates cannot occur.
     files.dedup_by(|a, b| a.rel_path == b.rel_path);
     Ok((files, counters))
+}
+
+/// The `ignore` walker from `start` (`root` or a folder under it) with the rules
+/// of [`walk`] over `root`: ignore files, include/exclude globs (relative to
+/// `root`), hidden files, and `.git` and the index folder left out.
+///
+/// Errors: [`Error::InvalidArgument`] for an invalid include/exclude glob.
+fn walk_builder(root: &Path, start: &Path, index_dir: &Path, config: &IndexConfig) -> Result<WalkBuilder> {
+    let mut overrides = OverrideBuilder::new(root);
+    for glob in &config.include {
+        overrides.add(glob).map_err(|error| Error::InvalidArgument(format!("include glob {glob:?}: {error}")))?;
+    }
+    for glob in &config.exclude {
+        overrides
+            .add(&format!("!{glob}"))
+            .map_err(|error| Error::InvalidArgument(format!("exclude glob {glob:?}: {error}")))?;
+    }
+    let overrides = overrides.build().map_err(|error| Error::InvalidArgument(format!("globs: {error}")))?;
+
+    let index_dir = index_dir.canonicalize().unwrap_or_else(|_| index_dir.to_path_buf());
+    let mut builder = WalkBuilder::new(start);
+    builder
+        .hidden(!config.hidden)
+        .git_ignore(config.respect_gitignore)
+        .git_global(config.respect_gitignore)
+        .git_exclude(config.respect_gitignore)
+        .ignore(config.respect_gitignore)
+        .parents(config.respect_gitignore)
+        .require_git(false)
+        .follow_links(config.follow_links)
+        .overrides(overrides)
+        .threads(config.threads)
+        .filter_entry(move |entry| {
+            let name = entry.file_name();
+            if name == ".git" || name == codectx_core::DEFAULT_INDEX_DIR {
+                return false;
+            }
+            !(entry.file_type().is_some_and(|kind| kind.is_dir()) && entry.path() == index_dir)
+        });
+    Ok(builder)
+}
+
+/// The folders under `start` (itself included, when it is a folder) that [`walk`]
+/// would descend into from `root` (none when `start` itself is ignored): what a file watcher needs to watch so that it
+/// sees every file the index holds and none of the ignored trees (`target/`,
+/// `node_modules/`, ...). Sorted.
+///
+/// Errors: [`Error::InvalidArgument`] for an invalid include/exclude glob.
+pub fn walk_dirs(root: &Path, start: &Path, index_dir: &Path, config: &IndexConfig) -> Result<Vec<PathBuf>> {
+    // The walk yields its start folder whatever the rules say: check it from its parent.
+    if start != root && !included(root, start, index_dir, config)? {
+        return Ok(Vec::new());
+    }
+    let builder = walk_builder(root, start, index_dir, config)?;
+    let mut dirs: Vec<PathBuf> = builder
+        .build()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.file_type().is_some_and(|kind| kind.is_dir()))
+        .map(|entry| entry.into_path())
+        .collect();
+    dirs.sort();
+    Ok(dirs)
+}
+
+/// Whether the existing file or folder `path` under `root` is one [`walk`] would
+/// visit (its folder's entries are listed with the walk's rules; the size cap is
+/// not applied). `false` for `root` itself, a path outside it, or one that is gone.
+///
+/// Errors: [`Error::InvalidArgument`] for an invalid include/exclude glob.
+pub fn included(root: &Path, path: &Path, index_dir: &Path, config: &IndexConfig) -> Result<bool> {
+    let Some(parent) = path.parent().filter(|parent| parent.starts_with(root)) else {
+        return Ok(false);
+    };
+    let mut builder = walk_builder(root, parent, index_dir, config)?;
+    builder.max_depth(Some(1));
+    Ok(builder.build().filter_map(|entry| entry.ok()).any(|entry| entry.depth() == 1 && entry.path() == path))
 }
 
 /// `a/b/c.rs` from a relative path; `None` for a path that is not valid UTF-8

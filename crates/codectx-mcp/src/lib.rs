@@ -198,6 +198,7 @@ signatures and a repository map), followed by the ranked files and the tokens us
             filter: PathFilter { include: args.include.unwrap_or_default(), exclude: args.exclude.unwrap_or_default() },
             expansion: Expansion::default(),
             mode: None,
+            freshness: Default::default(),
         };
         respond(self.service.get_context(&self.repository, request).await, |bundle| render_context(&bundle))
     }

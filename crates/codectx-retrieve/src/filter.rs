@@ -43,11 +43,30 @@ fn compile(globs: &[String]) -> Result<Option<GlobSet>> {
         if glob.len() > 1024 || glob.contains('\0') {
             return Err(Error::InvalidArgument(format!("invalid path glob {:?}", truncate(glob))));
         }
-        let compiled =
-            Glob::new(glob).map_err(|error| Error::InvalidArgument(format!("invalid path glob {glob:?}: {error}")))?;
+        // The error's kind, not its `Display`: that quotes the glob raw (line breaks
+        // and all), and the glob is already quoted, escaped, here.
+        let compiled = Glob::new(glob).map_err(|error| {
+            Error::InvalidArgument(format!("invalid path glob {glob:?}: {}", one_line(&error.kind().to_string())))
+        })?;
         builder.add(compiled);
     }
-    builder.build().map(Some).map_err(|error| Error::InvalidArgument(format!("invalid path globs: {error}")))
+    builder
+        .build()
+        .map(Some)
+        .map_err(|error| Error::InvalidArgument(format!("invalid path globs: {}", one_line(&error.to_string()))))
+}
+
+/// `text` with control characters (line breaks included) escaped, so that an
+/// error message quoting it stays on one line.
+fn one_line(text: &str) -> String {
+    text.chars().fold(String::with_capacity(text.len()), |mut out, c| {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        out
+    })
 }
 
 fn truncate(text: &str) -> String {
@@ -67,5 +86,18 @@ mod tests {
         assert!(!matcher.accepts("src/a/b_test.go"));
         assert!(!matcher.accepts("docs/a.md"));
         assert!(PathMatcher::new(&PathFilter { include: vec!["a[".into()], exclude: vec![] }).is_err());
+    }
+
+    #[test]
+    fn glob_errors_are_one_line() {
+        // globset's `Display` quotes the glob raw, and a reversed range its chars:
+        // both could hold a line break. Found by tests/prop_query.rs.
+        for glob in ["\n[z-a]", "x\n[", "[z-\n]", "{a,\r\n"] {
+            let error = PathMatcher::new(&PathFilter { include: vec![glob.into()], exclude: vec![] }).unwrap_err();
+            let message = error.to_string();
+            assert!(matches!(error, Error::InvalidArgument(_)), "{glob:?}: {error:?}");
+            assert!(message.starts_with("invalid argument: invalid path glob"), "{message:?}");
+            assert!(!message.contains(['\n', '\r']), "{glob:?} gives {message:?}");
+        }
     }
 }

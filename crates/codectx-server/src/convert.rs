@@ -106,8 +106,20 @@ pub fn context_request(request: pb::GetContextRequest) -> Result<(String, Contex
             max_share: request.expansion_share.unwrap_or(Expansion::default().max_share),
         },
         mode: mode(&request.mode)?,
+        freshness: freshness(request.freshness),
     };
     Ok((repository, context))
+}
+
+/// The `freshness` field: an empty `min_commit` means none. The commit's form is
+/// checked by [`ContextRequest::validate`] (INVALID_ARGUMENT).
+fn freshness(freshness: Option<pb::Freshness>) -> codectx_core::Freshness {
+    let freshness = freshness.unwrap_or_default();
+    codectx_core::Freshness {
+        min_commit: Some(freshness.min_commit.trim().to_string()).filter(|commit| !commit.is_empty()),
+        wait_for_pending: freshness.wait_for_pending,
+        wait_timeout_ms: freshness.wait_timeout_ms,
+    }
 }
 
 /// `GenerateRequest` → repository name and [`GenerateRequest`]: the instruction is
@@ -138,6 +150,7 @@ pub fn generate_request(request: pb::GenerateRequest) -> Result<(String, Generat
         filter: path_filter(request.filter),
         expansion: Expansion::default(),
         mode: mode(&request.mode)?,
+        freshness: freshness(request.freshness),
     };
     Ok((repository, GenerateRequest { context, model }))
 }
@@ -522,6 +535,11 @@ impl IntoProto for codectx_core::IndexStatus {
             indexing: self.indexing,
             last_run: self.last_run.map(IntoProto::into_proto),
             last_error: self.last_error.unwrap_or_default(),
+            watching: self.watching,
+            pending_changes: self.pending_changes,
+            queued: self.queued,
+            head_commit: self.head_commit,
+            last_run_unix: self.last_run_unix,
         }
     }
 }
@@ -577,6 +595,8 @@ impl FromProto<pb::IndexStats> for IndexStats {
             imports: proto.imports,
             skipped_binary: proto.skipped_binary,
             skipped_too_large: proto.skipped_too_large,
+            // Not in the proto (yet): a client sees 0.
+            skipped_secret: 0,
             invalid_utf8: proto.invalid_utf8,
             unreadable: proto.unreadable,
             parse_timeouts: proto.parse_timeouts,
@@ -800,6 +820,7 @@ mod tests {
             imports: 9,
             skipped_binary: 10,
             skipped_too_large: 11,
+            skipped_secret: 0,
             invalid_utf8: 12,
             unreadable: 13,
             parse_timeouts: 14,
@@ -929,9 +950,23 @@ mod tests {
             expand: None,
             expansion_share: Some(0.5),
             mode: "Hybrid".into(),
+            freshness: Some(pb::Freshness {
+                min_commit: " abc1234 ".into(),
+                wait_for_pending: true,
+                wait_timeout_ms: 5,
+            }),
         })
         .unwrap();
         assert_eq!(repository, "r");
+        assert_eq!(
+            request.freshness,
+            codectx_core::Freshness {
+                min_commit: Some("abc1234".into()),
+                wait_for_pending: true,
+                wait_timeout_ms: 5
+            },
+            "the commit is trimmed, the rest kept"
+        );
         assert_eq!(request.token_budget, DEFAULT_TOKEN_BUDGET);
         assert!(request.expansion.enabled, "expansion is on unless switched off");
         assert_eq!(request.expansion.max_share, 0.5);
@@ -981,6 +1016,7 @@ mod tests {
                 model: Some(options),
                 filter: None,
                 mode: String::new(),
+                freshness: None,
             })
         };
         let (_, request) = generate(pb::ModelOptions::default()).unwrap();

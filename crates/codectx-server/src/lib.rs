@@ -13,7 +13,12 @@
 //! Every RPC logs one `tracing` event at `INFO` when it ends, with the fields `rpc`,
 //! `repository`, `latency_ms` and `code` (plus `error` when it failed); a streaming
 //! RPC ends when its last event is sent, or with `code = Cancelled` when the client
-//! goes away first.
+//! goes away first. At the same moment its latency and code are recorded in the
+//! `codectx_request_duration_seconds{rpc,code}` histogram
+//! ([`codectx_service::telemetry`]); shed calls are counted too, calls refused by
+//! authentication are not (they never reach the adapter's accounting). With
+//! [`ServeOptions::metrics`], [`serve_with`] serves them at `GET /metrics`
+//! ([`metrics_endpoint`]).
 //!
 //! ```no_run
 //! # async fn demo<S: codectx_service::ContextService>(service: std::sync::Arc<S>) -> codectx_core::Result<()> {
@@ -25,6 +30,7 @@
 
 pub mod auth;
 pub mod convert;
+pub mod metrics_endpoint;
 pub mod status;
 
 #[cfg(test)]
@@ -39,7 +45,7 @@ use std::time::Instant;
 use codectx_core::{Error, Result};
 use codectx_proto::v1 as pb;
 use codectx_proto::v1::code_context_server::{CodeContext, CodeContextServer};
-use codectx_service::{ContextService, ResultStream};
+use codectx_service::{telemetry, ContextService, ResultStream};
 use futures::{Stream, StreamExt};
 use tokio::net::TcpListener;
 use tokio_stream::wrappers::TcpListenerStream;
@@ -93,6 +99,8 @@ impl<S: ContextService> GrpcAdapter<S> {
                 Ok(permit) => Some(permit),
                 Err(_) => {
                     tracing::warn!(rpc, repository, "shedding load: too many calls in flight");
+                    telemetry::record_shed(rpc);
+                    telemetry::record_request(rpc, &format!("{:?}", Code::ResourceExhausted), 0.0);
                     return Err(Status::resource_exhausted(format!(
                         "the server is at its limit of {limit} calls in flight; retry with backoff"
                     )));
@@ -124,18 +132,29 @@ struct RpcLog {
     /// The call's place among those in flight, released when the call (or its
     /// stream) ends.
     _permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    /// Its unit of the `codectx_requests_in_flight` gauge, for as long.
+    _in_flight: telemetry::InFlight,
 }
 
 impl RpcLog {
     fn start(rpc: &'static str, repository: &str, permit: Option<tokio::sync::OwnedSemaphorePermit>) -> Self {
-        RpcLog { rpc, repository: repository.to_string(), started: Instant::now(), logged: false, _permit: permit }
+        RpcLog {
+            rpc,
+            repository: repository.to_string(),
+            started: Instant::now(),
+            logged: false,
+            _permit: permit,
+            _in_flight: telemetry::in_flight(),
+        }
     }
 
     fn finish(&mut self, code: Code, error: Option<&str>) {
         if std::mem::replace(&mut self.logged, true) {
             return;
         }
-        let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+        let seconds = self.started.elapsed().as_secs_f64();
+        telemetry::record_request(self.rpc, &format!("{code:?}"), seconds);
+        let latency_ms = seconds * 1000.0;
         let (rpc, repository) = (self.rpc, self.repository.as_str());
         match error {
             None => tracing::info!(rpc, repository, latency_ms, code = ?code, "rpc finished"),
@@ -353,6 +372,23 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         log.streaming(result)
     }
 
+    type RefreshRepositoryStream = EventStream<pb::IndexEvent>;
+
+    async fn refresh_repository(
+        &self,
+        request: Request<pb::RefreshRepositoryRequest>,
+    ) -> std::result::Result<Response<Self::RefreshRepositoryStream>, Status> {
+        self.auth.admin(request.metadata())?;
+        let request = request.into_inner();
+        let log = self.admit("RefreshRepository", &request.repository)?;
+        let result = async {
+            let repository = convert::repository_name(request.repository)?;
+            self.service.index(&repository).await
+        }
+        .await;
+        log.streaming(result)
+    }
+
     async fn add_repository(
         &self,
         request: Request<pb::AddRepositoryRequest>,
@@ -456,14 +492,22 @@ pub struct ServeOptions {
     /// TLS identity: PEM certificate chain and PEM private key (rustls, ring);
     /// `None`: plaintext HTTP/2.
     pub tls: Option<(Vec<u8>, Vec<u8>)>,
+    /// Where to serve Prometheus metrics (`GET /metrics`, plain HTTP/1.1, no
+    /// authentication: bind it to loopback or a private network); `None`: no
+    /// endpoint. Installs the process's metrics recorder
+    /// ([`metrics_endpoint::install_recorder`]); the endpoint stops with the server.
+    /// `codectx serve` binds `[server] metrics_addr` / `--metrics-addr` here.
+    pub metrics: Option<TcpListener>,
 }
 
-/// [`serve`] with tokens and load shedding ([`ServeOptions`]); health checks and
-/// reflection stay open and unlimited.
+/// [`serve`] with tokens, load shedding, TLS and a Prometheus endpoint
+/// ([`ServeOptions`]); health checks and reflection stay open and unlimited.
 ///
 /// # Errors
 ///
-/// As [`serve`].
+/// As [`serve`]; also [`Error::Internal`] when [`ServeOptions::metrics`] is set and
+/// the metrics recorder cannot be installed
+/// ([`metrics_endpoint::install_recorder`]).
 pub async fn serve_with<S: ContextService>(
     service: Arc<S>,
     listener: TcpListener,
@@ -501,6 +545,21 @@ pub async fn serve_with<S: ContextService>(
         reporter.set_service_status("", tonic_health::ServingStatus::NotServing).await;
         reporter.set_not_serving::<CodeContextServer<GrpcAdapter<S>>>().await;
     };
+
+    // The metrics endpoint lives as long as this call: dropping `_stop_metrics`
+    // (on return, error or not) stops it.
+    let (_stop_metrics, metrics_stopped) = tokio::sync::oneshot::channel::<()>();
+    if let Some(metrics_listener) = options.metrics {
+        metrics_endpoint::install_recorder()?;
+        let stopped = async move {
+            let _ = metrics_stopped.await;
+        };
+        tokio::spawn(async move {
+            if let Err(error) = metrics_endpoint::serve_metrics(metrics_listener, stopped).await {
+                tracing::error!(%error, "metrics endpoint failed");
+            }
+        });
+    }
 
     let mut builder = tonic::transport::Server::builder();
     if let Some((cert, key)) = &options.tls {

@@ -10,6 +10,7 @@
 //! | `PathNotFound`, `NotADirectory`, `Config`                 | `FAILED_PRECONDITION` |
 //! | `ModelEndpoint`                                           | `UNAVAILABLE`         |
 //! | `Busy`                                                    | `UNAVAILABLE`         |
+//! | `DeadlineExceeded` (a freshness wait ran out)             | `DEADLINE_EXCEEDED`   |
 //! | `Io`, `Internal`                                          | `INTERNAL`            |
 //!
 //! `Busy` (the repository is being indexed) is `UNAVAILABLE` rather than
@@ -20,7 +21,8 @@
 //! `FAILED_PRECONDITION` covers states the operator must fix (index the repository,
 //! configure a model, fix a path or the config file) before retrying can help.
 //!
-//! The status message is always the error's one-line `Display`.
+//! The status message is always the error's one-line `Display` (control characters
+//! of quoted request fields escaped).
 
 use codectx_core::Error;
 use tonic::{Code, Status};
@@ -39,13 +41,31 @@ pub fn code(error: &Error) -> Code {
             Code::FailedPrecondition
         }
         Error::ModelEndpoint { .. } | Error::Busy(_) => Code::Unavailable,
+        Error::DeadlineExceeded(_) => Code::DeadlineExceeded,
         Error::Io { .. } | Error::Internal(_) => Code::Internal,
     }
 }
 
-/// The gRPC status of a domain error: [`code`], with the error's `Display` as message.
+/// The gRPC status of a domain error: [`code`], with the error's `Display` as message,
+/// control characters escaped (`\n`, `\r`, `\u{0}`): errors quote what a request
+/// asked for (`unknown repository: <name>`), which may hold line breaks.
 pub fn to_status(error: &Error) -> Status {
-    Status::new(code(error), error.to_string())
+    Status::new(code(error), one_line(error.to_string()))
+}
+
+/// `message` with control characters escaped, so that it is one line.
+fn one_line(message: String) -> String {
+    if !message.contains(char::is_control) {
+        return message;
+    }
+    message.chars().fold(String::with_capacity(message.len() + 8), |mut out, c| {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+        out
+    })
 }
 
 /// An `INVALID_ARGUMENT` status for a request the adapter itself rejects, worded
@@ -87,6 +107,16 @@ mod tests {
             assert_eq!(status.code(), expected, "{error}");
             assert_eq!(status.message(), error.to_string());
         }
+    }
+
+    #[test]
+    fn messages_quoting_requests_stay_one_line() {
+        // Found by tests/malformed.rs: a repository name with line breaks was echoed raw.
+        let status = to_status(&Error::UnknownRepository("no\nsuch\r\nrepo\u{0}".into()));
+        assert_eq!(status.code(), Code::NotFound);
+        assert_eq!(status.message(), "unknown repository: no\\nsuch\\r\\nrepo\\u{0}");
+        let status = to_status(&Error::NotFound("no definition named é\t🦀".into()));
+        assert_eq!(status.message(), "not found: no definition named é\\t🦀");
     }
 
     #[test]

@@ -346,6 +346,7 @@ async fn streaming_rpcs_stream_events_in_order() {
         model: Some(pb::ModelOptions { model: "m1".into(), max_tokens: 0, temperature: None }),
         filter: None,
         mode: String::new(),
+        freshness: None,
     };
     let events: Vec<GenerateEvent> = client
         .generate(request)

@@ -6,17 +6,18 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use codectx_core::{
-    Config, ContextBundle, ContextRequest, EmbedConfig, EmbedProvider, Error, FileDependencies, GenerateEvent,
-    GenerateRequest, IndexEvent, References, RepositoryInfo, Result, RetrievalMode, SearchHit, SearchRequest,
+    Config, ContextBundle, ContextRequest, EmbedConfig, Error, FileDependencies, GenerateEvent,
+    GenerateRequest, IndexEvent, IndexProgress, References, RepositoryInfo, Result, RetrievalMode, SearchHit, SearchRequest,
     SymbolInfo, Usage,
 };
 use codectx_embed::Embedder;
-use codectx_index::{IndexSnapshot, Indexer};
+use codectx_index::IndexSnapshot;
 use codectx_model::{build_messages, ChatClient, ChatDelta};
 use codectx_retrieve::{ChunkRef, RetrieveOptions};
 use futures::StreamExt;
 use tokio::sync::mpsc;
 
+use crate::freshness::{self, Freshness, QueueTarget, Runner};
 use crate::{BoxFuture, ContextService, ResultStream};
 
 /// A repository to serve: its name, root and optional index folder.
@@ -41,23 +42,36 @@ struct Repository {
     spec: RepositorySpec,
     /// The generation served, reloaded when `CURRENT` moves.
     snapshot: RwLock<Option<Arc<IndexSnapshot>>>,
-    /// Serializes index runs of this repository within the process.
-    indexing: tokio::sync::Mutex<()>,
-    /// The last index run in this process: its stats, or why it failed.
-    last_run: std::sync::Mutex<Option<std::result::Result<codectx_core::IndexStats, String>>>,
+    /// Its index queue (runs, their outcome, the watcher): see [`crate::freshness`].
+    queue: Arc<QueueTarget>,
     /// Whether it came from the registry (and so can be removed at run time).
     registered: bool,
 }
 
 impl Repository {
-    fn new(spec: RepositorySpec, registered: bool) -> Repository {
-        Repository {
-            spec,
-            snapshot: RwLock::new(None),
-            indexing: tokio::sync::Mutex::new(()),
-            last_run: std::sync::Mutex::new(None),
-            registered,
-        }
+    fn new(spec: RepositorySpec, registered: bool) -> Arc<Repository> {
+        Arc::new_cyclic(|weak: &std::sync::Weak<Repository>| {
+            let weak = weak.clone();
+            let queue = Arc::new(QueueTarget {
+                name: spec.name.clone(),
+                root: spec.root.clone(),
+                index_dir: spec.index_dir.clone(),
+                fresh: Arc::default(),
+                indexing: Arc::default(),
+                reload: Arc::new(move || {
+                    if let Some(repository) = weak.upgrade() {
+                        if let Err(error) = current_snapshot(&repository) {
+                            tracing::warn!(%error, "opening the new generation failed");
+                        }
+                    }
+                }),
+            });
+            Repository { spec, snapshot: RwLock::new(None), queue, registered }
+        })
+    }
+
+    fn fresh(&self) -> &Freshness {
+        &self.queue.fresh
     }
 }
 
@@ -70,18 +84,22 @@ impl Repository {
 pub struct Engine {
     repositories: RwLock<BTreeMap<String, Arc<Repository>>>,
     /// The run-time registry, when `[server] storage_root` is set.
-    registry: Option<std::sync::Mutex<crate::registry::Registry>>,
+    registry: Option<Arc<std::sync::Mutex<crate::registry::Registry>>>,
     config: Config,
     planner: Planner,
-    /// Embeds chunks in index runs: a second model session, so that an index run
-    /// never holds up query embedding.
-    index_embedder: EmbedderSlot,
+    /// Runs the index queues: config, the index embedder (a second model session,
+    /// so that an index run never holds up query embedding) and the slots for
+    /// runs at once across repositories.
+    runner: Runner,
+    /// Whether [`Engine::start_watching`] was called (repositories added later
+    /// are watched too).
+    watching: std::sync::atomic::AtomicBool,
 }
 
 /// An embedder loaded on first use; `Err` keeps why embeddings are unavailable.
-type EmbedderSlot = Arc<OnceLock<std::result::Result<Arc<dyn Embedder>, String>>>;
+pub(crate) type EmbedderSlot = Arc<OnceLock<std::result::Result<Arc<dyn Embedder>, String>>>;
 
-fn load_embedder(slot: &EmbedderSlot, config: &EmbedConfig) -> Result<Arc<dyn Embedder>> {
+pub(crate) fn load_embedder(slot: &EmbedderSlot, config: &EmbedConfig) -> Result<Arc<dyn Embedder>> {
     slot.get_or_init(|| match codectx_embed::from_config(config) {
         Ok(Some(embedder)) => Ok(Arc::from(embedder)),
         Ok(None) => Err("embeddings are off ([embed] provider = \"none\")".to_string()),
@@ -117,7 +135,7 @@ impl Engine {
                 return Err(Error::NotADirectory(spec.root.clone()));
             }
             let name = spec.name.clone();
-            if map.insert(name.clone(), Arc::new(Repository::new(spec, false))).is_some() {
+            if map.insert(name.clone(), Repository::new(spec, false)).is_some() {
                 return Err(Error::InvalidArgument(format!("repository {name} is given twice")));
             }
         }
@@ -139,9 +157,9 @@ impl Engine {
                         root: entry.root.clone(),
                         index_dir: Some(entry.index_dir.clone()),
                     };
-                    map.insert(entry.name.clone(), Arc::new(Repository::new(spec, true)));
+                    map.insert(entry.name.clone(), Repository::new(spec, true));
                 }
-                Some(std::sync::Mutex::new(registry))
+                Some(Arc::new(std::sync::Mutex::new(registry)))
             }
             None => None,
         };
@@ -151,7 +169,15 @@ impl Engine {
             ..RetrieveOptions::default()
         };
         let planner = Planner { options, embed: config.embed.clone(), embedder: Arc::default() };
-        Ok(Engine { repositories: RwLock::new(map), registry, config, planner, index_embedder: Arc::default() })
+        let runner = Runner::new(config.index.clone(), config.embed.clone(), config.server.index_concurrency);
+        Ok(Engine {
+            repositories: RwLock::new(map),
+            registry,
+            config,
+            planner,
+            runner,
+            watching: std::sync::atomic::AtomicBool::new(false),
+        })
     }
 }
 
@@ -242,6 +268,109 @@ impl Engine {
         run_blocking(move || current_snapshot(&repository)).await
     }
 
+    /// Starts a file watcher on every served repository (and on repositories
+    /// added later), and requests a catch-up run for each one already indexed,
+    /// so that changes made while the server was down are picked up. Called by
+    /// `codectx serve` unless `[server] watch = false`; needs a Tokio runtime.
+    ///
+    /// A repository whose watcher cannot start (inotify limit, folder gone) is
+    /// logged and served without one; the others are watched.
+    pub async fn start_watching(&self) {
+        self.watching.store(true, std::sync::atomic::Ordering::SeqCst);
+        for (name, repository) in self.all_repositories() {
+            self.watch_repository(&name, &repository).await;
+        }
+    }
+
+    async fn watch_repository(&self, name: &str, repository: &Arc<Repository>) {
+        let debounce = Duration::from_millis(self.config.server.watch_debounce_ms.max(1));
+        if let Err(error) = freshness::watch(repository.queue.clone(), self.runner.clone(), debounce).await {
+            tracing::error!(repository = %name, %error, "not watching this repository");
+            return;
+        }
+        if current_generation_number(&repository.spec.index_dir()).is_some() {
+            freshness::request(&repository.queue, &self.runner);
+        }
+        tracing::info!(repository = %name, root = %repository.spec.root.display(), "watching for changes");
+    }
+
+    /// The snapshot a request may be served from under `freshness`: the current
+    /// one at once when it asks for nothing; otherwise waits (see
+    /// [`codectx_core::Freshness`]) until a generation satisfies it, or fails with
+    /// [`Error::DeadlineExceeded`] at the deadline, or with the index run's error
+    /// when the run it waited for failed.
+    async fn fresh_snapshot(&self, name: &str, freshness: &codectx_core::Freshness) -> Result<Arc<IndexSnapshot>> {
+        let repository = self.repository(name)?;
+        if !freshness.waits() {
+            return run_blocking(move || current_snapshot(&repository)).await;
+        }
+        let max_wait = self.config.server.max_wait_ms.max(1);
+        let wait_ms = match freshness.wait_timeout_ms {
+            0 => max_wait,
+            ms => ms.min(max_wait),
+        };
+        let deadline = std::time::Instant::now() + Duration::from_millis(wait_ms);
+        let fresh = repository.fresh();
+
+        if freshness.wait_for_pending {
+            let state = fresh.state();
+            let ticket = if fresh.watching() {
+                // The watcher has requested a run for every change it saw.
+                fresh.requested().max(state.running)
+            } else {
+                freshness::request(&repository.queue, &self.runner)
+            };
+            if ticket > state.completed {
+                match freshness::wait_for(fresh, ticket, deadline).await {
+                    None => {
+                        return Err(Error::DeadlineExceeded(format!(
+                            "pending changes of {name} were not indexed within {wait_ms} ms"
+                        )))
+                    }
+                    Some(Err(error)) => return Err(error),
+                    Some(Ok(_)) => {}
+                }
+            }
+        }
+
+        let Some(min_commit) = freshness.min_commit.clone() else {
+            return run_blocking(move || current_snapshot(&repository)).await;
+        };
+        let mut state = fresh.subscribe();
+        loop {
+            state.borrow_and_update();
+            let (repo, min) = (repository.clone(), min_commit.clone());
+            let (snapshot, reached, head) = run_blocking(move || {
+                let snapshot = current_snapshot(&repo)?;
+                let reached = commit_reaches(&repo.spec.root, &snapshot.manifest().commit, &min);
+                let head = codectx_index::git_head(&repo.spec.root).unwrap_or_default();
+                Ok((snapshot, reached, head))
+            })
+            .await?;
+            if reached {
+                return Ok(snapshot);
+            }
+            let indexed = snapshot.manifest().commit.clone();
+            // The working tree is at another commit than the index and no run is
+            // coming (unwatched, or the event was missed): ask for one.
+            let pending = fresh.requested() > fresh.state().completed;
+            if !head.is_empty() && head != indexed && !pending {
+                freshness::request(&repository.queue, &self.runner);
+            }
+            // Unwatched trees are polled for HEAD moves.
+            let poll = Duration::from_millis(if fresh.watching() { 5_000 } else { 250 });
+            let wake = (std::time::Instant::now() + poll).min(deadline);
+            let _ = tokio::time::timeout_at(wake.into(), state.changed()).await;
+            if std::time::Instant::now() >= deadline {
+                return Err(Error::DeadlineExceeded(format!(
+                    "{name} is indexed at commit {} (working tree at {}); min_commit {min_commit} not reached within {wait_ms} ms",
+                    short(&indexed),
+                    short(&head)
+                )));
+            }
+        }
+    }
+
     fn default_budget(&self, request: &mut ContextRequest) {
         if request.token_budget == 0 {
             request.token_budget = self.config.retrieval.default_budget;
@@ -254,12 +383,45 @@ fn current_snapshot(repository: &Repository) -> Result<Arc<IndexSnapshot>> {
     let on_disk = current_generation_number(&index_dir);
     if let Some(snapshot) = repository.snapshot.read().expect("snapshot lock").as_ref() {
         if on_disk == Some(snapshot.generation()) {
+            crate::telemetry::record_snapshot_cache(true);
             return Ok(snapshot.clone());
         }
     }
+    crate::telemetry::record_snapshot_cache(false);
     let snapshot = Arc::new(IndexSnapshot::open(&index_dir)?);
     *repository.snapshot.write().expect("snapshot lock") = Some(snapshot.clone());
     Ok(snapshot)
+}
+
+/// Whether the indexed commit `served` satisfies `min_commit`: it starts with
+/// those digits, or `git merge-base --is-ancestor` says `min_commit` is an
+/// ancestor of it. Without a `git` program, or for a commit git does not know,
+/// only the first test counts.
+fn commit_reaches(root: &Path, served: &str, min_commit: &str) -> bool {
+    if served.is_empty() {
+        return false;
+    }
+    if served.starts_with(&min_commit.to_ascii_lowercase()) {
+        return true;
+    }
+    std::process::Command::new("git")
+        .arg("-C")
+        .arg(root)
+        .args(["merge-base", "--is-ancestor", min_commit, served])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|status| status.success())
+}
+
+/// The first 12 digits of a commit, or `none`.
+fn short(commit: &str) -> &str {
+    if commit.is_empty() {
+        "none"
+    } else {
+        &commit[..commit.len().min(12)]
+    }
 }
 
 fn current_generation_number(index_dir: &Path) -> Option<u64> {
@@ -276,7 +438,7 @@ impl ContextService for Engine {
         Box::pin(async move {
             self.default_budget(&mut request);
             request.validate()?;
-            let snapshot = self.snapshot(&repository).await?;
+            let snapshot = self.fresh_snapshot(&repository, &request.freshness).await?;
             let planner = self.planner.clone();
             run_blocking(move || {
                 let (options, hits) = planner.plan(&snapshot, &request.query, request.mode)?;
@@ -460,60 +622,39 @@ impl ContextService for Engine {
         let repository = repository.to_string();
         Box::pin(async move {
             let repository = self.repository(&repository)?;
-            let indexer =
-                Indexer::new(&repository.spec.root, repository.spec.index_dir.as_deref(), self.config.index.clone())?;
+            // Subscribe before requesting, so that no progress of the run is missed.
+            let mut progress = repository.fresh().progress();
+            let ticket = freshness::request(&repository.queue, &self.runner);
+            let queue = repository.queue.clone();
             let (sender, receiver) = mpsc::channel::<Result<IndexEvent>>(256);
-            let (slot, embed) = (self.index_embedder.clone(), self.config.embed.clone());
             tokio::spawn(async move {
-                // One run per repository at a time in this process; the lock file
-                // guards against other processes.
-                let _guard = repository.indexing.lock().await;
-                let progress_sender = sender.clone();
-                let result = tokio::task::spawn_blocking(move || {
-                    let mut load_error = None;
-                    let indexer = match embed.provider {
-                        EmbedProvider::None => indexer,
-                        _ => match load_embedder(&slot, &embed) {
-                            Ok(embedder) => indexer.with_embedder(embedder, embed),
-                            Err(error) => {
-                                load_error = Some(error.to_string());
-                                indexer
+                let fresh = &queue.fresh;
+                let mut state = fresh.subscribe();
+                if fresh.state().completed < ticket {
+                    let queued = IndexProgress { phase: "queued".into(), done: 0, total: 0 };
+                    let _ = sender.try_send(Ok(IndexEvent::Progress(queued)));
+                }
+                loop {
+                    tokio::select! {
+                        step = progress.recv() => match step {
+                            Ok((covers, step)) if covers >= ticket => {
+                                // Advisory: dropped when the client reads slowly.
+                                let _ = sender.try_send(Ok(IndexEvent::Progress(step)));
                             }
+                            Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                            Err(tokio::sync::broadcast::error::RecvError::Closed) => {}
                         },
-                    };
-                    let mut stats = indexer.run(&|progress| {
-                        // Progress is advisory: dropped when the client reads slowly.
-                        let _ = progress_sender.try_send(Ok(IndexEvent::Progress(progress.clone())));
-                    })?;
-                    if let Some(error) = load_error {
-                        // The lexical index is complete; say why there are no vectors.
-                        stats.embeddings = Some(codectx_core::EmbedStats { error: Some(error), ..Default::default() });
-                    }
-                    Ok::<_, Error>(stats)
-                })
-                .await;
-                let outcome = match &result {
-                    Ok(Ok(stats)) => Ok(stats.clone()),
-                    Ok(Err(error)) => Err(error.to_string()),
-                    Err(error) => Err(format!("index worker: {error}")),
-                };
-                *repository.last_run.lock().expect("last run lock") = Some(outcome);
-                let event = match result {
-                    Ok(Ok(stats)) => {
-                        // Serve the new generation from now on.
-                        let reloaded = {
-                            let repository = repository.clone();
-                            tokio::task::spawn_blocking(move || current_snapshot(&repository)).await
-                        };
-                        if let Ok(Err(error)) = reloaded {
-                            tracing::warn!(%error, "reloading the new generation failed");
+                        last = async { state.wait_for(|state| state.completed >= ticket).await.ok().and_then(|state| state.last.clone()) } => {
+                            let event = match last {
+                                Some(Ok(stats)) => Ok(IndexEvent::Done(stats)),
+                                Some(Err(error)) => Err(error),
+                                None => Err(Error::Internal("the index queue stopped".into())),
+                            };
+                            let _ = sender.send(event).await;
+                            return;
                         }
-                        Ok(IndexEvent::Done(stats))
                     }
-                    Ok(Err(error)) => Err(error),
-                    Err(error) => Err(Error::Internal(format!("index worker: {error}"))),
-                };
-                let _ = sender.send(event).await;
+                }
             });
             Ok(tokio_stream_from(receiver))
         })
@@ -542,21 +683,34 @@ impl ContextService for Engine {
                     "this server has no [server] storage_root, so repositories cannot be added at run time".into(),
                 ));
             };
-            let root = crate::registry::confine(&path, &self.config.server.allowed_roots)?;
-            let mut registry = registry.lock().expect("registry lock");
-            let mut map = self.repositories.write().expect("repositories lock");
-            if map.contains_key(&name) {
+            let allowed = self.config.server.allowed_roots.clone();
+            let root = run_blocking(move || crate::registry::confine(&path, &allowed)).await?;
+            if self.repositories.read().expect("repositories lock").contains_key(&name) {
                 return Err(Error::AlreadyExists(format!("repository {name}")));
             }
-            let entry = crate::registry::RegistryEntry {
-                name: name.clone(),
-                root: root.clone(),
-                index_dir: registry.index_dir_for(&name),
+            // The registry file is written (and fsynced) on a blocking thread; the
+            // registry refuses a name it already has, so concurrent adds of one
+            // name cannot both succeed.
+            let entry = {
+                let (registry, name) = (registry.clone(), name.clone());
+                run_blocking(move || {
+                    let mut registry = registry.lock().expect("registry lock");
+                    let entry = crate::registry::RegistryEntry {
+                        index_dir: registry.index_dir_for(&name),
+                        name,
+                        root,
+                    };
+                    registry.add(entry.clone())?;
+                    Ok(entry)
+                })
+                .await?
             };
-            registry.add(entry.clone())?;
-            let spec = RepositorySpec { name: name.clone(), root, index_dir: Some(entry.index_dir) };
-            let repository = Arc::new(Repository::new(spec, true));
-            map.insert(name.clone(), repository.clone());
+            let spec = RepositorySpec { name: name.clone(), root: entry.root, index_dir: Some(entry.index_dir) };
+            let repository = Repository::new(spec, true);
+            self.repositories.write().expect("repositories lock").insert(name.clone(), repository.clone());
+            if self.watching.load(std::sync::atomic::Ordering::SeqCst) {
+                self.watch_repository(&name, &repository).await;
+            }
             Ok(repository_info(&name, &repository, None))
         })
     }
@@ -572,19 +726,21 @@ impl ContextService for Engine {
             }
             let registry = self.registry.as_ref().ok_or_else(|| Error::UnknownRepository(name.clone()))?;
             // Wait for an index run in progress to finish before the folder goes.
-            let _running = repository.indexing.lock().await;
+            let _running = repository.queue.indexing.lock().await;
             {
-                let mut registry = registry.lock().expect("registry lock");
-                registry.remove(&name)?;
-                self.repositories.write().expect("repositories lock").remove(&name);
+                let (registry, name) = (registry.clone(), name.clone());
+                run_blocking(move || registry.lock().expect("registry lock").remove(&name).map(|_| ())).await?;
             }
+            self.repositories.write().expect("repositories lock").remove(&name);
+            repository.fresh().close();
             if delete_index {
                 let index_dir = repository.spec.index_dir();
-                match std::fs::remove_dir_all(&index_dir) {
-                    Ok(()) => {}
-                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(error) => return Err(Error::io(&index_dir, error)),
-                }
+                run_blocking(move || match std::fs::remove_dir_all(&index_dir) {
+                    Ok(()) => Ok(()),
+                    Err(error) if error.kind() == std::io::ErrorKind::NotFound => Ok(()),
+                    Err(error) => Err(Error::io(&index_dir, error)),
+                })
+                .await?;
             }
             Ok(())
         })
@@ -594,23 +750,34 @@ impl ContextService for Engine {
         let name = repository.trim().to_string();
         Box::pin(async move {
             let repository = self.repository(&name)?;
-            let snapshot = {
+            let (snapshot, head_commit) = {
                 let repository = repository.clone();
-                run_blocking(move || current_snapshot(&repository)).await.ok()
+                run_blocking(move || {
+                    let head = codectx_index::git_head(&repository.spec.root).unwrap_or_default();
+                    Ok((current_snapshot(&repository).ok(), head))
+                })
+                .await?
             };
-            let (last_run, last_error) = match repository.last_run.lock().expect("last run lock").clone() {
+            let fresh = repository.fresh();
+            let state = fresh.state();
+            let (last_run, last_error) = match state.last {
                 Some(Ok(stats)) => (Some(stats), None),
-                Some(Err(error)) => (None, Some(error)),
+                Some(Err(error)) => (None, Some(error.to_string())),
                 None => (None, None),
             };
-            let indexing = repository.indexing.try_lock().is_err();
+            let requested = fresh.requested();
             Ok(codectx_core::IndexStatus {
                 repository: repository_info(&name, &repository, snapshot.as_deref()),
                 generation: snapshot.as_ref().map_or(0, |snapshot| snapshot.generation()),
                 indexed_unix: snapshot.as_ref().map_or(0, |snapshot| snapshot.manifest().created_unix),
-                indexing,
+                indexing: state.running > 0,
                 last_run,
                 last_error,
+                watching: fresh.watching(),
+                pending_changes: fresh.pending_changes(),
+                queued: requested > state.completed.max(state.running),
+                head_commit,
+                last_run_unix: state.finished_unix,
             })
         })
     }

@@ -9,7 +9,9 @@
 #![deny(missing_docs)]
 
 mod engine;
+mod freshness;
 pub mod registry;
+pub mod telemetry;
 
 use std::future::Future;
 use std::pin::Pin;
