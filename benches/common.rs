@@ -22,3 +22,22 @@ pub fn corpus_size(root: &std::path::Path) -> (u64, u64) {
     let (files, _) = codectx_index::walk::walk(root, &scratch, &config).expect("walk the corpus");
     (files.len() as u64, files.iter().map(|file| file.size).sum())
 }
+
+/// Copies the tree `from` to `to` (files and folders; `.git` and `.codectx` left
+/// out), for benches that edit a repository.
+#[allow(dead_code)] // not every bench edits a copy
+pub fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let kind = entry.file_type().unwrap();
+        let target = to.join(entry.file_name());
+        if kind.is_dir() {
+            if entry.file_name() != ".git" && entry.file_name() != ".codectx" {
+                copy_dir(&entry.path(), &target);
+            }
+        } else if kind.is_file() {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}

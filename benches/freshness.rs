@@ -20,22 +20,6 @@ use std::time::{Duration, Instant};
 use codectx_core::{Config, ContextRequest, EmbedProvider};
 use codectx_service::{ContextService, Engine, RepositorySpec};
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let kind = entry.file_type().unwrap();
-        let target = to.join(entry.file_name());
-        if kind.is_dir() {
-            if entry.file_name() != ".git" && entry.file_name() != ".codectx" {
-                copy_dir(&entry.path(), &target);
-            }
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 fn git(dir: &Path, args: &[&str]) -> String {
     let output = std::process::Command::new("git")
         .current_dir(dir)
@@ -57,7 +41,7 @@ fn main() {
     let corpus = common::corpus();
     let scratch = tempfile::tempdir().expect("temp dir");
     let root = scratch.path().join("repo");
-    copy_dir(&corpus, &root);
+    common::copy_dir(&corpus, &root);
     std::fs::write(root.join(".gitignore"), ".codectx/\n").unwrap();
     git(&root, &["init", "-q", "-b", "main"]);
     git(&root, &["add", "-A"]);

@@ -37,22 +37,6 @@ const QUERIES: &[&str] = &[
     "which function walks the repository and honours gitignore",
 ];
 
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let kind = entry.file_type().unwrap();
-        let target = to.join(entry.file_name());
-        if kind.is_dir() {
-            if entry.file_name() != ".git" && entry.file_name() != ".codectx" {
-                copy_dir(&entry.path(), &target);
-            }
-        } else if kind.is_file() {
-            std::fs::copy(entry.path(), target).unwrap();
-        }
-    }
-}
-
 fn rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
     status
@@ -188,7 +172,7 @@ fn main() {
     let scratch = tempfile::tempdir().expect("temp dir");
     // Repository 0 is a copy (its files are edited); the others index the corpus in place.
     let churn_root = scratch.path().join("churn");
-    copy_dir(&corpus, &churn_root);
+    common::copy_dir(&corpus, &churn_root);
     let mut specs = Vec::new();
     let mut names = Vec::new();
     let index_started = Instant::now();
