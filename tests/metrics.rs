@@ -12,6 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use codectx_core::{Config, EmbedConfig, ModelConfig};
+use codectx_proto::v1::code_context_client::CodeContextClient;
 use codectx_proto::v1::{GenerateRequest, GetContextRequest, IndexRepositoryRequest};
 use codectx_service::{Engine, RepositorySpec};
 use tonic::Code;
@@ -180,27 +181,37 @@ async fn shed_calls_and_calls_in_flight_are_exported() {
     let server = TestServer::start_with(engine, options).await;
     let mut client = server.client().await;
 
-    let mut generating = client.clone();
-    let stuck = tokio::spawn(async move {
-        let request = GenerateRequest {
-            repository: REPO.into(),
-            instruction: "how are redirects followed?".into(),
-            ..Default::default()
-        };
-        generating.generate(request).await
-    });
+    // The Generate call and a GetContext probe race for the one slot: when the probe
+    // holds it, the Generate call is the one shed, and it is started again.
+    let start_generate = |mut generating: CodeContextClient<tonic::transport::Channel>| {
+        tokio::spawn(async move {
+            let request = GenerateRequest {
+                repository: REPO.into(),
+                instruction: "how are redirects followed?".into(),
+                ..Default::default()
+            };
+            generating.generate(request).await
+        })
+    };
+    let mut stuck = start_generate(client.clone());
     let waiting = std::time::Instant::now();
     loop {
         assert!(waiting.elapsed() < Duration::from_secs(30), "Generate is admitted within 30 s");
+        if stuck.is_finished() {
+            match stuck.await {
+                Ok(Err(status)) if status.code() == Code::ResourceExhausted => {
+                    stuck = start_generate(client.clone());
+                }
+                ended => panic!("the Generate call ended: {ended:?}"),
+            }
+        }
         match client.get_context(context_request(REPO, "redirects")).await {
             Err(status) if status.code() == Code::ResourceExhausted => break,
-            Ok(_) => {
-                assert!(!stuck.is_finished(), "the Generate call ended: {:?}", stuck.await);
-                tokio::time::sleep(Duration::from_millis(20)).await
-            }
+            Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
             Err(status) => panic!("unexpected {status:?}"),
         }
     }
+    assert!(!stuck.is_finished(), "the Generate call holds the slot");
 
     let text = scrape(metrics_addr).await;
     assert_at_least(&text, "codectx_requests_shed_total", &[("rpc", "GetContext")], 1.0);

@@ -12,15 +12,16 @@ use codectx_core::{
     MIN_TOKEN_BUDGET,
 };
 use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
 
-/// `cases` cases, unless `PROPTEST_CASES` says otherwise (divided by `divisor`).
-fn config(cases: u32, divisor: u32) -> ProptestConfig {
-    let mut config = ProptestConfig::default();
-    config.cases = match std::env::var("PROPTEST_CASES").ok().and_then(|value| value.parse::<u32>().ok()) {
-        Some(from_env) => (from_env / divisor).max(1),
-        None => cases,
-    };
-    config
+/// A runner for a heavy property: `cases` cases, or a `divisor`-th of
+/// `PROPTEST_CASES` (which `proptest!` blocks take as is).
+fn heavy_runner(cases: u32, divisor: u32) -> TestRunner {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|value| value.parse::<u32>().ok())
+        .map_or(cases, |from_env| (from_env / divisor).max(1));
+    TestRunner::new(ProptestConfig { cases, ..ProptestConfig::default() })
 }
 
 /// The error is `InvalidArgument`, its message is one line, and says `what`.
@@ -144,7 +145,7 @@ const MODES: &[&str] = &["lexical", "semantic", "hybrid"];
 const DIRECTIONS: &[&str] = &["both", "callers", "callees"];
 
 proptest! {
-    #![proptest_config(config(256, 1))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// A query is accepted exactly when it is not blank (as `str::trim` sees it)
     /// and at most `MAX_QUERY_BYTES` long.
@@ -238,23 +239,24 @@ proptest! {
     }
 }
 
-proptest! {
-    #![proptest_config(config(64, 10))]
-
-    /// At the size cap: `MAX_QUERY_BYTES` bytes pass, one more byte fails, whatever
-    /// the width of the characters.
-    #[test]
-    fn validate_query_size_cap_is_exact(query in query_near_cap()) {
-        let result = validate_query(&query);
-        if query.len() <= MAX_QUERY_BYTES {
-            prop_assert!(result.is_ok(), "{} bytes rejected: {result:?}", query.len());
-        } else {
-            assert_invalid(result, &format!("the query has {} bytes", query.len()));
-        }
-        let mut request = ContextRequest::new(query.clone());
-        request.token_budget = MIN_TOKEN_BUDGET;
-        prop_assert_eq!(request.validate().is_ok(), query.len() <= MAX_QUERY_BYTES);
-    }
+/// At the size cap: `MAX_QUERY_BYTES` bytes pass, one more byte fails, whatever
+/// the width of the characters.
+#[test]
+fn validate_query_size_cap_is_exact() {
+    heavy_runner(64, 10)
+        .run(&query_near_cap(), |query| {
+            let result = validate_query(&query);
+            if query.len() <= MAX_QUERY_BYTES {
+                prop_assert!(result.is_ok(), "{} bytes rejected: {result:?}", query.len());
+            } else {
+                assert_invalid(result, &format!("the query has {} bytes", query.len()));
+            }
+            let mut request = ContextRequest::new(query.clone());
+            request.token_budget = MIN_TOKEN_BUDGET;
+            prop_assert_eq!(request.validate().is_ok(), query.len() <= MAX_QUERY_BYTES);
+            Ok(())
+        })
+        .unwrap_or_else(|error| panic!("{}", error.to_string().chars().take(2000).collect::<String>()));
 }
 
 /// The documented boundaries, spelled out.

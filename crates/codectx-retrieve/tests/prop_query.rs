@@ -21,15 +21,16 @@ use codectx_retrieve::fusion::{reciprocal_rank_fusion, RankedList};
 use codectx_retrieve::query::{self, analyze, prose};
 use codectx_retrieve::PathMatcher;
 use proptest::prelude::*;
+use proptest::test_runner::TestRunner;
 
-/// `cases` cases, unless `PROPTEST_CASES` says otherwise (divided by `divisor`).
-fn config(cases: u32, divisor: u32) -> ProptestConfig {
-    let mut config = ProptestConfig::default();
-    config.cases = match std::env::var("PROPTEST_CASES").ok().and_then(|value| value.parse::<u32>().ok()) {
-        Some(from_env) => (from_env / divisor).max(1),
-        None => cases,
-    };
-    config
+/// A runner for a heavy property: `cases` cases, or a `divisor`-th of
+/// `PROPTEST_CASES` (which `proptest!` blocks take as is).
+fn heavy_runner(cases: u32, divisor: u32) -> TestRunner {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|value| value.parse::<u32>().ok())
+        .map_or(cases, |from_env| (from_env / divisor).max(1));
+    TestRunner::new(ProptestConfig { cases, ..ProptestConfig::default() })
 }
 
 /// Pieces of issue texts: prose, identifiers, paths, stack-trace lines of every
@@ -160,7 +161,7 @@ fn glob() -> impl Strategy<Value = String> {
 }
 
 proptest! {
-    #![proptest_config(config(256, 1))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
 
     /// Issue-like texts: every extracted part is in the query and well-formed.
     #[test]
@@ -312,17 +313,18 @@ proptest! {
     }
 }
 
-proptest! {
-    #![proptest_config(config(4, 100))]
-
-    /// Inputs of up to a megabyte (16 times the 64 KiB a request may carry): no
-    /// panic, and the same properties.
-    #[test]
-    fn huge_queries(pieces in proptest::collection::vec(piece(), 1..40), repeat in 200usize..20_000) {
-        let query = pieces.concat().repeat(repeat).chars().take(1 << 20).collect::<String>();
-        check_analysis(&query)?;
-        check_prose(&query, query::EMBEDDED_PROSE_BYTES)?;
-    }
+/// Inputs of up to a megabyte (16 times the 64 KiB a request may carry): no
+/// panic, and the same properties.
+#[test]
+fn huge_queries() {
+    let inputs = (proptest::collection::vec(piece(), 1..40), 200usize..20_000);
+    heavy_runner(4, 100)
+        .run(&inputs, |(pieces, repeat)| {
+            let query = pieces.concat().repeat(repeat).chars().take(1 << 20).collect::<String>();
+            check_analysis(&query)?;
+            check_prose(&query, query::EMBEDDED_PROSE_BYTES)
+        })
+        .unwrap_or_else(|error| panic!("{}", error.to_string().chars().take(2000).collect::<String>()));
 }
 
 /// Long single lines and pathological repeats, once each.
@@ -345,24 +347,5 @@ fn pathological_inputs() {
         check_analysis(query).unwrap_or_else(|error| panic!("{error} on {:?}…", &query[..20]));
         let text = prose(query, 1000);
         assert!(text.len() <= 1000);
-    }
-}
-#[test]
-fn zz_timing() {
-    use proptest::strategy::ValueTree;
-    let mut runner = proptest::test_runner::TestRunner::deterministic();
-    for _ in 0..6 {
-        let pieces = proptest::collection::vec(piece(), 1..40).new_tree(&mut runner).unwrap().current();
-        let query = pieces.concat().repeat(3000).chars().take(1 << 20).collect::<String>();
-        let t = std::time::Instant::now();
-        let a = analyze(&query);
-        let t1 = t.elapsed();
-        let t = std::time::Instant::now();
-        let _ = prose(&query, 1000);
-        let t2 = t.elapsed();
-        let t = std::time::Instant::now();
-        let _ = check_analysis(&query);
-        let t3 = t.elapsed();
-        eprintln!("{} bytes: analyze {t1:?} prose {t2:?} check {t3:?}; {} ids {} paths {} frames {} messages; pieces {:?}", query.len(), a.identifiers.len(), a.paths.len(), a.frames.len(), a.messages.len(), pieces.iter().map(|p| p.chars().take(30).collect::<String>()).collect::<Vec<_>>());
     }
 }

@@ -28,15 +28,6 @@ use codectx_core::{tokens, ChunkKind, Language, ParsedFile};
 use codectx_syntax::{parse_file, ChunkOptions};
 use proptest::prelude::*;
 
-/// `cases` cases, unless `PROPTEST_CASES` says otherwise.
-fn config(cases: u32) -> ProptestConfig {
-    let mut config = ProptestConfig::default();
-    if std::env::var_os("PROPTEST_CASES").is_none() {
-        config.cases = cases;
-    }
-    config
-}
-
 /// A path of each language (Rust's gives a module path, `x`).
 fn path_of(language: Language) -> &'static str {
     match language {
@@ -480,7 +471,7 @@ fn run(language: Language, source: &str, options: &ChunkOptions) -> Result<(), T
 }
 
 proptest! {
-    #![proptest_config(config(64))]
+    #![proptest_config(ProptestConfig::with_cases(64))]
 
     /// Arbitrary Unicode, in every language.
     #[test]
