@@ -47,7 +47,8 @@ fn main() {
     git(&root, &["add", "-A"]);
     git(&root, &["commit", "-q", "-m", "base"]);
     let started = Instant::now();
-    let stats = codectx_index::Indexer::new(&root, None, Default::default()).expect("indexer").run(&|_| {}).expect("index");
+    let stats =
+        codectx_index::Indexer::new(&root, None, Default::default()).expect("indexer").run(&|_| {}).expect("index");
     println!(
         "corpus {}: {} files, {} chunks, indexed in {:.1} s; {rounds} rounds",
         corpus.display(),

@@ -49,7 +49,8 @@ async fn client(addr: SocketAddr) -> CodeContextClient<tonic::transport::Channel
 /// Runs RefreshRepository to its end: the final stats, or the error status.
 async fn refresh(addr: SocketAddr) -> Result<pb::IndexStats, tonic::Status> {
     let mut client = client(addr).await;
-    let mut stream = client.refresh_repository(pb::RefreshRepositoryRequest { repository: "fx".into() }).await?.into_inner();
+    let mut stream =
+        client.refresh_repository(pb::RefreshRepositoryRequest { repository: "fx".into() }).await?.into_inner();
     let mut done = None;
     while let Some(event) = stream.message().await? {
         if let Some(pb::index_event::Event::Done(stats)) = event.event {

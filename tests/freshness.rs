@@ -129,8 +129,10 @@ async fn a_watched_tree_is_reindexed_on_edit_add_delete_rename_and_commit() {
 
     // Delete.
     std::fs::remove_file(root.join("app/util.py")).unwrap();
-    until_visible(&mut client, "helper_alpha doubles a value", "a deleted file", |bundle| !cites(bundle, "app/util.py"))
-        .await;
+    until_visible(&mut client, "helper_alpha doubles a value", "a deleted file", |bundle| {
+        !cites(bundle, "app/util.py")
+    })
+    .await;
 
     // Rename.
     std::fs::rename(root.join("app/added.py"), root.join("app/renamed.py")).unwrap();
@@ -145,7 +147,8 @@ async fn a_watched_tree_is_reindexed_on_edit_add_delete_rename_and_commit() {
     git(root, &["commit", "-q", "-m", "second"]);
     let second_commit = git(root, &["rev-parse", "HEAD"]);
     let fresh = pb::Freshness { min_commit: second_commit.clone(), wait_timeout_ms: 20_000, ..Default::default() };
-    let bundle = client.get_context(context("compute_total", Some(fresh))).await.expect("min_commit reached").into_inner();
+    let bundle =
+        client.get_context(context("compute_total", Some(fresh))).await.expect("min_commit reached").into_inner();
     assert_eq!(bundle.commit, second_commit, "served at the awaited commit");
     // An abbreviated commit that is an ancestor is satisfied at once.
     let fresh = pb::Freshness { min_commit: first_commit[..10].to_string(), wait_timeout_ms: 1, ..Default::default() };
@@ -168,11 +171,8 @@ async fn a_watched_tree_is_reindexed_on_edit_add_delete_rename_and_commit() {
     let status = client.get_context(context("compute_total", Some(fresh))).await.unwrap_err();
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
 
-    let status = client
-        .get_index_status(pb::GetIndexStatusRequest { repository: REPO.into() })
-        .await
-        .unwrap()
-        .into_inner();
+    let status =
+        client.get_index_status(pb::GetIndexStatusRequest { repository: REPO.into() }).await.unwrap().into_inner();
     assert!(status.watching, "{status:?}");
     assert_eq!(status.head_commit, second_commit);
     assert_eq!(status.repository.unwrap().commit, second_commit);
@@ -191,12 +191,19 @@ async fn wait_for_pending_and_refresh_bring_an_unwatched_tree_up_to_date() {
     let mut client = server.client().await;
 
     // Unwatched: an edit is not seen until asked for.
-    write(root, "app/util.py", "def helper_alpha(value):\n    return value * 2\n\n\ndef pending_marker_one():\n    pass\n");
+    write(
+        root,
+        "app/util.py",
+        "def helper_alpha(value):\n    return value * 2\n\n\ndef pending_marker_one():\n    pass\n",
+    );
     let bundle = client.get_context(context("pending_marker_one", None)).await.unwrap().into_inner();
     assert!(!contains(&bundle, "app/util.py", "pending_marker_one"), "not indexed yet: {bundle:?}");
     let fresh = pb::Freshness { wait_for_pending: true, wait_timeout_ms: 30_000, ..Default::default() };
     let bundle = client.get_context(context("pending_marker_one", Some(fresh))).await.unwrap().into_inner();
-    assert!(contains(&bundle, "app/util.py", "def pending_marker_one"), "the waiting request sees the edit: {bundle:?}");
+    assert!(
+        contains(&bundle, "app/util.py", "def pending_marker_one"),
+        "the waiting request sees the edit: {bundle:?}"
+    );
 
     // RefreshRepository streams the run and ends with its stats.
     write(root, "app/more.py", "def refresh_marker():\n    pass\n");

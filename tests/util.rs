@@ -524,11 +524,7 @@ pub fn spawn_serve_with(config: &Path, args: &[&str]) -> ServeProcess {
 /// Starts a prepared `codectx serve` command (extra environment, a wrapper
 /// shell) and waits (at most 30 s) for its `codectx: serving` line.
 pub fn spawn_serve_command(mut command: Command) -> ServeProcess {
-    let mut child = command
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn codectx serve");
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().expect("spawn codectx serve");
     let stderr = child.stderr.take().unwrap();
     let (sender, receiver) = mpsc::channel::<String>();
     std::thread::spawn(move || {

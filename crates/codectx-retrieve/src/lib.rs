@@ -27,9 +27,11 @@ pub mod signals;
 use codectx_core::{Result, SearchHit, SearchRequest, Signal, SignalHit};
 use codectx_index::IndexSnapshot;
 
-pub use assemble::{assemble, assemble_hybrid};
+pub use assemble::{assemble, assemble_hybrid, assemble_with};
 pub use filter::PathMatcher;
-pub use signals::{rank, rank_hybrid, ChunkRef, Ranking, RetrieveOptions};
+pub use signals::{
+    rank, rank_hybrid, rank_with, within_files_scorer, ChunkRef, Ranking, RetrieveOptions, VectorEvidence, WithinFiles,
+};
 
 /// Ranked chunks for a search request.
 ///

@@ -960,11 +960,7 @@ mod tests {
         assert_eq!(repository, "r");
         assert_eq!(
             request.freshness,
-            codectx_core::Freshness {
-                min_commit: Some("abc1234".into()),
-                wait_for_pending: true,
-                wait_timeout_ms: 5
-            },
+            codectx_core::Freshness { min_commit: Some("abc1234".into()), wait_for_pending: true, wait_timeout_ms: 5 },
             "the commit is trimmed, the rest kept"
         );
         assert_eq!(request.token_budget, DEFAULT_TOKEN_BUDGET);

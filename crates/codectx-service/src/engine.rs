@@ -6,9 +6,9 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use codectx_core::{
-    Config, ContextBundle, ContextRequest, EmbedConfig, Error, FileDependencies, GenerateEvent,
-    GenerateRequest, IndexEvent, IndexProgress, References, RepositoryInfo, Result, RetrievalMode, SearchHit, SearchRequest,
-    SymbolInfo, Usage,
+    Config, ContextBundle, ContextRequest, EmbedConfig, Error, FileDependencies, GenerateEvent, GenerateRequest,
+    IndexEvent, IndexProgress, References, RepositoryInfo, Result, RetrievalMode, SearchHit, SearchRequest, SymbolInfo,
+    Usage,
 };
 use codectx_embed::Embedder;
 use codectx_index::IndexSnapshot;
@@ -695,11 +695,7 @@ impl ContextService for Engine {
                 let (registry, name) = (registry.clone(), name.clone());
                 run_blocking(move || {
                     let mut registry = registry.lock().expect("registry lock");
-                    let entry = crate::registry::RegistryEntry {
-                        index_dir: registry.index_dir_for(&name),
-                        name,
-                        root,
-                    };
+                    let entry = crate::registry::RegistryEntry { index_dir: registry.index_dir_for(&name), name, root };
                     registry.add(entry.clone())?;
                     Ok(entry)
                 })

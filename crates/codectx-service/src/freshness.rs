@@ -376,7 +376,9 @@ pub(crate) async fn watch(target: Arc<QueueTarget>, runner: Runner, debounce: Du
             if let Some((dir, common)) = git_dirs {
                 debouncer.watch(&dir, RecursiveMode::NonRecursive).map_err(|error| watch_error(&dir, error))?;
                 if common != dir {
-                    debouncer.watch(&common, RecursiveMode::NonRecursive).map_err(|error| watch_error(&common, error))?;
+                    debouncer
+                        .watch(&common, RecursiveMode::NonRecursive)
+                        .map_err(|error| watch_error(&common, error))?;
                 }
                 let refs = common.join("refs");
                 if refs.is_dir() {
