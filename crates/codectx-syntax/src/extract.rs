@@ -608,7 +608,8 @@ fn clean_type_name(raw: &str, language: Language) -> String {
     if last.is_empty() || !last.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '$') {
         truncate(collapse_whitespace(raw), 200)
     } else {
-        last.to_string()
+        // Names are capped like every other name, whatever parse error made them.
+        truncate(last.to_string(), 200)
     }
 }
 

@@ -520,6 +520,9 @@ fn edge_cases() {
         "{".repeat(3000),
         "def f():\n".repeat(200),
         "é\r\né\r\n\r\n   \r\n".into(),
+        // Found by a 100,000-case run: parse-error recovery made a Rust impl target
+        // of 102 `é` (alphanumeric, 204 bytes) that escaped the 200-byte name cap.
+        format!("impl<T> Foo<T> for Bar {{impl<T> Foo<T> for Bar {{struct S {{*///\0\0\n{}(]let x = 1;\n", "é".repeat(102)),
     ];
     for language in Language::ALL {
         for source in &sources {
