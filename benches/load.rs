@@ -11,7 +11,8 @@
 //!     CODECTX_LOAD_REPOS=3 cargo bench --profile dev --bench load
 //! ```
 //!
-//! Lexical retrieval (embeddings off) so that the figures measure the server,
+//! `CODECTX_LOAD_CHURN=0` leaves every repository still (no re-indexing), to
+//! compare. Lexical retrieval (embeddings off) so that the figures measure the server,
 //! not the embedding model. `max_in_flight` is the server default (64), or
 //! `CODECTX_LOAD_MAX_IN_FLIGHT`: levels above it can show load shedding
 //! (`ResourceExhausted`); any other error code fails the run.
@@ -93,14 +94,16 @@ async fn level(addr: std::net::SocketAddr, repos: &[String], churn: &Path, clien
             }
         })
     };
-    // One repository re-indexes continuously: edit, refresh, repeat.
+    // One repository re-indexes continuously: edit, refresh, repeat
+    // (`CODECTX_LOAD_CHURN=0` turns it off, to see the queries alone).
+    let churn_on = std::env::var("CODECTX_LOAD_CHURN").map_or(true, |value| value != "0");
     let churner = {
         let (stop, index_runs, churn, repo) = (stop.clone(), index_runs.clone(), churn.to_path_buf(), repos[0].clone());
         tokio::spawn(async move {
             let mut client = CodeContextClient::connect(format!("http://{addr}")).await.expect("connect");
             let original = std::fs::read(&churn).unwrap();
             let mut round = 0u64;
-            while !stop.load(Ordering::Relaxed) {
+            while churn_on && !stop.load(Ordering::Relaxed) {
                 round += 1;
                 let mut text = original.clone();
                 text.extend_from_slice(format!("\n// load-test edit {round}\n").as_bytes());
