@@ -771,7 +771,7 @@ async fn index_with_progress(engine: &Engine) -> Result<IndexStats> {
             }
             IndexEvent::Done(stats) => {
                 bar.finish_and_clear();
-                return Ok(stats);
+                return Ok(*stats);
             }
         }
     }

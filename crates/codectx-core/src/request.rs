@@ -610,8 +610,9 @@ pub struct GenerateRequest {
 pub enum IndexEvent {
     /// Progress within a phase.
     Progress(IndexProgress),
-    /// The run finished; the last event.
-    Done(IndexStats),
+    /// The run finished; the last event. Boxed: the stats are large, and
+    /// progress events (the many) should not carry their size.
+    Done(Box<IndexStats>),
 }
 
 /// A place where a symbol's name is used.

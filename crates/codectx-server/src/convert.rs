@@ -637,7 +637,7 @@ impl IntoProto for IndexEvent {
     fn into_proto(self) -> pb::IndexEvent {
         let event = match self {
             IndexEvent::Progress(progress) => pb::index_event::Event::Progress(progress.into_proto()),
-            IndexEvent::Done(stats) => pb::index_event::Event::Done(stats.into_proto()),
+            IndexEvent::Done(stats) => pb::index_event::Event::Done((*stats).into_proto()),
         };
         pb::IndexEvent { event: Some(event) }
     }
@@ -649,7 +649,7 @@ impl FromProto<pb::IndexEvent> for IndexEvent {
             Some(pb::index_event::Event::Progress(progress)) => {
                 Ok(IndexEvent::Progress(IndexProgress::from_proto(progress)?))
             }
-            Some(pb::index_event::Event::Done(stats)) => Ok(IndexEvent::Done(IndexStats::from_proto(stats)?)),
+            Some(pb::index_event::Event::Done(stats)) => Ok(IndexEvent::Done(Box::new(IndexStats::from_proto(stats)?))),
             None => Err(invalid("an index event carries no progress and no stats".into())),
         }
     }
@@ -865,7 +865,7 @@ mod tests {
             round_trip(symbol(kind, Language::ALL[index % Language::ALL.len()]));
         }
         round_trip(stats());
-        round_trip(IndexEvent::Done(stats()));
+        round_trip(IndexEvent::Done(Box::new(stats())));
         round_trip(IndexEvent::Progress(IndexProgress { phase: "parse".into(), done: 10, total: 20 }));
         round_trip(GenerateEvent::Context(bundle()));
         round_trip(GenerateEvent::Token("tok".into()));

@@ -199,7 +199,7 @@ impl ContextService for Fake {
             let last = if repository == "failing" {
                 Err(Error::Busy(repository.clone()))
             } else {
-                Ok(IndexEvent::Done(stats()))
+                Ok(IndexEvent::Done(Box::new(stats())))
             };
             Ok(futures::stream::iter(vec![progress("walk", 3), progress("parse", 3), last]).boxed())
         })
@@ -379,7 +379,7 @@ async fn streaming_rpcs_stream_events_in_order() {
         .await;
     assert_eq!(events.len(), 3);
     assert!(matches!(&events[0], IndexEvent::Progress(progress) if progress.phase == "walk"));
-    assert_eq!(events[2], IndexEvent::Done(stats()));
+    assert_eq!(events[2], IndexEvent::Done(Box::new(stats())));
 
     server.stop().await;
 }

@@ -646,7 +646,7 @@ impl ContextService for Engine {
                         },
                         last = async { state.wait_for(|state| state.completed >= ticket).await.ok().and_then(|state| state.last.clone()) } => {
                             let event = match last {
-                                Some(Ok(stats)) => Ok(IndexEvent::Done(stats)),
+                                Some(Ok(stats)) => Ok(IndexEvent::Done(Box::new(stats))),
                                 Some(Err(error)) => Err(error),
                                 None => Err(Error::Internal("the index queue stopped".into())),
                             };

@@ -107,9 +107,9 @@ fn check(source: &str, language: Language, options: &ChunkOptions, parsed: &Pars
         prop_assert!(span.start_line > previous_end_line, "chunk {index} {span:?} overlaps or is out of order");
         previous_end_line = span.end_line;
         prop_assert!(!lines.is_blank(source, first) && !lines.is_blank(source, last), "blank edge in {span:?}");
-        for line in first..=last {
-            prop_assert!(owner[line].is_none(), "line {} in chunks {:?} and {index}", line + 1, owner[line]);
-            owner[line] = Some(index);
+        for (line, slot) in owner.iter_mut().enumerate().take(last + 1).skip(first) {
+            prop_assert!(slot.is_none(), "line {} in chunks {:?} and {index}", line + 1, slot);
+            *slot = Some(index);
         }
 
         let text = &source[start..end];
@@ -522,7 +522,10 @@ fn edge_cases() {
         "é\r\né\r\n\r\n   \r\n".into(),
         // Found by a 100,000-case run: parse-error recovery made a Rust impl target
         // of 102 `é` (alphanumeric, 204 bytes) that escaped the 200-byte name cap.
-        format!("impl<T> Foo<T> for Bar {{impl<T> Foo<T> for Bar {{struct S {{*///\0\0\n{}(]let x = 1;\n", "é".repeat(102)),
+        format!(
+            "impl<T> Foo<T> for Bar {{impl<T> Foo<T> for Bar {{struct S {{*///\0\0\n{}(]let x = 1;\n",
+            "é".repeat(102)
+        ),
     ];
     for language in Language::ALL {
         for source in &sources {

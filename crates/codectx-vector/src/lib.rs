@@ -388,8 +388,9 @@ impl VectorStore {
         if rows > ann_threshold && !has_index {
             let dimension = self.runtime.block_on(table.schema()).map_or(0, |schema| vector_dimension(&schema));
             let partitions = ((rows as f64).sqrt() as u32).clamp(1, MAX_PARTITIONS);
-            let sub_vectors =
-                [dimension / 16, dimension / 8, dimension / 4, 1].into_iter().find(|&n| n > 0 && dimension % n == 0);
+            let sub_vectors = [dimension / 16, dimension / 8, dimension / 4, 1]
+                .into_iter()
+                .find(|&n| n > 0 && dimension.is_multiple_of(n));
             let builder = IvfPqIndexBuilder::default()
                 .distance_type(DistanceType::Cosine)
                 .num_partitions(partitions)
