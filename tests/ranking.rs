@@ -475,3 +475,32 @@ fn the_within_file_stage_reranks_the_chunks_of_the_top_files_only() {
     assert!(!called.load(std::sync::atomic::Ordering::Relaxed));
     assert_eq!(off.chunks, plain.chunks);
 }
+
+#[test]
+fn re_export_modules_are_told_from_modules_that_define_code() {
+    use codectx_core::Language;
+    let options = codectx_syntax::ChunkOptions::default();
+    let parsed =
+        |path: &str, language: Language, source: &str| codectx_syntax::parse_file(path, language, source, &options);
+    let cases = [
+        (
+            "pkg/__init__.py",
+            Language::Python,
+            "from .vector import Vector, BaseVector\nfrom .point import Point\n\n__all__ = ['Vector', 'Point']\n",
+            true,
+        ),
+        ("pkg/__init__.py", Language::Python, "from .a import b\n\ndef helper():\n    return b()\n", false),
+        ("pkg/__init__.py", Language::Python, "from .a import b\n\nclass C:\n    pass\n", false),
+        ("pkg/empty.py", Language::Python, "X = 1\n", false),
+        ("web/index.ts", Language::TypeScript, "export { get } from './api';\nimport { x } from './x';\n", true),
+        ("web/api.ts", Language::TypeScript, "import { x } from './x';\nexport function get() { return x; }\n", false),
+        ("src/util/mod.rs", Language::Rust, "mod walk;\npub use walk::walk;\n", true),
+    ];
+    for (path, language, source, expected) in cases {
+        assert_eq!(
+            codectx_retrieve::signals::is_reexport_module(&parsed(path, language, source)),
+            expected,
+            "{path}: {source}"
+        );
+    }
+}
