@@ -273,38 +273,6 @@ fn hybrid_search_finds_what_lexical_search_misses() {
     assert_eq!(semantic[0].path, "storage/transfer.py", "semantic search ranks it first");
 }
 
-#[test]
-fn within_files_scores_every_chunk_of_the_chosen_files_and_nothing_else() {
-    let repo = util::temp_dir();
-    let index_dir = util::temp_dir();
-    write_repo(repo.path());
-    let embedder = tiny_embedder(64);
-    index(repo.path(), index_dir.path(), &embedder, &tiny_config(64));
-    let snapshot = IndexSnapshot::open(index_dir.path()).unwrap();
-    let vectors = snapshot.vectors().expect("vectors");
-    let query = vectors.embed_query(embedder.as_ref(), "retry failed uploads").unwrap();
-    let (transfer, entry) = snapshot.file("storage/transfer.py").expect("indexed");
-    let (login, login_entry) = snapshot.file("auth/login.py").expect("indexed");
-
-    let scored = vectors.within_files(&snapshot, &query, &[transfer, login]).unwrap();
-    let mut got: Vec<(u32, u32)> = scored.iter().map(|(chunk, _)| *chunk).collect();
-    got.sort();
-    let mut want: Vec<(u32, u32)> = (0..entry.parsed.chunks.len() as u32)
-        .map(|ordinal| (transfer, ordinal))
-        .chain((0..login_entry.parsed.chunks.len() as u32).map(|ordinal| (login, ordinal)))
-        .collect();
-    want.sort();
-    assert_eq!(got, want, "every chunk of both files, and only theirs");
-    assert!(scored.windows(2).all(|pair| pair[0].1 >= pair[1].1), "most similar first: {scored:?}");
-    // The same similarities as the global nearest-neighbour search gives.
-    let nearest = vectors.nearest(&snapshot, &query, 100).unwrap();
-    for (chunk, similarity) in &scored {
-        let global = nearest.iter().find(|(other, _)| other == chunk).expect("the chunk is in the table").1;
-        assert!((global - similarity).abs() < 1e-4, "{chunk:?}: {global} vs {similarity}");
-    }
-    assert!(vectors.within_files(&snapshot, &query, &[]).unwrap().is_empty());
-}
-
 /// A loopback `/v1/embeddings` that answers the first request with 429 and then
 /// with deterministic vectors; it counts requests.
 struct EmbeddingsStub {

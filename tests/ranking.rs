@@ -420,63 +420,6 @@ fn a_signature_block_never_repeats_a_line_that_code_already_shows() {
 }
 
 #[test]
-fn the_within_file_stage_reranks_the_chunks_of_the_top_files_only() {
-    let snapshot = &shared_index().snapshot;
-    let matcher = codectx_retrieve::PathMatcher::all();
-    let query = "resolve_redirects";
-    let plain = codectx_retrieve::rank(snapshot, query, &matcher, &RetrieveOptions::default()).expect("rank");
-    let (top_file, _) = plain.files[0];
-    let (last_file, _) = *plain.files.last().unwrap();
-    let top_chunks = snapshot.file_at(top_file).parsed.chunks.len() as u32;
-    assert!(top_chunks >= 3, "the top file has several chunks");
-    // The scorer's order inside the top file: its last chunk first. It also offers
-    // a chunk of a file outside the top files, which must be ignored.
-    let asked = std::sync::Mutex::new(Vec::new());
-    let scorer = |files: &[u32]| -> codectx_core::Result<Vec<(codectx_retrieve::ChunkRef, f32)>> {
-        asked.lock().unwrap().push(files.to_vec());
-        let mut scored: Vec<_> = (0..top_chunks)
-            .rev()
-            .map(|ordinal| (codectx_retrieve::ChunkRef { file: top_file, ordinal }, 0.9 - ordinal as f32 * 0.01))
-            .collect();
-        scored.push((codectx_retrieve::ChunkRef { file: last_file, ordinal: 0 }, 0.99));
-        Ok(scored)
-    };
-    let options = RetrieveOptions { within_file_weight: 1000.0, within_files: 2, ..RetrieveOptions::default() };
-    let vectors = codectx_retrieve::VectorEvidence { nearest: &[], within_files: Some(&scorer) };
-    let ranked = codectx_retrieve::rank_with(snapshot, query, vectors, &matcher, &options).expect("rank");
-
-    let asked = asked.into_inner().unwrap();
-    assert_eq!(asked, vec![plain.files.iter().take(2).map(|(file, _)| *file).collect::<Vec<_>>()]);
-    let favourite = codectx_retrieve::ChunkRef { file: top_file, ordinal: top_chunks - 1 };
-    let first_of_top =
-        ranked.chunks.iter().find(|chunk| chunk.chunk.file == top_file).expect("a chunk of the top file");
-    assert_eq!(first_of_top.chunk, favourite, "the scorer's first chunk leads its file");
-    assert!(first_of_top.signals.iter().any(|hit| hit.signal == codectx_core::Signal::Vector));
-    assert_eq!(
-        ranked.chunks.iter().filter(|chunk| chunk.chunk.file == top_file).count(),
-        top_chunks as usize,
-        "every chunk of the top file is a candidate"
-    );
-    if plain.files.len() > 2 {
-        let outside = codectx_retrieve::ChunkRef { file: last_file, ordinal: 0 };
-        let before = plain.chunks.iter().find(|chunk| chunk.chunk == outside).map(|chunk| chunk.score);
-        let after = ranked.chunks.iter().find(|chunk| chunk.chunk == outside).map(|chunk| chunk.score);
-        assert_eq!(before, after, "a file outside the top files is untouched");
-    }
-
-    // Weight 0: the scorer is not called and the ranking is the plain one.
-    let called = std::sync::atomic::AtomicBool::new(false);
-    let unused = |_: &[u32]| -> codectx_core::Result<Vec<(codectx_retrieve::ChunkRef, f32)>> {
-        called.store(true, std::sync::atomic::Ordering::Relaxed);
-        Ok(Vec::new())
-    };
-    let vectors = codectx_retrieve::VectorEvidence { nearest: &[], within_files: Some(&unused) };
-    let off = codectx_retrieve::rank_with(snapshot, query, vectors, &matcher, &RetrieveOptions::default()).unwrap();
-    assert!(!called.load(std::sync::atomic::Ordering::Relaxed));
-    assert_eq!(off.chunks, plain.chunks);
-}
-
-#[test]
 fn re_export_modules_are_told_from_modules_that_define_code() {
     use codectx_core::Language;
     let options = codectx_syntax::ChunkOptions::default();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use codectx_core::{BlockKind, ContextBundle, ContextRequest, EmbedConfig, Error, IndexConfig, Result};
 use codectx_embed::Embedder;
 use codectx_index::{IndexSnapshot, Indexer};
-use codectx_retrieve::{ChunkRef, PathMatcher, RetrieveOptions, VectorEvidence};
+use codectx_retrieve::{ChunkRef, PathMatcher, RetrieveOptions};
 use serde::{Deserialize, Serialize};
 
 use crate::checkout::WorkTree;
@@ -213,7 +213,6 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
                     .iter()
                     .zip(&cached)
                     .any(|(config, cached)| cached.is_none() && config.options.uses_vectors());
-                let mut query_vector = None;
                 let vector_hits = match (&options.embedder, needs_vectors) {
                     (Some((embedder, _)), true) => {
                         let vectors = snapshot
@@ -229,7 +228,6 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
                         let started = Instant::now();
                         let hits = vectors.nearest(&snapshot, &vector, vector_depth)?;
                         report.index.vector_search_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-                        query_vector = Some(vector);
                         hits.into_iter()
                             .map(|((file, ordinal), similarity)| (ChunkRef { file, ordinal }, similarity))
                             .collect()
@@ -241,8 +239,7 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
                     let result = match cached {
                         Some(result) => result.clone(),
                         None => {
-                            let result =
-                                evaluate(&snapshot, instance, config, &vector_hits, query_vector.as_deref(), &budgets)?;
+                            let result = evaluate(&snapshot, instance, config, &vector_hits, &budgets)?;
                             write_cached(&options.work_dir, &config_key(config, &options.embedder), &result);
                             result
                         }
@@ -292,18 +289,12 @@ fn evaluate(
     instance: &Instance,
     config: &EvalConfig,
     vector_hits: &[(ChunkRef, f32)],
-    query_vector: Option<&[f32]>,
     budgets: &[usize],
 ) -> Result<InstanceResult> {
     let matcher = PathMatcher::all();
-    let within = query_vector.map(|vector| codectx_retrieve::within_files_scorer(snapshot, vector));
-    let vectors = VectorEvidence {
-        nearest: vector_hits,
-        within_files: within.as_ref().map(|within| within as &codectx_retrieve::WithinFiles<'_>),
-    };
     let started = Instant::now();
     let ranking =
-        codectx_retrieve::rank_with(snapshot, &instance.problem_statement, vectors, &matcher, &config.options)?;
+        codectx_retrieve::rank_hybrid(snapshot, &instance.problem_statement, vector_hits, &matcher, &config.options)?;
     let rank_ms = started.elapsed().as_secs_f64() * 1000.0;
 
     let files: Vec<String> =
@@ -349,7 +340,7 @@ fn evaluate(
     for &budget in budgets {
         let request =
             ContextRequest { token_budget: budget, ..ContextRequest::new(instance.problem_statement.clone()) };
-        let bundle = codectx_retrieve::assemble_with(snapshot, &request, vectors, &config.options)?;
+        let bundle = codectx_retrieve::assemble_hybrid(snapshot, &request, vector_hits, &config.options)?;
         // Only code counts: a repo-map skeleton or a related signature of a gold
         // file does not hold its code.
         let has_files = instance

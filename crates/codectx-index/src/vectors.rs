@@ -354,43 +354,17 @@ impl VectorSearch {
         let Some(searcher) = self.searcher()? else {
             return Ok(Vec::new());
         };
-        Ok(in_snapshot(snapshot, searcher.search(query, k)?))
-    }
-
-    /// Every chunk of the snapshot's files `files` (file indexes) with its cosine
-    /// similarity to `query`, most similar first, as [`VectorSearch::nearest`]
-    /// gives them: an exact scan of just those files' rows, for ranking chunks
-    /// within the files that retrieval put on top.
-    ///
-    /// Errors: [`Error::InvalidArgument`] when `query` has the wrong dimension.
-    pub fn within_files(
-        &self,
-        snapshot: &crate::IndexSnapshot,
-        query: &[f32],
-        files: &[u32],
-    ) -> Result<Vec<((u32, u32), f32)>> {
-        let Some(searcher) = self.searcher()? else {
-            return Ok(Vec::new());
-        };
-        let entries: Vec<_> = files.iter().map(|&file| snapshot.file_at(file)).collect();
-        let paths: Vec<String> = entries.iter().map(|entry| entry.record.path.clone()).collect();
-        let chunks: usize = entries.iter().map(|entry| entry.parsed.chunks.len()).sum();
-        Ok(in_snapshot(snapshot, searcher.search_within(query, &paths, chunks)?))
-    }
-}
-
-/// The hits whose chunk is still the snapshot's (same start and content hash), as
-/// `((file index, ordinal), cosine similarity)`.
-fn in_snapshot(snapshot: &crate::IndexSnapshot, hits: Vec<codectx_vector::VectorHit>) -> Vec<((u32, u32), f32)> {
-    let mut out = Vec::with_capacity(hits.len());
-    for hit in hits {
-        let Some((file, entry)) = snapshot.file(&hit.path) else { continue };
-        let Some(chunk) = entry.parsed.chunks.get(hit.ordinal as usize) else { continue };
-        if chunk.span.start_byte == hit.start_byte && chunk.content_hash == hit.content_hash {
-            out.push(((file, hit.ordinal), 1.0 - hit.distance));
+        let hits = searcher.search(query, k)?;
+        let mut out = Vec::with_capacity(hits.len());
+        for hit in hits {
+            let Some((file, entry)) = snapshot.file(&hit.path) else { continue };
+            let Some(chunk) = entry.parsed.chunks.get(hit.ordinal as usize) else { continue };
+            if chunk.span.start_byte == hit.start_byte && chunk.content_hash == hit.content_hash {
+                out.push(((file, hit.ordinal), 1.0 - hit.distance));
+            }
         }
+        Ok(out)
     }
-    out
 }
 
 #[cfg(test)]

@@ -8,7 +8,7 @@ use codectx_core::{
 use codectx_index::IndexSnapshot;
 
 use crate::filter::PathMatcher;
-use crate::signals::{rank_with, ChunkRef, RankedChunk, RetrieveOptions, VectorEvidence};
+use crate::signals::{rank_hybrid, ChunkRef, RankedChunk, RetrieveOptions};
 
 /// Ranked files listed in a bundle (more than have blocks).
 const LISTED_FILES: usize = 50;
@@ -56,21 +56,9 @@ pub fn assemble_hybrid(
     vector_hits: &[(ChunkRef, f32)],
     options: &RetrieveOptions,
 ) -> Result<ContextBundle> {
-    assemble_with(snapshot, request, VectorEvidence::nearest(vector_hits), options)
-}
-
-/// [`assemble`] with all the vector evidence (see [`crate::signals::rank_with`]).
-///
-/// Errors: as [`assemble`], and what the within-file scorer returns.
-pub fn assemble_with(
-    snapshot: &IndexSnapshot,
-    request: &ContextRequest,
-    vectors: VectorEvidence<'_>,
-    options: &RetrieveOptions,
-) -> Result<ContextBundle> {
     request.validate()?;
     let matcher = PathMatcher::new(&request.filter)?;
-    let ranking = rank_with(snapshot, &request.query, vectors, &matcher, options)?;
+    let ranking = rank_hybrid(snapshot, &request.query, vector_hits, &matcher, options)?;
     let budget = request.token_budget;
     let chunk_budget = if request.expansion.enabled {
         budget - (budget as f32 * request.expansion.max_share.clamp(0.0, 1.0)) as usize

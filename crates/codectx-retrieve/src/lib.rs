@@ -27,11 +27,9 @@ pub mod signals;
 use codectx_core::{Result, SearchHit, SearchRequest, Signal, SignalHit};
 use codectx_index::IndexSnapshot;
 
-pub use assemble::{assemble, assemble_hybrid, assemble_with};
+pub use assemble::{assemble, assemble_hybrid};
 pub use filter::PathMatcher;
-pub use signals::{
-    rank, rank_hybrid, rank_with, within_files_scorer, ChunkRef, Ranking, RetrieveOptions, VectorEvidence, WithinFiles,
-};
+pub use signals::{rank, rank_hybrid, ChunkRef, Ranking, RetrieveOptions};
 
 /// Ranked chunks for a search request.
 ///

@@ -74,19 +74,6 @@ pub struct RetrieveOptions {
     /// and 200 ranked the same, 50 lost; the search cost grows with it, as IVF-PQ
     /// re-ranks 10 candidates per hit — see the README).
     pub vector_candidates: usize,
-    /// Weight of the within-file vector stage (0 = off, the default, also in
-    /// `hybrid`: on the dev set it traded function Acc@10 +0.031 for bundle file
-    /// recall at 4k/16k −0.009/−0.019 and twice the ranking time; see the README):
-    /// once files are ranked, every chunk of the first
-    /// [`RetrieveOptions::within_files`] files is scored against the query's
-    /// embedding, and a chunk ranked `r` inside its file gains
-    /// `within_file_weight / (rrf_k + r)`. The global nearest-neighbour list
-    /// misses most chunks of a large file; this stage ranks the definitions of the
-    /// likely files among themselves, the file-then-function order of
-    /// hierarchical localization (as in Agentless and SweRank).
-    pub within_file_weight: f32,
-    /// Files whose chunks the within-file stage scores (default 10).
-    pub within_files: usize,
     /// Factor on the scores of re-export modules: files with imports and no
     /// definition of a function, method, class or type (a package's
     /// `__init__.py`, an `index.ts` of `export … from`). They name everything
@@ -205,7 +192,7 @@ impl RetrieveOptions {
 
     /// Parses `PRESET[+KEY=VALUE]...`, e.g. `lexical+symbol_weight=2+file_prior=0`,
     /// for tuning runs. Keys: `bm25_weight`, `symbol_weight`, `path_weight`,
-    /// `stack_weight`, `message_weight`, `file_prior`, `rrf_k`, `max_terms`, `candidates`, `diverse_files`, `graph_weight`, `graph_seeds`, `auxiliary_file_weight`, `vector_weight`, `vector_file_weight`, `vector_rerank` (0 or 1), `vector_candidates`, `within_file_weight`, `within_files`, `reexport_file_weight`.
+    /// `stack_weight`, `message_weight`, `file_prior`, `rrf_k`, `max_terms`, `candidates`, `diverse_files`, `graph_weight`, `graph_seeds`, `auxiliary_file_weight`, `vector_weight`, `vector_file_weight`, `vector_rerank` (0 or 1), `vector_candidates`, `reexport_file_weight`.
     ///
     /// Errors: a one-line message naming the unknown preset, key or bad value.
     pub fn parse(spec: &str) -> std::result::Result<RetrieveOptions, String> {
@@ -234,8 +221,6 @@ impl RetrieveOptions {
                 "vector_file_weight" => options.vector_file_weight = number,
                 "vector_rerank" => options.vector_rerank = number != 0.0,
                 "vector_candidates" => options.vector_candidates = number as usize,
-                "within_file_weight" => options.within_file_weight = number,
-                "within_files" => options.within_files = number as usize,
                 "reexport_file_weight" => options.reexport_file_weight = number,
                 _ => return Err(format!("unknown key {key:?}")),
             }
@@ -272,8 +257,6 @@ impl Default for RetrieveOptions {
             vector_file_weight: 0.0,
             vector_rerank: false,
             vector_candidates: 100,
-            within_file_weight: 0.0,
-            within_files: 10,
             reexport_file_weight: 0.3,
         }
     }
@@ -283,47 +266,6 @@ impl Default for RetrieveOptions {
 pub const HYBRID_VECTOR_WEIGHT: f32 = 1.0;
 /// Weight of the file-level vector list in `hybrid` (chosen on the dev set; see the README).
 pub const HYBRID_VECTOR_FILE_WEIGHT: f32 = 0.0;
-
-/// Scores every chunk of the given files (snapshot file indexes) against the
-/// query's embedding: `(chunk, cosine similarity)`, most similar first (see
-/// [`codectx_index::VectorSearch::within_files`]).
-pub type WithinFiles<'a> = dyn Fn(&[u32]) -> Result<Vec<(ChunkRef, f32)>> + 'a;
-
-/// The vector evidence of one query.
-#[derive(Clone, Copy, Default)]
-pub struct VectorEvidence<'a> {
-    /// The chunks nearest to the query's embedding over the whole index, with
-    /// their cosine similarity, nearest first.
-    pub nearest: &'a [(ChunkRef, f32)],
-    /// The within-file stage's scorer ([`RetrieveOptions::within_file_weight`]);
-    /// `None` skips that stage.
-    pub within_files: Option<&'a WithinFiles<'a>>,
-}
-
-/// The within-file scorer over `snapshot`'s vector table for a query embedded as
-/// `query_vector` (the model's dimension, L2-normalised): every chunk of the given
-/// files with its cosine similarity, most similar first; nothing when the index
-/// has no vector table.
-pub fn within_files_scorer<'a>(
-    snapshot: &'a IndexSnapshot,
-    query_vector: &'a [f32],
-) -> impl Fn(&[u32]) -> Result<Vec<(ChunkRef, f32)>> + 'a {
-    move |files: &[u32]| match snapshot.vectors() {
-        Some(vectors) => Ok(vectors
-            .within_files(snapshot, query_vector, files)?
-            .into_iter()
-            .map(|((file, ordinal), similarity)| (ChunkRef { file, ordinal }, similarity))
-            .collect()),
-        None => Ok(Vec::new()),
-    }
-}
-
-impl<'a> VectorEvidence<'a> {
-    /// Only the nearest chunks, no within-file stage.
-    pub fn nearest(nearest: &'a [(ChunkRef, f32)]) -> Self {
-        VectorEvidence { nearest, within_files: None }
-    }
-}
 
 /// A fused chunk.
 #[derive(Debug, Clone, PartialEq)]
@@ -531,21 +473,6 @@ pub fn rank_hybrid(
     matcher: &PathMatcher,
     options: &RetrieveOptions,
 ) -> Result<Ranking> {
-    rank_with(snapshot, query, VectorEvidence::nearest(vector_hits), matcher, options)
-}
-
-/// [`rank_hybrid`] with all the vector evidence: the nearest chunks and, when
-/// [`RetrieveOptions::within_file_weight`] is positive, the within-file stage.
-///
-/// Errors: what BM25 or the within-file scorer return.
-pub fn rank_with(
-    snapshot: &IndexSnapshot,
-    query: &str,
-    vectors: VectorEvidence<'_>,
-    matcher: &PathMatcher,
-    options: &RetrieveOptions,
-) -> Result<Ranking> {
-    let vector_hits = vectors.nearest;
     let analyzed = if options.query_understanding { analyze(query) } else { AnalyzedQuery::default() };
     let accepts = |file: u32| matcher.accepts(&snapshot.file_at(file).record.path);
 
@@ -677,31 +604,6 @@ pub fn rank_with(
                 score: 0.0,
                 signals: Vec::new(),
             }));
-        }
-    }
-    if let (Some(score_within), true) = (vectors.within_files, options.within_file_weight > 0.0) {
-        let top: Vec<u32> = files.iter().take(options.within_files).map(|(file, _)| *file).collect();
-        let mut position: HashMap<ChunkRef, usize> =
-            chunks.iter().enumerate().map(|(index, chunk)| (chunk.chunk, index)).collect();
-        let mut rank_in_file: HashMap<u32, u32> = HashMap::new();
-        for (chunk, similarity) in score_within(&top)? {
-            if !top.contains(&chunk.file) {
-                continue;
-            }
-            let rank = rank_in_file.entry(chunk.file).or_default();
-            *rank += 1;
-            let gain = options.within_file_weight / (options.rrf_k + *rank as f32);
-            let hit = SignalHit { signal: Signal::Vector, rank: *rank, score: similarity };
-            match position.get(&chunk) {
-                Some(&index) => {
-                    chunks[index].score += gain;
-                    chunks[index].signals.push(hit);
-                }
-                None => {
-                    position.insert(chunk, chunks.len());
-                    chunks.push(RankedChunk { chunk, score: gain, signals: vec![hit] });
-                }
-            }
         }
     }
     for chunk in &mut chunks {

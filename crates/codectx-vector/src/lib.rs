@@ -660,23 +660,6 @@ impl Searcher {
     /// Errors: [`Error::InvalidArgument`] when `query`'s length is not the table's
     /// dimension; [`Error::Internal`] when LanceDB fails.
     pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<VectorHit>> {
-        self.run_search(query, k, None)
-    }
-
-    /// Every chunk of the files `paths` (repository-relative), with its exact
-    /// cosine distance to `query`, nearest first: the ranking of the chunks
-    /// inside a few chosen files (a prefiltered flat scan, no ANN index), for
-    /// the second, within-file stage of retrieval. At most `k` hits.
-    ///
-    /// Errors: as [`Searcher::search`].
-    pub fn search_within(&self, query: &[f32], paths: &[String], k: usize) -> Result<Vec<VectorHit>> {
-        if paths.is_empty() || k == 0 {
-            return Ok(Vec::new());
-        }
-        self.run_search(query, k, Some(format!("path IN ({})", sql_list(paths))))
-    }
-
-    fn run_search(&self, query: &[f32], k: usize, only_in: Option<String>) -> Result<Vec<VectorHit>> {
         let batches: Vec<RecordBatch> = self
             .runtime
             .block_on(async {
@@ -685,9 +668,7 @@ impl Searcher {
                 if self.refine_factor > 0 {
                     search = search.refine_factor(self.refine_factor);
                 }
-                if let Some(predicate) = only_in {
-                    search = search.only_if(predicate).bypass_vector_index();
-                } else if self.exact {
+                if self.exact {
                     search = search.bypass_vector_index();
                 }
                 search
