@@ -565,41 +565,15 @@ async fn the_serve_command_serves_configured_repositories_and_stops_on_sigterm()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saturated_server_sheds_load_with_resource_exhausted_and_recovers() {
-    // A model endpoint that accepts connections and never answers: a Generate
-    // call on it stays in flight.
-    let black_hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base_url = format!("http://{}/v1", black_hole.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for connection in black_hole.incoming() {
-            held.push(connection);
-        }
-    });
-    let model = ModelConfig { model: Some("m".into()), base_url: Some(base_url), ..ModelConfig::default() };
+    // A Generate call on a model that never answers stays in flight.
+    let model = util::black_hole_model();
     let options = codectx_server::ServeOptions { max_in_flight: 1, ..Default::default() };
     let server = TestServer::start_with(engine(shared_index().index_dir.clone(), model), options).await;
     let addr = server.addr;
     let mut client = server.client().await;
 
-    let mut generating = client.clone();
-    let stuck = tokio::spawn(async move {
-        loop {
-            // Retried while one of the probes below holds the only place.
-            let call = generating
-                .generate(GenerateRequest {
-                    repository: REPO.into(),
-                    instruction: "how are redirects followed?".into(),
-                    ..Default::default()
-                })
-                .await;
-            match call {
-                Err(status) if status.code() == Code::ResourceExhausted => {
-                    tokio::time::sleep(Duration::from_millis(2)).await
-                }
-                other => return other,
-            }
-        }
-    });
+    // Retried while one of the probes below holds the only place.
+    let stuck = util::stuck_generate(client.clone(), REPO);
     // While it is in flight, the next call is shed at once.
     let waiting = std::time::Instant::now();
     let shed = loop {

@@ -12,8 +12,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use codectx_core::{Config, EmbedConfig, ModelConfig};
-use codectx_proto::v1::code_context_client::CodeContextClient;
-use codectx_proto::v1::{GenerateRequest, GetContextRequest, IndexRepositoryRequest};
+use codectx_proto::v1::{GetContextRequest, IndexRepositoryRequest};
 use codectx_service::{Engine, RepositorySpec};
 use tonic::Code;
 
@@ -164,54 +163,29 @@ async fn rpc_latency_and_status_codes_are_exported_at_metrics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn shed_calls_and_calls_in_flight_are_exported() {
-    // A model endpoint that accepts connections and never answers: a Generate call
-    // on it stays in flight, so with max_in_flight = 1 the next call is shed.
-    let black_hole = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-    let base_url = format!("http://{}/v1", black_hole.local_addr().unwrap());
-    std::thread::spawn(move || {
-        let mut held = Vec::new();
-        for connection in black_hole.incoming() {
-            held.push(connection);
-        }
-    });
-    let model = ModelConfig { model: Some("m".into()), base_url: Some(base_url), ..ModelConfig::default() };
+    // A Generate call on a model that never answers stays in flight, so with
+    // max_in_flight = 1 the next call is shed.
+    let model = util::black_hole_model();
     let (listener, metrics_addr) = metrics_listener().await;
     let options = codectx_server::ServeOptions { max_in_flight: 1, metrics: Some(listener), ..Default::default() };
     let engine = engine(fixture_root(), shared_index().index_dir.clone(), model, EmbedConfig::default());
     let server = TestServer::start_with(engine, options).await;
     let mut client = server.client().await;
 
-    // The Generate call and a GetContext probe race for the one slot: when the probe
-    // holds it, the Generate call is the one shed, and it is started again.
-    let start_generate = |mut generating: CodeContextClient<tonic::transport::Channel>| {
-        tokio::spawn(async move {
-            let request = GenerateRequest {
-                repository: REPO.into(),
-                instruction: "how are redirects followed?".into(),
-                ..Default::default()
-            };
-            generating.generate(request).await
-        })
-    };
-    let mut stuck = start_generate(client.clone());
+    let stuck = util::stuck_generate(client.clone(), REPO);
     let waiting = std::time::Instant::now();
     loop {
         assert!(waiting.elapsed() < Duration::from_secs(30), "Generate is admitted within 30 s");
-        if stuck.is_finished() {
-            match stuck.await {
-                Ok(Err(status)) if status.code() == Code::ResourceExhausted => {
-                    stuck = start_generate(client.clone());
-                }
-                ended => panic!("the Generate call ended: {ended:?}"),
-            }
-        }
         match client.get_context(context_request(REPO, "redirects")).await {
             Err(status) if status.code() == Code::ResourceExhausted => break,
-            Ok(_) => tokio::time::sleep(Duration::from_millis(20)).await,
+            Ok(_) => {
+                // Generate not admitted yet.
+                assert!(!stuck.is_finished(), "the Generate call ended: {:?}", stuck.await);
+                tokio::time::sleep(Duration::from_millis(20)).await
+            }
             Err(status) => panic!("unexpected {status:?}"),
         }
     }
-    assert!(!stuck.is_finished(), "the Generate call holds the slot");
 
     let text = scrape(metrics_addr).await;
     assert_at_least(&text, "codectx_requests_shed_total", &[("rpc", "GetContext")], 1.0);

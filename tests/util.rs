@@ -541,3 +541,48 @@ pub fn spawn_serve_command(mut command: Command) -> ServeProcess {
     let addr = serving.rsplit(' ').next().unwrap().parse().expect("a socket address");
     ServeProcess { child, serving, addr, stderr: receiver }
 }
+
+/// A model endpoint (an OpenAI-style base URL on loopback) that accepts
+/// connections and never answers: a `Generate` call on it stays in flight until
+/// its client gives up.
+pub fn black_hole_model() -> codectx_core::ModelConfig {
+    let black_hole = TcpListener::bind("127.0.0.1:0").unwrap();
+    let base_url = format!("http://{}/v1", black_hole.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for connection in black_hole.incoming() {
+            held.push(connection);
+        }
+    });
+    codectx_core::ModelConfig { model: Some("m".into()), base_url: Some(base_url), ..Default::default() }
+}
+
+/// The outcome of a `Generate` call.
+pub type GenerateCall =
+    std::result::Result<tonic::Response<tonic::codec::Streaming<codectx_proto::v1::GenerateEvent>>, tonic::Status>;
+
+/// Starts a `Generate` call on `repository` that stays in flight on a server whose
+/// model is [`black_hole_model`], holding one place among the calls in flight.
+/// While another call holds the only place, the call is shed and is retried, so
+/// the task ends only if the call ends some other way.
+pub fn stuck_generate(
+    mut client: codectx_proto::v1::code_context_client::CodeContextClient<tonic::transport::Channel>,
+    repository: &str,
+) -> tokio::task::JoinHandle<GenerateCall> {
+    let repository = repository.to_string();
+    tokio::spawn(async move {
+        loop {
+            let request = codectx_proto::v1::GenerateRequest {
+                repository: repository.clone(),
+                instruction: "how are redirects followed?".into(),
+                ..Default::default()
+            };
+            match client.generate(request).await {
+                Err(status) if status.code() == tonic::Code::ResourceExhausted => {
+                    tokio::time::sleep(Duration::from_millis(2)).await
+                }
+                other => return other,
+            }
+        }
+    })
+}

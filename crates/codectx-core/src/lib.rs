@@ -49,3 +49,9 @@ pub const INDEX_FORMAT_VERSION: u32 = 3;
 
 /// Name of the folder, under the repository root, that holds the index by default.
 pub const DEFAULT_INDEX_DIR: &str = ".codectx";
+
+/// Seconds since the Unix epoch, now (0 if the clock is set before it): the unit of
+/// every `*_unix` field (`IndexStatus::last_run_unix`, a manifest's `created_unix`).
+pub fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
+}

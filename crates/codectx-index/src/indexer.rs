@@ -210,7 +210,7 @@ impl Indexer {
                         generation: stats.generation,
                         commit: head,
                         stats: stats.clone(),
-                        created_unix: unix_now(),
+                        created_unix: codectx_core::unix_now(),
                         ..manifest.clone()
                     };
                     report(progress, "commit", 0, 1);
@@ -322,7 +322,7 @@ impl Indexer {
             commit: crate::git_head(&self.root).unwrap_or_default(),
             parse_options: options_digest,
             stats: stats.clone(),
-            created_unix: unix_now(),
+            created_unix: codectx_core::unix_now(),
             secrets: self.config.secrets.clone(),
         };
         drop(previous);
@@ -539,9 +539,4 @@ fn tick(progress: &(dyn Fn(&IndexProgress) + Sync), phase: &str, counter: &Atomi
     if done.is_multiple_of(64) || done == total {
         report(progress, phase, done, total);
     }
-}
-
-/// Seconds since the Unix epoch (0 if the clock is before it).
-fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |elapsed| elapsed.as_secs())
 }

@@ -172,9 +172,27 @@ pub fn included(root: &Path, path: &Path, index_dir: &Path, config: &IndexConfig
     let Some(parent) = path.parent().filter(|parent| parent.starts_with(root)) else {
         return Ok(false);
     };
-    let mut builder = walk_builder(root, parent, index_dir, config)?;
+    Ok(included_entries(root, parent, index_dir, config)?.contains(path))
+}
+
+/// The entries (files and folders) of `folder` under `root` that [`walk`] would
+/// visit: [`included`] for a whole folder at once, listing it once.
+///
+/// Errors: [`Error::InvalidArgument`] for an invalid include/exclude glob.
+pub fn included_entries(
+    root: &Path,
+    folder: &Path,
+    index_dir: &Path,
+    config: &IndexConfig,
+) -> Result<std::collections::HashSet<PathBuf>> {
+    let mut builder = walk_builder(root, folder, index_dir, config)?;
     builder.max_depth(Some(1));
-    Ok(builder.build().filter_map(|entry| entry.ok()).any(|entry| entry.depth() == 1 && entry.path() == path))
+    Ok(builder
+        .build()
+        .filter_map(|entry| entry.ok())
+        .filter(|entry| entry.depth() == 1)
+        .map(|entry| entry.into_path())
+        .collect())
 }
 
 /// `a/b/c.rs` from a relative path; `None` for a path that is not valid UTF-8

@@ -110,6 +110,22 @@ impl<S: ContextService> GrpcAdapter<S> {
         Ok(RpcLog::start(rpc, repository, permit))
     }
 
+    /// `IndexRepository` and `RefreshRepository` (the same run, two names): an
+    /// incremental index run of `repository`, streamed.
+    async fn index_stream(
+        &self,
+        rpc: &'static str,
+        repository: String,
+    ) -> std::result::Result<Response<EventStream<pb::IndexEvent>>, Status> {
+        let log = self.admit(rpc, &repository)?;
+        let result = async {
+            let repository = convert::repository_name(repository)?;
+            self.service.index(&repository).await
+        }
+        .await;
+        log.streaming(result)
+    }
+
     /// The same adapter, requiring the bearer tokens of `auth` (see [`auth`]).
     pub fn with_auth(mut self, auth: Arc<auth::Auth>) -> Self {
         self.auth = auth;
@@ -362,14 +378,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         request: Request<pb::IndexRepositoryRequest>,
     ) -> std::result::Result<Response<Self::IndexRepositoryStream>, Status> {
         self.auth.admin(request.metadata())?;
-        let request = request.into_inner();
-        let log = self.admit("IndexRepository", &request.repository)?;
-        let result = async {
-            let repository = convert::repository_name(request.repository)?;
-            self.service.index(&repository).await
-        }
-        .await;
-        log.streaming(result)
+        self.index_stream("IndexRepository", request.into_inner().repository).await
     }
 
     type RefreshRepositoryStream = EventStream<pb::IndexEvent>;
@@ -379,14 +388,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         request: Request<pb::RefreshRepositoryRequest>,
     ) -> std::result::Result<Response<Self::RefreshRepositoryStream>, Status> {
         self.auth.admin(request.metadata())?;
-        let request = request.into_inner();
-        let log = self.admit("RefreshRepository", &request.repository)?;
-        let result = async {
-            let repository = convert::repository_name(request.repository)?;
-            self.service.index(&repository).await
-        }
-        .await;
-        log.streaming(result)
+        self.index_stream("RefreshRepository", request.into_inner().repository).await
     }
 
     async fn add_repository(

@@ -629,11 +629,12 @@ impl ContextService for Engine {
             let (sender, receiver) = mpsc::channel::<Result<IndexEvent>>(256);
             tokio::spawn(async move {
                 let fresh = &queue.fresh;
-                let mut state = fresh.subscribe();
                 if fresh.state().completed < ticket {
                     let queued = IndexProgress { phase: "queued".into(), done: 0, total: 0 };
                     let _ = sender.try_send(Ok(IndexEvent::Progress(queued)));
                 }
+                let done = freshness::outcome(fresh, ticket);
+                tokio::pin!(done);
                 loop {
                     tokio::select! {
                         step = progress.recv() => match step {
@@ -644,13 +645,8 @@ impl ContextService for Engine {
                             Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
                             Err(tokio::sync::broadcast::error::RecvError::Closed) => {}
                         },
-                        last = async { state.wait_for(|state| state.completed >= ticket).await.ok().and_then(|state| state.last.clone()) } => {
-                            let event = match last {
-                                Some(Ok(stats)) => Ok(IndexEvent::Done(Box::new(stats))),
-                                Some(Err(error)) => Err(error),
-                                None => Err(Error::Internal("the index queue stopped".into())),
-                            };
-                            let _ = sender.send(event).await;
+                        outcome = &mut done => {
+                            let _ = sender.send(outcome.map(|stats| IndexEvent::Done(Box::new(stats)))).await;
                             return;
                         }
                     }

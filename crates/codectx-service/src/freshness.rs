@@ -22,7 +22,7 @@
 //! walker's rules, counted as pending changes, and a run is requested. New
 //! folders get watches as they appear.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
@@ -252,9 +252,7 @@ async fn drive(target: Arc<QueueTarget>, runner: Runner) {
             state.completed = covers;
             state.running = 0;
             state.last = Some(outcome);
-            state.finished_unix = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |elapsed| elapsed.as_secs());
+            state.finished_unix = codectx_core::unix_now();
         });
     }
 }
@@ -286,16 +284,20 @@ fn run_index(target: &QueueTarget, runner: &Runner, covers: u64) -> Result<Index
     Ok(stats)
 }
 
-/// Waits until a run covering `ticket` has finished, or `deadline`. Returns that
-/// run's outcome (or a later one's, which covers it too); `None` at the deadline.
-pub(crate) async fn wait_for(fresh: &Freshness, ticket: u64, deadline: Instant) -> Option<Result<IndexStats>> {
+/// Waits until a run covering `ticket` has finished and returns its outcome (or a
+/// later run's, which covers it too).
+pub(crate) async fn outcome(fresh: &Freshness, ticket: u64) -> Result<IndexStats> {
     let mut receiver = fresh.subscribe();
-    let result = tokio::time::timeout_at(deadline.into(), receiver.wait_for(|state| state.completed >= ticket)).await;
-    match result {
-        Ok(Ok(state)) => state.last.clone(),
-        Ok(Err(_)) => Some(Err(Error::Internal("the index queue stopped".into()))),
-        Err(_) => None,
-    }
+    let last = match receiver.wait_for(|state| state.completed >= ticket).await {
+        Ok(state) => state.last.clone(),
+        Err(_) => return Err(Error::Internal("the index queue stopped".into())),
+    };
+    last.unwrap_or_else(|| Err(Error::Internal("the index run left no outcome".into())))
+}
+
+/// [`outcome`], or `None` at `deadline`.
+pub(crate) async fn wait_for(fresh: &Freshness, ticket: u64, deadline: Instant) -> Option<Result<IndexStats>> {
+    tokio::time::timeout_at(deadline.into(), outcome(fresh, ticket)).await.ok()
 }
 
 /// A live watcher; dropping it stops watching.
@@ -313,6 +315,7 @@ impl Drop for AbortOnDrop {
 }
 
 /// Where git keeps `HEAD` and the refs of a working tree.
+#[derive(Clone)]
 struct GitPaths {
     /// The folder with `HEAD` (`.git`, or a linked worktree's folder).
     dir: PathBuf,
@@ -364,7 +367,7 @@ pub(crate) async fn watch(target: Arc<QueueTarget>, runner: Runner, debounce: Du
     {
         let (debouncer, root, index_dir, config, watched) =
             (debouncer.clone(), root.clone(), index_dir.clone(), runner.index.clone(), watched.clone());
-        let git_dirs = git.as_ref().map(|git| (git.dir.clone(), git.common.clone()));
+        let git = git.clone();
         tokio::task::spawn_blocking(move || -> Result<()> {
             let dirs = codectx_index::walk::walk_dirs(&root, &root, &index_dir, &config)?;
             let mut debouncer = debouncer.lock().expect("watcher lock");
@@ -373,7 +376,7 @@ pub(crate) async fn watch(target: Arc<QueueTarget>, runner: Runner, debounce: Du
                 debouncer.watch(&dir, RecursiveMode::NonRecursive).map_err(|error| watch_error(&dir, error))?;
                 watched.insert(dir);
             }
-            if let Some((dir, common)) = git_dirs {
+            if let Some(GitPaths { dir, common }) = git {
                 debouncer.watch(&dir, RecursiveMode::NonRecursive).map_err(|error| watch_error(&dir, error))?;
                 if common != dir {
                     debouncer
@@ -398,7 +401,7 @@ pub(crate) async fn watch(target: Arc<QueueTarget>, runner: Runner, debounce: Du
                 let classify = {
                     let (debouncer, root, index_dir, config, watched) =
                         (debouncer.clone(), root.clone(), index_dir.clone(), runner.index.clone(), watched.clone());
-                    let git = git.as_ref().map(|git| GitPaths { dir: git.dir.clone(), common: git.common.clone() });
+                    let git = git.clone();
                     tokio::task::spawn_blocking(move || {
                         relevant_changes(&paths, &root, &index_dir, &config, git.as_ref(), &debouncer, &watched)
                     })
@@ -439,6 +442,9 @@ fn relevant_changes(
 ) -> u64 {
     let mut seen = HashSet::new();
     let mut changed = 0u64;
+    // What the walk would visit, per folder: each folder of the batch is listed once
+    // (`None`: it could not be, so its files count).
+    let mut listed: HashMap<PathBuf, Option<HashSet<PathBuf>>> = HashMap::new();
     for path in paths {
         if !seen.insert(path.clone()) || path.starts_with(index_dir) {
             continue;
@@ -483,7 +489,11 @@ fn relevant_changes(
                 changed += 1;
             }
             Ok(_) => {
-                if codectx_index::walk::included(root, path, index_dir, config).unwrap_or(true) {
+                let Some(folder) = path.parent() else { continue };
+                let entries = listed
+                    .entry(folder.to_path_buf())
+                    .or_insert_with(|| codectx_index::walk::included_entries(root, folder, index_dir, config).ok());
+                if entries.as_ref().is_none_or(|entries| entries.contains(path)) {
                     changed += 1;
                 }
             }
