@@ -521,13 +521,7 @@ async fn health_check_reports_serving_and_shutdown_is_graceful() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_serve_command_serves_configured_repositories_and_stops_on_sigterm() {
     let dir = util::temp_dir();
-    let config = dir.path().join("codectx.toml");
-    let toml = format!(
-        "listen = \"127.0.0.1:0\"\n\n[[repos]]\nname = \"{REPO}\"\npath = {:?}\nindex_dir = {:?}\n",
-        fixture_root().display().to_string(),
-        shared_index().index_dir.display().to_string()
-    );
-    std::fs::write(&config, toml).unwrap();
+    let config = util::fixture_serve_config(dir.path(), REPO);
     let util::ServeProcess { mut child, serving, addr, stderr: receiver } = util::spawn_serve(&config);
     assert!(serving.starts_with("codectx: serving 1 repositories on 127.0.0.1:"), "{serving}");
 

@@ -200,13 +200,7 @@ async fn shed_calls_and_calls_in_flight_are_exported() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_serve_command_exposes_metrics_with_metrics_addr() {
     let dir = util::temp_dir();
-    let config = dir.path().join("codectx.toml");
-    let toml = format!(
-        "listen = \"127.0.0.1:0\"\n\n[[repos]]\nname = \"{REPO}\"\npath = {:?}\nindex_dir = {:?}\n",
-        fixture_root().display().to_string(),
-        shared_index().index_dir.display().to_string()
-    );
-    std::fs::write(&config, toml).unwrap();
+    let config = util::fixture_serve_config(dir.path(), REPO);
     let util::ServeProcess { mut child, addr, stderr, .. } =
         util::spawn_serve_with(&config, &["--metrics-addr", "127.0.0.1:0"]);
     let announced = loop {

@@ -586,3 +586,16 @@ pub fn stuck_generate(
         }
     })
 }
+
+/// A `codectx serve` config file in `dir` serving the fixture as `name` from the
+/// shared index, on a free loopback port.
+pub fn fixture_serve_config(dir: &Path, name: &str) -> PathBuf {
+    let config = dir.join("codectx.toml");
+    let toml = format!(
+        "listen = \"127.0.0.1:0\"\n\n[[repos]]\nname = \"{name}\"\npath = {:?}\nindex_dir = {:?}\n",
+        fixture_root().display().to_string(),
+        shared_index().index_dir.display().to_string()
+    );
+    std::fs::write(&config, toml).unwrap();
+    config
+}
