@@ -447,3 +447,80 @@ fn re_export_modules_are_told_from_modules_that_define_code() {
         );
     }
 }
+
+/// The symbol of the first search hit for `query` (default options).
+fn first_hit_symbol(query: &str) -> String {
+    let hits = codectx_retrieve::search(
+        &shared_index().snapshot,
+        &SearchRequest { query: query.into(), limit: 5, filter: Default::default(), mode: None },
+        &RetrieveOptions::default(),
+    )
+    .expect("search");
+    hits.first().expect("a hit").symbol.clone()
+}
+
+#[test]
+fn a_traceback_from_another_version_still_finds_the_frames_function() {
+    // The reporter's copy of the file is older: their line number lands in
+    // `Session.mount` of the indexed version.
+    let stale_line = util::line_of("pyapp/sessions.py", "self.adapters[prefix] = transport");
+    let frame = format!("  File \"/srv/app/pyapp/sessions.py\", line {stale_line}, in resolve_redirects\n");
+    let with_source = format!(
+        "Traceback (most recent call last):\n{frame}    location = utils.join_location(response.request.url, response.headers[\"location\"])\nKeyError: 'location'"
+    );
+    assert_eq!(first_hit_symbol(&with_source), "Session.resolve_redirects", "the printed source line wins");
+    let without_source = format!("Traceback (most recent call last):\n{frame}KeyError: 'location'");
+    assert_eq!(first_hit_symbol(&without_source), "Session.resolve_redirects", "the frame's function wins");
+    // When line and function agree, the line's chunk is the frame's.
+    let line = util::line_of("pyapp/sessions.py", "self.adapters[prefix] = transport");
+    let agreeing = format!("Traceback:\n  File \"pyapp/sessions.py\", line {line}, in mount\nKeyError: 'x'");
+    assert_eq!(first_hit_symbol(&agreeing), "Session.mount");
+}
+
+#[test]
+fn function_level_ranking_lists_definitions_not_variables_or_nested_helpers() {
+    let snapshot = &shared_index().snapshot;
+    let options = RetrieveOptions::default();
+    let ranking = codectx_retrieve::rank(
+        snapshot,
+        "the retry decorator logs 'attempt failed, retrying' on ConnectionError",
+        &codectx_retrieve::PathMatcher::all(),
+        &options,
+    )
+    .expect("rank");
+    let definitions = codectx_retrieve::ranked_definitions(snapshot, &ranking, &options);
+    let names: Vec<String> = definitions
+        .iter()
+        .map(|definition| {
+            let entry = snapshot.file_at(definition.file);
+            let name = definition.symbol.map_or("<module>".to_string(), |symbol| {
+                let symbol = &entry.parsed.symbols[symbol as usize];
+                assert!(
+                    !matches!(symbol.kind, codectx_core::SymbolKind::Variable | codectx_core::SymbolKind::Constant),
+                    "{} is a {} in {}",
+                    symbol.qualified_name,
+                    symbol.kind,
+                    entry.record.path
+                );
+                symbol.qualified_name.clone()
+            });
+            format!("{}::{name}", entry.record.path)
+        })
+        .collect();
+    assert_eq!(names.first().map(String::as_str), Some("pyapp/sessions.py::retry"), "{names:?}");
+    assert!(!names.iter().any(|name| name.contains("retry.wrap")), "nested helpers stand for retry: {names:?}");
+    let distinct: std::collections::HashSet<&String> = names.iter().collect();
+    assert_eq!(distinct.len(), names.len(), "each definition once: {names:?}");
+    assert!(definitions.windows(2).all(|pair| pair[0].score >= pair[1].score), "best first");
+
+    // A large file prior gives the file-then-function order: the first file's
+    // definitions, then the second's.
+    let grouped = RetrieveOptions { definition_file_prior: 1000.0, ..options };
+    let files: Vec<u32> =
+        codectx_retrieve::ranked_definitions(snapshot, &ranking, &grouped).iter().map(|d| d.file).collect();
+    let mut order: Vec<u32> = files.clone();
+    order.dedup();
+    let ranked_files: Vec<u32> =
+        ranking.files.iter().map(|(file, _)| *file).filter(|file| files.contains(file)).collect();
+    assert_eq!(order, ranked_files, "definitions grouped by file, in file order");
+}

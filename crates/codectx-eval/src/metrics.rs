@@ -24,8 +24,16 @@ pub struct InstanceResult {
     /// 1-based rank of each gold function (`path::Qualified.name`) among the
     /// distinct functions returned.
     pub gold_function_ranks: BTreeMap<String, Option<usize>>,
+    /// 1-based rank of each gold function among the functions returned from its
+    /// own file (was the file found but the function not?).
+    #[serde(default)]
+    pub gold_function_ranks_in_file: BTreeMap<String, Option<usize>>,
     /// The first 10 files returned, for reading failures.
     pub top_files: Vec<String>,
+    /// The first 10 functions returned (`path::Qualified.name`, `path::<module>`
+    /// for module-level code), for reading failures.
+    #[serde(default)]
+    pub top_functions: Vec<String>,
     /// Per budget: whether the bundle held every gold file.
     pub bundle_has_files: BTreeMap<usize, bool>,
     /// Per budget: whether the bundle held every gold function's whole body

@@ -267,10 +267,12 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
     Ok(report)
 }
 
-/// Whether a chunk's symbol path names the gold function `wanted`: equal, a
-/// qualified suffix of it (`mod.Class.method` for `Class.method`), or nested inside
-/// it (`Class.method.inner`). The dataset names module-level import edits
-/// `imports` (or `imports:N`); those match top-level chunks (empty symbol path).
+/// Whether a definition's qualified name names the gold function `wanted`: equal,
+/// or a qualified suffix of it (`mod.Class.method` for `Class.method`). Nested
+/// helpers already stand for the function around them
+/// ([`codectx_retrieve::definitions`]), and a method does not stand for its class.
+/// The dataset names module-level import edits `imports` (or `imports:N`); those
+/// match module-level code (the empty name).
 fn symbol_matches(symbol_path: &str, wanted: &str) -> bool {
     if wanted == "imports" || wanted.starts_with("imports:") {
         return symbol_path.is_empty();
@@ -280,7 +282,7 @@ fn symbol_matches(symbol_path: &str, wanted: &str) -> bool {
     }
     let normalized = symbol_path.replace("::", ".");
     let wanted = wanted.replace("::", ".");
-    normalized == wanted || normalized.ends_with(&format!(".{wanted}")) || normalized.starts_with(&format!("{wanted}."))
+    normalized == wanted || normalized.ends_with(&format!(".{wanted}"))
 }
 
 /// Ranks one instance under one configuration and assembles its bundles.
@@ -299,28 +301,28 @@ fn evaluate(
 
     let files: Vec<String> =
         ranking.files.iter().map(|(file, _)| snapshot.file_at(*file).record.path.clone()).collect();
-    let mut functions: Vec<(String, String)> = Vec::new();
-    for candidate in &ranking.chunks {
-        let Some(chunk) = snapshot.chunk(candidate.chunk.file, candidate.chunk.ordinal) else { continue };
-        // A chunk stands for its own symbol and every definition inside it (a small
-        // class is one chunk with all its methods).
-        let entry = snapshot.file_at(candidate.chunk.file);
-        let inner = entry.parsed.symbols.iter().filter(|symbol| {
-            symbol.name_span.start_byte >= chunk.span.start_byte && symbol.name_span.start_byte < chunk.span.end_byte
-        });
-        let names = std::iter::once(chunk.symbol_path.clone()).chain(inner.map(|symbol| symbol.qualified_name.clone()));
-        for name in names {
-            let key = (entry.record.path.clone(), name);
-            if !functions.contains(&key) {
-                functions.push(key);
-            }
-        }
-    }
+    // Functions in ranked order: each ranked chunk stands for its definition
+    // (codectx_retrieve::definitions); module-level code is the empty name.
+    let functions: Vec<(String, String)> = codectx_retrieve::ranked_definitions(snapshot, &ranking, &config.options)
+        .into_iter()
+        .map(|definition| {
+            let entry = snapshot.file_at(definition.file);
+            let name = definition
+                .symbol
+                .map_or_else(String::new, |symbol| entry.parsed.symbols[symbol as usize].qualified_name.clone());
+            (entry.record.path.clone(), name)
+        })
+        .collect();
 
     let mut result = InstanceResult {
         instance_id: instance.instance_id.clone(),
         config: config.name.clone(),
         top_files: files.iter().take(10).cloned().collect(),
+        top_functions: functions
+            .iter()
+            .take(10)
+            .map(|(path, name)| format!("{path}::{}", if name.is_empty() { "<module>" } else { name }))
+            .collect(),
         rank_ms,
         ..InstanceResult::default()
     };
@@ -334,6 +336,12 @@ fn evaluate(
                 .position(|(file, symbol)| file == path && symbol_matches(symbol, name))
                 .map(|index| index + 1);
             result.gold_function_ranks.insert(format!("{path}::{name}"), rank);
+            let rank_in_file = functions
+                .iter()
+                .filter(|(file, _)| file == path)
+                .position(|(_, symbol)| symbol_matches(symbol, name))
+                .map(|index| index + 1);
+            result.gold_function_ranks_in_file.insert(format!("{path}::{name}"), rank_in_file);
         }
     }
 
@@ -364,10 +372,7 @@ fn functions_held(snapshot: &IndexSnapshot, instance: &Instance, bundle: &Contex
                 .parsed
                 .symbols
                 .iter()
-                .filter(|symbol| {
-                    symbol_matches(&symbol.qualified_name, name)
-                        && !symbol.qualified_name.starts_with(&format!("{name}."))
-                })
+                .filter(|symbol| symbol_matches(&symbol.qualified_name, name))
                 .map(|symbol| (symbol.span.start_line, symbol.span.end_line))
                 .collect();
             if spans.is_empty() {

@@ -9,7 +9,9 @@
 //! 3. [`fusion::reciprocal_rank_fusion`] fuses the lists (Cormack, Clarke and
 //!    Büttcher, "Reciprocal Rank Fusion outperforms Condorcet and individual rank
 //!    learning methods", SIGIR 2009), and results aggregate to files.
-//! 4. [`assemble::assemble`] packs the best chunks into the budget, merging
+//! 4. [`definitions::ranked_definitions`] reads the chunk ranking as a ranking
+//!    of definitions (functions, methods, classes): function-level localization.
+//! 5. [`assemble::assemble`] packs the best chunks into the budget, merging
 //!    adjacent spans, degrading a chunk too big for what is left to its signature
 //!    and doc, and orders the blocks by file and line.
 //!
@@ -17,6 +19,7 @@
 #![deny(missing_docs)]
 
 pub mod assemble;
+pub mod definitions;
 pub mod filter;
 pub mod fusion;
 pub mod graph;
@@ -28,6 +31,7 @@ use codectx_core::{Result, SearchHit, SearchRequest, Signal, SignalHit};
 use codectx_index::IndexSnapshot;
 
 pub use assemble::{assemble, assemble_hybrid};
+pub use definitions::{ranked_definitions, RankedDefinition};
 pub use filter::PathMatcher;
 pub use signals::{rank, rank_hybrid, ChunkRef, Ranking, RetrieveOptions};
 

@@ -24,6 +24,10 @@ pub struct Frame {
     pub line: Option<u32>,
     /// The function, if given.
     pub function: Option<String>,
+    /// The source line the trace prints under the frame (Python does), trimmed:
+    /// it still finds the frame's code when the reporter's line numbers differ
+    /// from the indexed version.
+    pub source: Option<String>,
     /// Position of the frame in the trace (0 = first printed).
     pub order: usize,
 }
@@ -99,6 +103,22 @@ fn line_frame() -> &'static Regex {
         Regex::new(r"((?:[A-Za-z]:)?[A-Za-z0-9_.\-/\\]*[A-Za-z0-9_\-]\.(?:py|rs|js|mjs|cjs|jsx|ts|tsx|go|java|c|h|cc|cpp|cxx|hpp|rb|php)):(\d+)(?::\d+)?")
             .expect("valid regex")
     })
+}
+
+/// The code line a Python traceback prints under a frame: the line after the
+/// frame's own (`after` starts right after `File "…", line N, in f`), when it is
+/// indented, is not another frame and has at least 4 characters.
+fn frame_source_line(after: &str) -> Option<String> {
+    let mut lines = after.split('\n');
+    let rest_of_frame = lines.next()?;
+    if !rest_of_frame.trim().is_empty() {
+        return None; // the frame line goes on: not a traceback layout
+    }
+    let next = lines.next()?.trim_end_matches('\r');
+    let trimmed = next.trim();
+    let indented = next.starts_with(' ') || next.starts_with('\t');
+    (indented && trimmed.len() >= 4 && !trimmed.starts_with("File \"") && trimmed.len() <= 300)
+        .then(|| trimmed.to_string())
 }
 
 /// Whether a bare word looks like code rather than English: it has an underscore,
@@ -187,10 +207,12 @@ pub fn analyze(query: &str) -> AnalyzedQuery {
     // Stack-trace frames.
     let mut order = 0;
     for capture in python_frame().captures_iter(query) {
+        let end = capture.get(0).map_or(query.len(), |whole| whole.end());
         analyzed.frames.push(Frame {
             path: capture[1].to_string(),
             line: capture[2].parse().ok(),
             function: capture.get(3).map(|m| m.as_str().to_string()).filter(|f| !f.starts_with('<')),
+            source: frame_source_line(&query[end..]),
             order,
         });
         order += 1;
@@ -204,6 +226,7 @@ pub fn analyze(query: &str) -> AnalyzedQuery {
             path,
             line: capture[4].parse().ok(),
             function: Some(capture[2].to_string()),
+            source: None,
             order,
         });
         order += 1;
@@ -214,6 +237,7 @@ pub fn analyze(query: &str) -> AnalyzedQuery {
                 path: capture[1].to_string(),
                 line: capture[2].parse().ok(),
                 function: None,
+                source: None,
                 order,
             });
             order += 1;
@@ -317,6 +341,7 @@ mod tests {
         assert!(analyzed.paths.contains(&"requests/sessions.py".to_string()));
         assert_eq!(analyzed.frames.len(), 1);
         assert_eq!(analyzed.frames[0].line, Some(12));
+        assert_eq!(analyzed.frames[0].source, None, "the next line is prose, not indented code");
         assert!(analyzed.modules.contains(&"Session.resolve_redirects".to_string()));
     }
 
@@ -343,6 +368,18 @@ mod tests {
         assert!(analyze("KeyError: \t\t\t\t\t\t\t\t\t\r\n").messages.is_empty());
         assert!(analyze("TypeError:\nthe next line is prose").messages.is_empty());
         assert_eq!(analyze("TypeError: \t bad operand type\t\r\nnext").messages, ["bad operand type"]);
+    }
+
+    #[test]
+    fn keeps_the_source_line_printed_under_a_python_frame() {
+        let analyzed = analyze(
+            "Traceback (most recent call last):\n  File \"C:\\sympy\\hyperbolic.py\", line 590, in eval\n    if cotm is S.ComplexInfinity:\n  File \"b.py\", line 3, in g\n  File \"c.py\", line 4\nNameError: name 'cotm' is not defined",
+        );
+        assert_eq!(analyzed.frames.len(), 3);
+        assert_eq!(analyzed.frames[0].source.as_deref(), Some("if cotm is S.ComplexInfinity:"));
+        assert_eq!(analyzed.frames[0].function.as_deref(), Some("eval"));
+        assert_eq!(analyzed.frames[1].source, None, "the next line is another frame");
+        assert_eq!(analyzed.frames[2].source, None, "the next line is not indented");
     }
 
     #[test]
