@@ -114,6 +114,15 @@ fn eval_measures_two_commits_and_resumes_from_its_cache() {
     assert_eq!(results.len(), 4);
     let second_result = results.iter().find(|result| result["instance_id"] == "acme__shop-2").unwrap();
     assert_eq!(second_result["gold_file_ranks"]["shop/cart.py"], 1);
+    // ... and where each gold function ranked, overall and within its file, and
+    // what the first functions were.
+    let rank = &second_result["gold_function_ranks"]["shop/cart.py::Cart.add_item"];
+    assert!(rank.as_u64().is_some_and(|rank| (1..=5).contains(&rank)), "{second_result}");
+    // The only file returned is the gold one, so its rank in the file is its rank.
+    assert_eq!(second_result["top_files"].as_array().unwrap().len(), 1, "{second_result}");
+    assert_eq!(second_result["gold_function_ranks_in_file"]["shop/cart.py::Cart.add_item"], *rank, "{second_result}");
+    let top = second_result["top_functions"].as_array().unwrap();
+    assert!(top.iter().any(|name| name == "shop/cart.py::Cart.add_item"), "{second_result}");
 
     // Incremental across commits: 12 files at the first commit, then only the
     // changed file at the second.
