@@ -123,6 +123,24 @@ impl SymbolKind {
         )
     }
 
+    /// Whether this kind defines code (function, method, class, struct, enum,
+    /// interface, impl, type or macro), as opposed to naming a value (constant,
+    /// variable) or a module: the unit of function-level localization.
+    pub fn is_definition(self) -> bool {
+        matches!(
+            self,
+            SymbolKind::Function
+                | SymbolKind::Method
+                | SymbolKind::Class
+                | SymbolKind::Struct
+                | SymbolKind::Enum
+                | SymbolKind::Interface
+                | SymbolKind::Impl
+                | SymbolKind::Type
+                | SymbolKind::Macro
+        )
+    }
+
     /// Whether this kind is a callable (function or method).
     pub fn is_callable(self) -> bool {
         matches!(self, SymbolKind::Function | SymbolKind::Method)

@@ -16,7 +16,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use codectx_core::{ChunkKind, ParsedFile, SymbolKind};
+use codectx_core::{ChunkKind, ParsedFile};
 use codectx_index::IndexSnapshot;
 
 use crate::signals::{Ranking, RetrieveOptions};
@@ -35,22 +35,6 @@ pub struct RankedDefinition {
     pub score: f32,
 }
 
-/// Kinds that are a unit of function-level localization.
-fn is_definition(kind: SymbolKind) -> bool {
-    matches!(
-        kind,
-        SymbolKind::Function
-            | SymbolKind::Method
-            | SymbolKind::Class
-            | SymbolKind::Struct
-            | SymbolKind::Enum
-            | SymbolKind::Interface
-            | SymbolKind::Impl
-            | SymbolKind::Type
-            | SymbolKind::Macro
-    )
-}
-
 /// The localization unit of a symbol: itself when it is a definition that no
 /// function encloses; the outermost enclosing function for a nested one; the
 /// nearest enclosing definition for a variable or field; `None` (module level)
@@ -60,7 +44,7 @@ pub fn definition_unit(parsed: &ParsedFile, symbol: u32) -> Option<u32> {
     let mut unit = None;
     while let Some(index) = current {
         let found = &parsed.symbols[index as usize];
-        if is_definition(found.kind) && unit.is_none() {
+        if found.kind.is_definition() && unit.is_none() {
             unit = Some(index);
         } else if found.kind.is_callable() {
             unit = Some(index); // a function around a nested definition owns it

@@ -94,24 +94,11 @@ pub struct RetrieveOptions {
 }
 
 /// Whether a parsed file only gathers names from elsewhere: it has imports and
-/// defines no function, method, class, struct, enum, interface, impl or type
-/// (constants such as `__all__` and module declarations are allowed).
+/// defines no function, method, class, struct, enum, interface, impl, type or
+/// macro ([`codectx_core::SymbolKind::is_definition`]; constants such as
+/// `__all__` and module declarations are allowed).
 pub fn is_reexport_module(parsed: &codectx_core::ParsedFile) -> bool {
-    use codectx_core::SymbolKind;
-    !parsed.imports.is_empty()
-        && !parsed.symbols.iter().any(|symbol| {
-            matches!(
-                symbol.kind,
-                SymbolKind::Function
-                    | SymbolKind::Method
-                    | SymbolKind::Class
-                    | SymbolKind::Struct
-                    | SymbolKind::Enum
-                    | SymbolKind::Interface
-                    | SymbolKind::Impl
-                    | SymbolKind::Type
-            )
-        })
+    !parsed.imports.is_empty() && !parsed.symbols.iter().any(|symbol| symbol.kind.is_definition())
 }
 
 /// Whether a path is a test, doc, example or benchmark file by common conventions:
