@@ -956,10 +956,10 @@ fn frame_chunk(snapshot: &IndexSnapshot, file: u32, frame: &Frame) -> Result<Opt
     let entry = snapshot.file_at(file);
     let chunks = &entry.parsed.chunks;
     let function = frame.function.as_deref();
+    // The chunk's own symbol is the frame's function (its qualified name's last part).
     let of_function = |chunk: &codectx_core::Chunk| {
         function.is_some_and(|function| {
-            chunk.symbol_path.rsplit(['.', ':']).next() == Some(function)
-                || chunk.symbol.is_some_and(|symbol| entry.parsed.symbols[symbol as usize].name == function)
+            chunk.symbol.is_some_and(|symbol| entry.parsed.symbols[symbol as usize].name == function)
         })
     };
     let distance = |chunk: &codectx_core::Chunk| {
