@@ -145,6 +145,10 @@ enum Command {
         /// Build the lexical index only (no embeddings), as `--embedder none`.
         #[arg(long)]
         no_embed: bool,
+        /// Rebuild from scratch instead of updating the current index (the repair
+        /// for a damaged index; the embedding cache is still used).
+        #[arg(long)]
+        rebuild: bool,
         #[command(flatten)]
         embed: EmbedArgs,
         /// Print the run's counters as JSON.
@@ -422,7 +426,18 @@ fn init_logging(filter: &str, json: bool) {
 
 async fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        Command::Index { path, index_dir, max_file_size, include, exclude, threads, no_embed, embed, json } => {
+        Command::Index {
+            path,
+            index_dir,
+            max_file_size,
+            include,
+            exclude,
+            threads,
+            no_embed,
+            rebuild,
+            embed,
+            json,
+        } => {
             let root = check_dir(&path)?;
             let mut config = Config::discover(cli.config.as_deref(), Some(&root))?;
             if let Some(bytes) = max_file_size {
@@ -438,6 +453,9 @@ async fn run(cli: Cli) -> Result<()> {
                 config.embed.provider = codectx_core::EmbedProvider::None;
             }
             let engine = engine_for(&root, index_dir, config)?;
+            if rebuild {
+                engine.request_rebuild(LOCAL_REPOSITORY)?;
+            }
             let stats = index_with_progress(&engine).await?;
             print_index_stats(&stats, json)
         }
@@ -803,8 +821,8 @@ fn print_index_stats(stats: &IndexStats, json: bool) -> Result<()> {
     )?;
     writeln!(
         out,
-        "skipped: {} binary, {} over the size cap, {} secret ([secrets]), {} unreadable; {} not valid UTF-8 (decoded lossily unless configured to skip); {} parse timeouts",
-        stats.skipped_binary, stats.skipped_too_large, stats.skipped_secret, stats.unreadable, stats.invalid_utf8, stats.parse_timeouts
+        "skipped: {} binary, {} over the size cap, {} secret ([secrets]), {} behind links leading outside the repository, {} unreadable; {} not valid UTF-8 (decoded lossily unless configured to skip); {} parse timeouts",
+        stats.skipped_binary, stats.skipped_too_large, stats.skipped_secret, stats.skipped_outside_root, stats.unreadable, stats.invalid_utf8, stats.parse_timeouts
     )?;
     if stats.parsed > 0 || stats.removed > 0 {
         writeln!(out, "dependency graph: edges of {} files re-resolved", stats.graph_updated)?;
@@ -1106,6 +1124,9 @@ async fn repo_command(config_path: Option<&Path>, server: Option<String>, action
             if !status.last_error.is_empty() {
                 writeln!(out, "last error: {}", status.last_error)?;
             }
+            if !status.damage.is_empty() {
+                writeln!(out, "damaged, rebuilding from scratch: {}", status.damage)?;
+            }
         }
         RepoAction::Index { name } => {
             drop(out);
@@ -1232,6 +1253,8 @@ async fn serve(
         }
     };
     let engine = Arc::new(Engine::new(specs, config)?);
+    // A damaged index of one repository is rebuilt in the background; the others keep serving.
+    engine.heal_damaged_indexes();
     // Warm the tokenizer so the first request does not pay for it.
     tokio::task::spawn_blocking(codectx_core::tokens::warm_up);
     let listener =

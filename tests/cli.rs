@@ -163,7 +163,7 @@ fn a_corrupt_current_pointer_is_reported_as_corrupt() {
     let index = index_copy();
     std::fs::write(index.path().join("CURRENT"), "\u{0}garbage\n").unwrap();
     let done = run(&mut on_index("ask", &["how are redirects followed?"], index.path()));
-    done.assert_user_error(&["corrupt", "re-index with `codectx index`"]);
+    done.assert_user_error(&["corrupt", "rebuild it with `codectx index --rebuild`"]);
 
     std::fs::write(index.path().join("CURRENT"), "gen-000099\n").unwrap();
     let done = run(&mut on_index("search", &["redirects"], index.path()));

@@ -17,6 +17,7 @@ mod faults;
 mod fixture_index;
 mod freshness;
 mod grpc;
+mod hardening;
 mod incremental;
 mod malformed;
 mod mcp;

@@ -25,7 +25,7 @@ pub enum Error {
         expected: u32,
     },
     /// The index is unreadable (truncated, hand-edited, disk damage).
-    #[error("index at {path} is corrupt ({reason}): re-index with `codectx index`")]
+    #[error("index at {path} is corrupt ({reason}): rebuild it with `codectx index --rebuild`")]
     CorruptIndex {
         /// Index folder.
         path: PathBuf,

@@ -470,6 +470,10 @@ pub struct IndexStats {
     /// `*.pem`, `id_rsa`, ...), never read.
     #[serde(default)]
     pub skipped_secret: u64,
+    /// Files and folders skipped because a symbolic link leads outside the
+    /// repository root (never read; see `codectx_index::walk`).
+    #[serde(default)]
+    pub skipped_outside_root: u64,
     /// Files that were not valid UTF-8 (decoded lossily, or skipped by config).
     pub invalid_utf8: u64,
     /// Files skipped because reading them failed (permissions, vanished).
@@ -663,6 +667,15 @@ pub struct IndexStatus {
     /// finished (0: none).
     #[serde(default)]
     pub last_run_unix: u64,
+    /// Index runs finished in this process, successful or not (an idle,
+    /// watched repository makes none).
+    #[serde(default)]
+    pub index_runs: u64,
+    /// Why the served index is unusable: damage a request found (a truncated
+    /// or corrupt index file), reported until the rebuild from scratch it
+    /// started succeeds. `None` when no damage is known.
+    #[serde(default)]
+    pub damage: Option<String>,
 }
 
 /// Which way [`SymbolGraphRequest`] walks from the symbol.

@@ -37,6 +37,8 @@ pub struct Indexer {
     /// `config.secrets`, compiled: applied to the text sent to the embedder.
     secrets: SecretRules,
     embedder: Option<(Arc<dyn Embedder>, EmbedConfig)>,
+    /// Build the next generation from scratch, reusing nothing of the current one.
+    rebuild: bool,
 }
 
 impl std::fmt::Debug for Indexer {
@@ -78,7 +80,17 @@ impl Indexer {
             None => root.join(codectx_core::DEFAULT_INDEX_DIR),
         };
         let secrets = SecretRules::new(&config.secrets).map_err(Error::InvalidArgument)?;
-        Ok(Indexer { root, index_dir, config, secrets, embedder: None })
+        Ok(Indexer { root, index_dir, config, secrets, embedder: None, rebuild: false })
+    }
+
+    /// Builds the next generation from scratch: every file is parsed again and
+    /// the text index is written anew instead of forked from the current one.
+    /// The repair for damage that opening the index does not catch (a truncated
+    /// segment file: forking would hard-link the damaged file into the new
+    /// generation). Generation numbers keep counting up.
+    pub fn rebuild(mut self, rebuild: bool) -> Self {
+        self.rebuild = rebuild;
+        self
     }
 
     /// Adds the embedding phase: after each run, the vector table is brought in line
@@ -153,7 +165,7 @@ impl Indexer {
         let scanned: Vec<Scanned> = walked
             .into_par_iter()
             .map(|walked| {
-                let scanned = scan(walked, &old_by_path, old_files);
+                let scanned = scan(walked, &self.root, &old_by_path, old_files);
                 tick(progress, "hash", &hashed, total);
                 scanned
             })
@@ -162,6 +174,7 @@ impl Indexer {
         let mut stats = IndexStats {
             skipped_too_large: counters.too_large.load(Ordering::Relaxed),
             skipped_secret: counters.secret.load(Ordering::Relaxed),
+            skipped_outside_root: counters.outside_root.load(Ordering::Relaxed),
             unreadable: counters.errors.load(Ordering::Relaxed),
             ..IndexStats::default()
         };
@@ -381,6 +394,7 @@ impl Indexer {
             let Some((number, generation)) = store::current_generation(&self.index_dir)? else {
                 return Ok(None);
             };
+
             let manifest = store::read_manifest(&self.index_dir, &generation)?;
             let data = store::read_store(&self.index_dir, &generation)?;
             if TextIndex::open(&generation.text()).is_err() {
@@ -388,15 +402,25 @@ impl Indexer {
             }
             Ok(Some((number, manifest, data)))
         };
-        match load() {
+        let loaded = if self.rebuild {
+            tracing::info!(index = %self.index_dir.display(), "rebuilding the index from scratch, as asked");
+            Err(None)
+        } else {
+            load().map_err(Some)
+        };
+        match loaded {
             Ok(previous) => previous,
             Err(error) => {
-                tracing::warn!(%error, "previous index unusable; rebuilding from scratch");
+                if let Some(error) = error {
+                    tracing::warn!(%error, "previous index unusable; rebuilding from scratch");
+                }
                 // Keep numbering above whatever is on disk so the broken one is never reused.
                 store::current_generation(&self.index_dir)
                     .ok()
                     .flatten()
-                    .map(|(number, _)| (number, broken_manifest(), StoreData::default()))
+                    .map(|(number, _)| number)
+                    .max(store::highest_generation(&self.index_dir))
+                    .map(|number| (number, broken_manifest(), StoreData::default()))
             }
         }
     }
@@ -409,7 +433,7 @@ impl Indexer {
         options: &ChunkOptions,
         writer: &TextWriter,
     ) -> Result<Parsed> {
-        let Ok(bytes) = std::fs::read(&walked.abs_path) else {
+        let Ok(bytes) = walk::read_confined(&walked.abs_path, &self.root) else {
             return Ok(Parsed::Vanished);
         };
         let (source, lossy) = match String::from_utf8(bytes) {
@@ -460,8 +484,8 @@ fn broken_manifest() -> Manifest {
 /// Reads and hashes one file. Changed files are read again when parsed: keeping
 /// their bytes from here would hold a whole cold repository in memory at once
 /// (hundreds of MB), while the second read comes from the page cache.
-fn scan(walked: WalkedFile, old_by_path: &HashMap<&str, usize>, old_files: &[FileEntry]) -> Scanned {
-    let Ok(bytes) = std::fs::read(&walked.abs_path) else {
+fn scan(walked: WalkedFile, root: &Path, old_by_path: &HashMap<&str, usize>, old_files: &[FileEntry]) -> Scanned {
+    let Ok(bytes) = walk::read_confined(&walked.abs_path, root) else {
         return Scanned::Unreadable;
     };
     let sniff = &bytes[..bytes.len().min(BINARY_SNIFF_BYTES)];

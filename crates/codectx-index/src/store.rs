@@ -124,6 +124,17 @@ pub fn current_generation(index_dir: &Path) -> Result<Option<(u64, GenerationDir
     Ok(Some((number, GenerationDir { dir })))
 }
 
+/// The highest generation number among the `gen-N` folders of `index_dir`,
+/// whatever `CURRENT` says (it may be damaged): where a rebuild goes on
+/// counting from, so that generation numbers never go back.
+pub fn highest_generation(index_dir: &Path) -> Option<u64> {
+    std::fs::read_dir(index_dir)
+        .ok()?
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.strip_prefix("gen-")?.parse::<u64>().ok())
+        .max()
+}
+
 /// Reads and checks a generation's manifest: [`Error::IndexVersion`] on a format
 /// mismatch, [`Error::CorruptIndex`] if unreadable.
 pub fn read_manifest(index_dir: &Path, generation: &GenerationDir) -> Result<Manifest> {

@@ -1,8 +1,9 @@
 //! Parallel repository walk with `ignore` (the walker of ripgrep).
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use codectx_core::{Error, IndexConfig, Result, SecretRules};
 use ignore::overrides::OverrideBuilder;
@@ -28,23 +29,30 @@ pub struct WalkCounters {
     pub errors: AtomicU64,
     /// Files the secret filter excludes (`[secrets]`, [`SecretRules::excluded_by`]).
     pub secret: AtomicU64,
+    /// Symbolic links (to a file or a folder) whose target lies outside the
+    /// repository root: never followed, counted once per link.
+    pub outside_root: Arc<AtomicU64>,
 }
 
 /// Walks `root` in parallel, honouring `.gitignore`, `.ignore`, global git excludes,
 /// the include/exclude globs of `config`, skipping `.git` and `index_dir`, and
 /// files over `config.max_file_size` bytes and files the secret filter
 /// (`config.secrets`) excludes (both counted in the returned counters).
-/// Symbolic links are followed when `config.follow_links`; loops are reported by
-/// `ignore` as errors, counted and skipped. The result is sorted by path.
+/// Symbolic links are followed when `config.follow_links`, but only to targets
+/// inside the repository: a link whose canonical target lies outside the
+/// canonical `root` (`passwd -> /etc/passwd`, `etc -> /etc`, `up -> ../..`) is
+/// skipped with everything under it and counted in `outside_root`, so nothing
+/// outside the tree a user pointed codectx at is ever read. Loops are reported
+/// by `ignore` as errors, counted and skipped. The result is sorted by path.
 ///
 /// Errors: [`Error::InvalidArgument`] for an invalid include/exclude glob or
 /// secret rule.
 pub fn walk(root: &Path, index_dir: &Path, config: &IndexConfig) -> Result<(Vec<WalkedFile>, WalkCounters)> {
-    let builder = walk_builder(root, root, index_dir, config)?;
+    let counters = WalkCounters::default();
+    let builder = walk_builder(root, root, index_dir, config, counters.outside_root.clone())?;
     let secrets = SecretRules::new(&config.secrets).map_err(Error::InvalidArgument)?;
     let secrets = &secrets;
 
-    let counters = WalkCounters::default();
     let found = Mutex::new(Vec::new());
     let max_size = config.max_file_size;
     builder.build_parallel().run(|| {
@@ -103,10 +111,17 @@ pub fn walk(root: &Path, index_dir: &Path, config: &IndexConfig) -> Result<(Vec<
 
 /// The `ignore` walker from `start` (`root` or a folder under it) with the rules
 /// of [`walk`] over `root`: ignore files, include/exclude globs (relative to
-/// `root`), hidden files, and `.git` and the index folder left out.
+/// `root`), hidden files, `.git` and the index folder left out, and symbolic
+/// links leading outside `root` skipped (counted in `outside_root`).
 ///
 /// Errors: [`Error::InvalidArgument`] for an invalid include/exclude glob.
-fn walk_builder(root: &Path, start: &Path, index_dir: &Path, config: &IndexConfig) -> Result<WalkBuilder> {
+fn walk_builder(
+    root: &Path,
+    start: &Path,
+    index_dir: &Path,
+    config: &IndexConfig,
+    outside_root: Arc<AtomicU64>,
+) -> Result<WalkBuilder> {
     let mut overrides = OverrideBuilder::new(root);
     for glob in &config.include {
         overrides.add(glob).map_err(|error| Error::InvalidArgument(format!("include glob {glob:?}: {error}")))?;
@@ -119,6 +134,7 @@ fn walk_builder(root: &Path, start: &Path, index_dir: &Path, config: &IndexConfi
     let overrides = overrides.build().map_err(|error| Error::InvalidArgument(format!("globs: {error}")))?;
 
     let index_dir = index_dir.canonicalize().unwrap_or_else(|_| index_dir.to_path_buf());
+    let real_root = root.canonicalize().unwrap_or_else(|_| root.to_path_buf());
     let mut builder = WalkBuilder::new(start);
     builder
         .hidden(!config.hidden)
@@ -134,6 +150,10 @@ fn walk_builder(root: &Path, start: &Path, index_dir: &Path, config: &IndexConfi
         .filter_entry(move |entry| {
             let name = entry.file_name();
             if name == ".git" || name == codectx_core::DEFAULT_INDEX_DIR {
+                return false;
+            }
+            if entry.path_is_symlink() && entry.depth() > 0 && !link_stays_inside(entry.path(), &real_root) {
+                outside_root.fetch_add(1, Ordering::Relaxed);
                 return false;
             }
             !(entry.file_type().is_some_and(|kind| kind.is_dir()) && entry.path() == index_dir)
@@ -152,7 +172,7 @@ pub fn walk_dirs(root: &Path, start: &Path, index_dir: &Path, config: &IndexConf
     if start != root && !included(root, start, index_dir, config)? {
         return Ok(Vec::new());
     }
-    let builder = walk_builder(root, start, index_dir, config)?;
+    let builder = walk_builder(root, start, index_dir, config, Arc::default())?;
     let mut dirs: Vec<PathBuf> = builder
         .build()
         .filter_map(|entry| entry.ok())
@@ -185,7 +205,7 @@ pub fn included_entries(
     index_dir: &Path,
     config: &IndexConfig,
 ) -> Result<std::collections::HashSet<PathBuf>> {
-    let mut builder = walk_builder(root, folder, index_dir, config)?;
+    let mut builder = walk_builder(root, folder, index_dir, config, Arc::default())?;
     builder.max_depth(Some(1));
     Ok(builder
         .build()
@@ -193,6 +213,56 @@ pub fn included_entries(
         .filter(|entry| entry.depth() == 1)
         .map(|entry| entry.into_path())
         .collect())
+}
+
+/// Whether the symbolic link at `link` resolves to a path under `real_root` (a
+/// canonical path). A dangling link resolves nowhere: kept, so that the walker
+/// reports it as the broken link it is (counted as a walk error).
+fn link_stays_inside(link: &Path, real_root: &Path) -> bool {
+    match link.canonicalize() {
+        Ok(target) => target.starts_with(real_root),
+        Err(_) => std::fs::symlink_metadata(link).is_ok() && std::fs::metadata(link).is_err(),
+    }
+}
+
+/// Reads the file at `path` if the file actually opened lies under `real_root`
+/// (a canonical path): the walk checked every link on the way, and this check,
+/// made on the open descriptor (`/proc/self/fd` on Linux, the canonical path
+/// elsewhere), also holds when a file or folder was swapped for a link leading
+/// outside between the walk and the read.
+///
+/// Errors: the I/O error of opening or reading, or
+/// [`std::io::ErrorKind::PermissionDenied`] when the file opened lies outside
+/// `real_root`.
+pub fn read_confined(path: &Path, real_root: &Path) -> std::io::Result<Vec<u8>> {
+    let mut file = std::fs::File::open(path)?;
+    let opened = opened_path(&file, path)?;
+    if !opened.starts_with(real_root) {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!("{} leads outside the repository", path.display()),
+        ));
+    }
+    let mut bytes = Vec::with_capacity(file.metadata().map_or(0, |metadata| metadata.len() as usize));
+    file.read_to_end(&mut bytes)?;
+    Ok(bytes)
+}
+
+/// The canonical path of the file `file` opened as `path`.
+#[cfg(target_os = "linux")]
+fn opened_path(file: &std::fs::File, path: &Path) -> std::io::Result<PathBuf> {
+    use std::os::fd::AsRawFd;
+    match std::fs::read_link(format!("/proc/self/fd/{}", file.as_raw_fd())) {
+        Ok(opened) => Ok(opened),
+        // No /proc (a minimal container): the canonical path of the name.
+        Err(_) => path.canonicalize(),
+    }
+}
+
+/// The canonical path of the file `file` opened as `path`.
+#[cfg(not(target_os = "linux"))]
+fn opened_path(_file: &std::fs::File, path: &Path) -> std::io::Result<PathBuf> {
+    path.canonicalize()
 }
 
 /// `a/b/c.rs` from a relative path; `None` for a path that is not valid UTF-8

@@ -704,10 +704,7 @@ fn bm25(
     }
     let accept = |path: &str| matcher.accepts(path);
     let filter: Option<&(dyn Fn(&str) -> bool + Sync)> = if matcher.is_all() { None } else { Some(&accept) };
-    let hits = snapshot
-        .text()
-        .search(&terms, options.candidates, filter)
-        .map_err(|error| codectx_core::Error::Internal(format!("bm25 search: {error}")))?;
+    let hits = snapshot.text().search(&terms, options.candidates, filter).map_err(codectx_core::Error::from)?;
     Ok(hits
         .into_iter()
         .filter_map(|hit| {
@@ -770,10 +767,7 @@ fn symbol_hits(
         // No exact hit: a fuzzy one (typos, other spellings) for longer names.
         let last = segments.last().copied().unwrap_or("");
         if last.len() >= 6 {
-            let hits = snapshot
-                .text()
-                .symbol_hits(last, 1, 20)
-                .map_err(|error| codectx_core::Error::Internal(format!("symbol search: {error}")))?;
+            let hits = snapshot.text().symbol_hits(last, 1, 20).map_err(codectx_core::Error::from)?;
             for hit in hits {
                 if let Some((file, _)) = snapshot.file(&hit.path) {
                     if accepts(file) {
@@ -890,10 +884,7 @@ fn message_hits(
         }
         terms.sort_by(|a, b| a.1.cmp(&b.1).then_with(|| a.0.cmp(&b.0)));
         let words: Vec<String> = terms.into_iter().take(MESSAGE_TERMS).map(|(term, _)| term).collect();
-        let hits = snapshot
-            .text()
-            .search_all(&words, 20)
-            .map_err(|error| codectx_core::Error::Internal(format!("message search: {error}")))?;
+        let hits = snapshot.text().search_all(&words, 20).map_err(codectx_core::Error::from)?;
         for hit in hits {
             if let Some((file, _)) = snapshot.file(&hit.path) {
                 if accepts(file) {

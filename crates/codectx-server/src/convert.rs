@@ -540,6 +540,8 @@ impl IntoProto for codectx_core::IndexStatus {
             queued: self.queued,
             head_commit: self.head_commit,
             last_run_unix: self.last_run_unix,
+            index_runs: self.index_runs,
+            damage: self.damage.unwrap_or_default(),
         }
     }
 }
@@ -559,6 +561,8 @@ impl IntoProto for IndexStats {
             resolved_imports: self.resolved_imports,
             skipped_binary: self.skipped_binary,
             skipped_too_large: self.skipped_too_large,
+            skipped_secret: self.skipped_secret,
+            skipped_outside_root: self.skipped_outside_root,
             invalid_utf8: self.invalid_utf8,
             generation: self.generation,
             elapsed_ms: self.elapsed_ms,
@@ -595,8 +599,8 @@ impl FromProto<pb::IndexStats> for IndexStats {
             imports: proto.imports,
             skipped_binary: proto.skipped_binary,
             skipped_too_large: proto.skipped_too_large,
-            // Not in the proto (yet): a client sees 0.
-            skipped_secret: 0,
+            skipped_secret: proto.skipped_secret,
+            skipped_outside_root: proto.skipped_outside_root,
             invalid_utf8: proto.invalid_utf8,
             unreadable: proto.unreadable,
             parse_timeouts: proto.parse_timeouts,
@@ -820,7 +824,8 @@ mod tests {
             imports: 9,
             skipped_binary: 10,
             skipped_too_large: 11,
-            skipped_secret: 0,
+            skipped_secret: 22,
+            skipped_outside_root: 23,
             invalid_utf8: 12,
             unreadable: 13,
             parse_timeouts: 14,

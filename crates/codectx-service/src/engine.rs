@@ -94,6 +94,9 @@ pub struct Engine {
     /// Whether [`Engine::start_watching`] was called (repositories added later
     /// are watched too).
     watching: std::sync::atomic::AtomicBool,
+    /// Whether damage a request finds in a served index starts a rebuild
+    /// ([`Engine::heal_damaged_indexes`]).
+    heal: std::sync::atomic::AtomicBool,
 }
 
 /// An embedder loaded on first use; `Err` keeps why embeddings are unavailable.
@@ -177,6 +180,7 @@ impl Engine {
             planner,
             runner,
             watching: std::sync::atomic::AtomicBool::new(false),
+            heal: std::sync::atomic::AtomicBool::new(false),
         })
     }
 }
@@ -265,7 +269,49 @@ impl Engine {
     /// generation was published) on a blocking thread.
     async fn snapshot(&self, name: &str) -> Result<Arc<IndexSnapshot>> {
         let repository = self.repository(name)?;
-        run_blocking(move || current_snapshot(&repository)).await
+        let opened = run_blocking(move || current_snapshot(&repository)).await;
+        self.check_damage(name, opened)
+    }
+
+    /// From now on, damage that a request finds in a repository's served index
+    /// (a truncated or corrupt file: [`Error::CorruptIndex`]) starts a rebuild
+    /// from scratch of that repository in the background, while the others keep
+    /// serving; [`ContextService::index_status`] reports the damage until the
+    /// rebuild succeeds. `codectx serve` turns this on; a one-shot CLI command
+    /// leaves it off and tells the user to run `codectx index --rebuild`.
+    pub fn heal_damaged_indexes(&self) {
+        self.heal.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Makes the next index run of `repository` a rebuild from scratch
+    /// ([`codectx_index::Indexer::rebuild`]): `codectx index --rebuild`.
+    ///
+    /// Errors: [`Error::UnknownRepository`].
+    pub fn request_rebuild(&self, repository: &str) -> Result<()> {
+        self.repository(repository)?.fresh().request_rebuild();
+        Ok(())
+    }
+
+    /// Passes `result` through; when it is [`Error::CorruptIndex`], the
+    /// repository's cached snapshot is dropped, the damage recorded, and (with
+    /// [`Engine::heal_damaged_indexes`]) one rebuild requested.
+    fn check_damage<T>(&self, name: &str, result: Result<T>) -> Result<T> {
+        if let Err(error @ Error::CorruptIndex { .. }) = &result {
+            if let Ok(repository) = self.repository(name) {
+                *repository.snapshot.write().expect("snapshot lock") = None;
+                let new = repository.fresh().record_damage(error.to_string());
+                if new {
+                    if self.heal.load(std::sync::atomic::Ordering::SeqCst) {
+                        tracing::error!(repository = %name, %error, "the served index is damaged; rebuilding it");
+                        freshness::request(&repository.queue, &self.runner);
+                    } else {
+                        // A one-shot command: the error itself tells the user what to do.
+                        tracing::debug!(repository = %name, %error, "the index is damaged");
+                    }
+                }
+            }
+        }
+        result
     }
 
     /// Starts a file watcher on every served repository (and on repositories
@@ -300,6 +346,11 @@ impl Engine {
     /// [`Error::DeadlineExceeded`] at the deadline, or with the index run's error
     /// when the run it waited for failed.
     async fn fresh_snapshot(&self, name: &str, freshness: &codectx_core::Freshness) -> Result<Arc<IndexSnapshot>> {
+        let snapshot = self.wait_for_snapshot(name, freshness).await;
+        self.check_damage(name, snapshot)
+    }
+
+    async fn wait_for_snapshot(&self, name: &str, freshness: &codectx_core::Freshness) -> Result<Arc<IndexSnapshot>> {
         let repository = self.repository(name)?;
         if !freshness.waits() {
             return run_blocking(move || current_snapshot(&repository)).await;
@@ -440,11 +491,12 @@ impl ContextService for Engine {
             request.validate()?;
             let snapshot = self.fresh_snapshot(&repository, &request.freshness).await?;
             let planner = self.planner.clone();
-            run_blocking(move || {
+            let bundle = run_blocking(move || {
                 let (options, hits) = planner.plan(&snapshot, &request.query, request.mode)?;
                 codectx_retrieve::assemble_hybrid(&snapshot, &request, &hits, &options)
             })
-            .await
+            .await;
+            self.check_damage(&repository, bundle)
         })
     }
 
@@ -521,11 +573,12 @@ impl ContextService for Engine {
             codectx_core::validate_query(&request.query)?;
             let snapshot = self.snapshot(&repository).await?;
             let planner = self.planner.clone();
-            run_blocking(move || {
+            let hits = run_blocking(move || {
                 let (options, hits) = planner.plan(&snapshot, &request.query, request.mode)?;
                 codectx_retrieve::search_hybrid(&snapshot, &request, &hits, &options)
             })
-            .await
+            .await;
+            self.check_damage(&repository, hits)
         })
     }
 
@@ -561,8 +614,11 @@ impl ContextService for Engine {
         let (name, page_token) = (name.to_string(), page_token.to_string());
         Box::pin(async move {
             let snapshot = self.snapshot(&repository).await?;
-            run_blocking(move || codectx_retrieve::references::references(&snapshot, &name, page_size, &page_token))
-                .await
+            let references = run_blocking(move || {
+                codectx_retrieve::references::references(&snapshot, &name, page_size, &page_token)
+            })
+            .await;
+            self.check_damage(&repository, references)
         })
     }
 
@@ -574,7 +630,8 @@ impl ContextService for Engine {
         let repository = repository.to_string();
         Box::pin(async move {
             let snapshot = self.snapshot(&repository).await?;
-            run_blocking(move || codectx_retrieve::references::symbol_graph(&snapshot, &request)).await
+            let graph = run_blocking(move || codectx_retrieve::references::symbol_graph(&snapshot, &request)).await;
+            self.check_damage(&repository, graph)
         })
     }
 
@@ -662,7 +719,8 @@ impl ContextService for Engine {
             for (name, repository) in self.all_repositories() {
                 let snapshot = {
                     let repository = repository.clone();
-                    run_blocking(move || current_snapshot(&repository)).await.ok()
+                    let opened = run_blocking(move || current_snapshot(&repository)).await;
+                    self.check_damage(&name, opened).ok()
                 };
                 out.push(repository_info(&name, &repository, snapshot.as_deref()));
             }
@@ -746,10 +804,11 @@ impl ContextService for Engine {
                 let repository = repository.clone();
                 run_blocking(move || {
                     let head = codectx_index::git_head(&repository.spec.root).unwrap_or_default();
-                    Ok((current_snapshot(&repository).ok(), head))
+                    Ok((current_snapshot(&repository), head))
                 })
                 .await?
             };
+            let snapshot = self.check_damage(&name, snapshot).ok();
             let fresh = repository.fresh();
             let state = fresh.state();
             let (last_run, last_error) = match state.last {
@@ -770,6 +829,8 @@ impl ContextService for Engine {
                 queued: requested > state.completed.max(state.running),
                 head_commit,
                 last_run_unix: state.finished_unix,
+                index_runs: fresh.runs(),
+                damage: fresh.damage(),
             })
         })
     }

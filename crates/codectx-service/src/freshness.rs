@@ -30,7 +30,8 @@ use std::time::{Duration, Instant};
 
 use codectx_core::{EmbedConfig, EmbedProvider, Error, IndexConfig, IndexProgress, IndexStats, Result};
 use codectx_index::Indexer;
-use notify_debouncer_full::notify::{RecommendedWatcher, RecursiveMode};
+use notify_debouncer_full::notify::event::{AccessKind, AccessMode, ModifyKind};
+use notify_debouncer_full::notify::{EventKind, RecommendedWatcher, RecursiveMode};
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
 use tokio::sync::{broadcast, watch, Notify, Semaphore};
 
@@ -68,6 +69,15 @@ pub(crate) struct Freshness {
     closed: AtomicBool,
     /// The live watcher, if any (dropping it stops watching).
     watcher: Mutex<Option<WatchHandle>>,
+    /// Whether the next run rebuilds from scratch ([`Indexer::rebuild`]): set
+    /// when the served generation was found damaged, cleared when a run starts
+    /// (and set again if that run fails).
+    rebuild: AtomicBool,
+    /// Why the served generation is unusable (damage found by a request), until
+    /// a rebuild succeeds.
+    damage: Mutex<Option<String>>,
+    /// Index runs finished in this process (successful or not).
+    runs: AtomicU64,
 }
 
 impl Default for Freshness {
@@ -82,6 +92,9 @@ impl Default for Freshness {
             driver: AtomicBool::new(false),
             closed: AtomicBool::new(false),
             watcher: Mutex::new(None),
+            rebuild: AtomicBool::new(false),
+            damage: Mutex::new(None),
+            runs: AtomicU64::new(0),
         }
     }
 }
@@ -115,6 +128,29 @@ impl Freshness {
     /// Changed paths not covered by a finished run.
     pub fn pending_changes(&self) -> u64 {
         self.pending_paths.load(Ordering::SeqCst) + self.running_paths.load(Ordering::SeqCst)
+    }
+
+    /// Index runs finished in this process, successful or not.
+    pub fn runs(&self) -> u64 {
+        self.runs.load(Ordering::SeqCst)
+    }
+
+    /// Why the served generation is unusable, while a rebuild is pending.
+    pub fn damage(&self) -> Option<String> {
+        self.damage.lock().expect("damage lock").clone()
+    }
+
+    /// Records damage of the served generation and marks the next run as a
+    /// rebuild from scratch. Returns whether the damage is new (no rebuild was
+    /// pending yet), so that the caller requests one run, not one per request.
+    pub fn record_damage(&self, why: String) -> bool {
+        *self.damage.lock().expect("damage lock") = Some(why);
+        !self.rebuild.swap(true, Ordering::SeqCst)
+    }
+
+    /// Makes the next run a rebuild from scratch (`codectx index --rebuild`).
+    pub fn request_rebuild(&self) {
+        self.rebuild.store(true, Ordering::SeqCst);
     }
 
     /// Stops the driver and the watcher (the repository was removed).
@@ -248,6 +284,7 @@ async fn drive(target: Arc<QueueTarget>, runner: Runner) {
             }
         };
         fresh.running_paths.store(0, Ordering::SeqCst);
+        fresh.runs.fetch_add(1, Ordering::SeqCst);
         fresh.state.send_modify(|state| {
             state.completed = covers;
             state.running = 0;
@@ -261,7 +298,24 @@ async fn drive(target: Arc<QueueTarget>, runner: Runner) {
 /// vectors when an embedder is configured. An embedder that does not load leaves
 /// the lexical index complete and says why in `stats.embeddings.error`.
 fn run_index(target: &QueueTarget, runner: &Runner, covers: u64) -> Result<IndexStats> {
-    let indexer = Indexer::new(&target.root, target.index_dir.as_deref(), runner.index.clone())?;
+    let rebuild = target.fresh.rebuild.swap(false, Ordering::SeqCst);
+    let outcome = run_indexer(target, runner, covers, rebuild);
+    match &outcome {
+        // Still to do: the next run rebuilds.
+        Err(_) if rebuild => target.fresh.rebuild.store(true, Ordering::SeqCst),
+        Ok(_) if rebuild => {
+            let damage = target.fresh.damage.lock().expect("damage lock").take();
+            if let Some(damage) = damage {
+                tracing::info!(repository = %target.name, %damage, "damaged index rebuilt");
+            }
+        }
+        _ => {}
+    }
+    outcome
+}
+
+fn run_indexer(target: &QueueTarget, runner: &Runner, covers: u64, rebuild: bool) -> Result<IndexStats> {
+    let indexer = Indexer::new(&target.root, target.index_dir.as_deref(), runner.index.clone())?.rebuild(rebuild);
     let mut load_error = None;
     let indexer = match runner.embed.provider {
         EmbedProvider::None => indexer,
@@ -345,7 +399,11 @@ pub(crate) async fn watch(target: Arc<QueueTarget>, runner: Runner, debounce: Du
     let (sender, mut receiver) = tokio::sync::mpsc::unbounded_channel::<Vec<PathBuf>>();
     let debouncer = new_debouncer(debounce, None, move |result: DebounceEventResult| match result {
         Ok(events) => {
-            let paths: Vec<PathBuf> = events.into_iter().flat_map(|event| event.event.paths).collect();
+            let paths: Vec<PathBuf> = events
+                .into_iter()
+                .filter(|event| may_change_content(&event.event.kind))
+                .flat_map(|event| event.event.paths)
+                .collect();
             if !paths.is_empty() {
                 let _ = sender.send(paths);
             }
@@ -418,6 +476,25 @@ pub(crate) async fn watch(target: Arc<QueueTarget>, runner: Runner, debounce: Du
     *target.fresh.watcher.lock().expect("watcher lock") =
         Some(WatchHandle { _debouncer: debouncer, _task: AbortOnDrop(task) });
     Ok(())
+}
+
+/// Whether a file-system event can change what the index holds: a file or
+/// folder created, written, renamed or removed. Opening, reading and closing a
+/// file unwritten (`inotify`'s `IN_OPEN`, `IN_ACCESS`, `IN_CLOSE_NOWRITE`) and
+/// metadata changes (permissions, timestamps, `IN_ATTRIB`) cannot: each index
+/// run opens every file it walks (and git's `HEAD`), so counting those made every
+/// run request the next one, a loop on an idle server.
+fn may_change_content(kind: &EventKind) -> bool {
+    match kind {
+        EventKind::Create(_) | EventKind::Remove(_) => true,
+        EventKind::Modify(ModifyKind::Metadata(_)) => false,
+        EventKind::Modify(_) => true,
+        // A file opened for writing was closed: its content may be new.
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        // The backend lost events (a queue overflow) or cannot say what happened.
+        EventKind::Any | EventKind::Other => true,
+    }
 }
 
 fn watch_error(path: &Path, error: notify_debouncer_full::notify::Error) -> Error {
@@ -500,4 +577,41 @@ fn relevant_changes(
         }
     }
     changed
+}
+
+#[cfg(test)]
+mod tests {
+    use notify_debouncer_full::notify::event::{CreateKind, DataChange, MetadataKind, RemoveKind, RenameMode};
+
+    use super::*;
+
+    #[test]
+    fn reads_and_metadata_do_not_count_as_changes_writes_creates_renames_and_removes_do() {
+        let quiet = [
+            EventKind::Access(AccessKind::Open(AccessMode::Any)),
+            EventKind::Access(AccessKind::Read),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+            EventKind::Access(AccessKind::Any),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::AccessTime)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::Any)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::Permissions)),
+        ];
+        for kind in quiet {
+            assert!(!may_change_content(&kind), "{kind:?} must not trigger a run");
+        }
+        let changes = [
+            EventKind::Create(CreateKind::File),
+            EventKind::Create(CreateKind::Folder),
+            EventKind::Remove(RemoveKind::File),
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            EventKind::Modify(ModifyKind::Any),
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            EventKind::Other,
+        ];
+        for kind in changes {
+            assert!(may_change_content(&kind), "{kind:?} must trigger a run");
+        }
+    }
 }

@@ -86,6 +86,13 @@ impl Error {
             | TantivyError::DeserializeError(_) => {
                 Error::Corrupt { path: path.to_path_buf(), reason: format!("{operation}: {source}") }
             }
+            // A read past the end of a file that was truncated after it was opened
+            // (see [`crate::directory`]), or bytes that do not decode.
+            TantivyError::IoError(ref io)
+                if matches!(io.kind(), std::io::ErrorKind::UnexpectedEof | std::io::ErrorKind::InvalidData) =>
+            {
+                Error::Corrupt { path: path.to_path_buf(), reason: format!("{operation}: {source}") }
+            }
             TantivyError::LockFailure(..) => Error::Locked { path: path.to_path_buf() },
             source => Error::Tantivy { path: path.to_path_buf(), operation, source },
         }

@@ -16,6 +16,7 @@ use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DocAddress, Index, IndexReader, IndexWriter, ReloadPolicy, Searcher, TantivyDocument, Term};
 
 use crate::collector::FilteredTopScore;
+use crate::directory::ReadDirectory;
 use crate::error::{Error, Result};
 use crate::schema::{self, Fields, F_ORDINAL, F_PATH_KEY};
 use crate::tokenizer::{CodeTokenizer, CODE_TOKENIZER, MAX_TOKEN_BYTES};
@@ -196,8 +197,10 @@ impl TextIndex {
             fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         let (schema, fields) = schema::build();
-        let index = Index::create_in_dir(dir, schema)
-            .map_err(|e| Error::Create { path: dir.to_path_buf(), reason: e.to_string() })?;
+        let create_error = |reason: String| Error::Create { path: dir.to_path_buf(), reason };
+        let directory = ReadDirectory::open(dir).map_err(|e| create_error(e.to_string()))?;
+        let index = Index::create(directory, schema, tantivy::IndexSettings::default())
+            .map_err(|e| create_error(e.to_string()))?;
         register_tokenizers(&index);
         let reader = Self::make_reader(dir, &index)?;
         Ok(TextIndex { dir: dir.to_path_buf(), index, reader, fields, boosts: FieldBoosts::DEFAULT })
@@ -218,7 +221,8 @@ impl TextIndex {
             return Err(open_error("no meta.json: not a text index".into()));
         }
         let opened = guarded(dir, "open", || {
-            let index = Index::open_in_dir(dir).map_err(|e| open_error(e.to_string()))?;
+            let directory = ReadDirectory::open(dir).map_err(|e| open_error(e.to_string()))?;
+            let index = Index::open(directory).map_err(|e| open_error(e.to_string()))?;
             let (expected, fields) = schema::build();
             if index.schema() != expected {
                 return Err(open_error(

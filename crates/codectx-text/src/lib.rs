@@ -61,6 +61,7 @@
 #![deny(missing_docs)]
 
 mod collector;
+pub mod directory;
 mod error;
 mod index;
 mod schema;
