@@ -1,10 +1,11 @@
 //! Malformed gRPC requests against the real server, in process: empty and blank
-//! fields, queries past the 64 KiB cap and messages past the 16 MiB decoding
-//! limit, budgets, limits and depths out of range (negative ones too, sent as the
-//! 10-byte varints other languages' clients write for them), unknown modes and
-//! directions, bad globs, and invalid UTF-8 in `string` fields. Each is answered
-//! with a clean status of the documented code whose message is one line; the
-//! server keeps serving afterwards.
+//! fields, queries past the 64 KiB cap, names past 1 KiB, paths and globs past
+//! 4 KiB (up to 10 MB) and messages past the 16 MiB decoding limit, budgets,
+//! limits and depths out of range (negative ones too, sent as the 10-byte varints
+//! other languages' clients write for them), unknown modes and directions, bad
+//! globs, and invalid UTF-8 in `string` fields. Each is answered with a clean
+//! status of the documented code whose message is one line and quotes at most a
+//! short prefix of what was sent; the server keeps serving afterwards.
 //!
 //! Requests the generated client cannot express (invalid UTF-8, negative varints,
 //! bytes that are not protobuf) are encoded by hand and sent with [`RawCodec`].
@@ -87,6 +88,17 @@ async fn call_raw(channel: &Channel, method: &str, body: Vec<u8>) -> Result<Vec<
     grpc.unary(tonic::Request::new(body), path, RawCodec).await.map(tonic::Response::into_inner)
 }
 
+/// Calls server-streaming `method` with a hand-encoded body and reads the stream
+/// to its end.
+async fn call_raw_streaming(channel: &Channel, method: &str, body: Vec<u8>) -> Result<(), Status> {
+    let mut grpc = tonic::client::Grpc::new(channel.clone());
+    grpc.ready().await.map_err(|error| Status::unavailable(error.to_string()))?;
+    let path = format!("/codectx.v1.CodeContext/{method}").parse().expect("a path");
+    let mut stream = grpc.server_streaming(tonic::Request::new(body), path, RawCodec).await?.into_inner();
+    while stream.message().await?.is_some() {}
+    Ok(())
+}
+
 /// Protobuf varint.
 fn varint(mut value: u64, out: &mut Vec<u8>) {
     while value >= 0x80 {
@@ -97,7 +109,7 @@ fn varint(mut value: u64, out: &mut Vec<u8>) {
 }
 
 /// A length-delimited field (string, bytes, message): tag, length, bytes.
-fn field_bytes(tag: u32, bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn field_bytes(tag: u32, bytes: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     varint(u64::from(tag) << 3 | 2, &mut out);
     varint(bytes.len() as u64, &mut out);
@@ -364,7 +376,7 @@ async fn bad_path_filters_are_invalid_arguments() {
     let mut client = server.client().await;
     let invalid = Code::InvalidArgument;
 
-    let long = "a".repeat(1025);
+    let long = "a".repeat(codectx_core::MAX_PATH_BYTES + 1);
     let bad: [(&[&str], &[&str]); 7] = [
         (&["a["], &[]),
         (&[], &["{a,b"]),
@@ -378,10 +390,26 @@ async fn bad_path_filters_are_invalid_arguments() {
         let what = format!("filter {include:?} / {exclude:?}");
         let request = GetContextRequest { filter: filter(include, exclude), ..context("redirects") };
         let status = assert_status(client.get_context(request).await, invalid, &what);
-        assert!(status.message().contains("invalid path glob"), "{what}: {status:?}");
+        let expected = if include.len() == 1 && include[0].len() > codectx_core::MAX_PATH_BYTES {
+            "more than the limit"
+        } else {
+            "invalid path glob"
+        };
+        assert!(status.message().contains(expected), "{what}: {status:?}");
         let request = SearchRequest { filter: filter(include, exclude), ..search("redirects") };
         assert_status(client.search(request).await, invalid, &what);
     }
+    // More globs than a list may hold.
+    let many = vec!["src/**"; codectx_core::MAX_FILTER_GLOBS + 1];
+    let request = SearchRequest { filter: filter(&many, &[]), ..search("redirects") };
+    let status = assert_status(client.search(request).await, invalid, "65 include globs");
+    assert!(status.message().contains("65 include globs, more than the limit of 64"), "{status:?}");
+    // At the limits, the globs are compiled and used.
+    let at_limit = format!("{}*", "a".repeat(codectx_core::MAX_PATH_BYTES - 1));
+    let mut globs = vec!["pyapp/**"; codectx_core::MAX_FILTER_GLOBS - 1];
+    globs.push(&at_limit);
+    let request = SearchRequest { filter: filter(&globs, &[]), ..search("redirects") };
+    assert!(!client.search(request).await.expect("64 globs, one of 4 KiB").into_inner().hits.is_empty());
     // A valid filter still works.
     let request = SearchRequest { filter: filter(&["pyapp/**"], &["**/test_*"]), ..search("redirects") };
     let hits = client.search(request).await.expect("a valid filter").into_inner().hits;
@@ -392,11 +420,11 @@ async fn bad_path_filters_are_invalid_arguments() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn invalid_utf8_and_garbage_bytes_are_refused_cleanly() {
-    // tonic decodes the body before the service sees it, and maps every protobuf
-    // decode error to INTERNAL (tonic-prost `from_decode_error`, following the
-    // gRPC status-code table: "Error parsing request proto" is INTERNAL). The
-    // adapter cannot map it (the handler is never called); what the client gets is
-    // INTERNAL with prost's one-line reason, and the connection keeps working.
+    // tonic decodes the body before the service sees it; tonic-prost's codec would
+    // answer INTERNAL (the gRPC table's "error parsing request proto"). The
+    // server's codec (`codectx_proto::codec::RequestCodec`) answers
+    // INVALID_ARGUMENT with prost's one-line reason: the request is the client's
+    // error. The connection keeps working.
     let server = TestServer::start(engine(shared_index().index_dir.clone())).await;
     let channel = server.channel().await;
     let repository = field_bytes(1, REPO.as_bytes());
@@ -424,16 +452,30 @@ async fn invalid_utf8_and_garbage_bytes_are_refused_cleanly() {
         ("GetFileDependencies", [repository.clone(), field_bytes(2, b"a\xffb.py")].concat(), "path"),
     ];
     for (method, body, what) in cases {
-        let status = assert_status(call_raw(&channel, method, body).await, Code::Internal, &format!("{method} {what}"));
+        let status =
+            assert_status(call_raw(&channel, method, body).await, Code::InvalidArgument, &format!("{method} {what}"));
         assert!(status.message().contains("UTF-8"), "{method} {what}: {status:?}");
+        assert!(status.message().starts_with("invalid argument: "), "{method} {what}: {status:?}");
     }
 
     // Bytes that are not a protobuf message at all: a truncated field, a bad wire
-    // type, a length past the end.
-    let garbage: [&[u8]; 3] = [&[0x0a, 0x05, b'a'], &[0x0f, 0x01], &[0x12, 0xff, 0xff, 0xff, 0xff, 0x0f]];
+    // type, a length past the end, a varint of eleven bytes.
+    let garbage: [&[u8]; 4] = [
+        &[0x0a, 0x05, b'a'],
+        &[0x0f, 0x01],
+        &[0x12, 0xff, 0xff, 0xff, 0xff, 0x0f],
+        &[0x18, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01],
+    ];
     for body in garbage {
-        let status = assert_status(call_raw(&channel, "Search", body.to_vec()).await, Code::Internal, "garbage");
-        assert!(status.message().contains("failed to decode"), "{status:?}");
+        for method in ["Search", "GetIndexStatus", "Generate", "ListRepositories"] {
+            let status = if method == "Generate" {
+                call_raw_streaming(&channel, method, body.to_vec()).await
+            } else {
+                call_raw(&channel, method, body.to_vec()).await.map(|_| ())
+            };
+            let status = assert_status(status, Code::InvalidArgument, &format!("garbage {body:?} to {method}"));
+            assert!(status.message().contains("failed to decode"), "{status:?}");
+        }
     }
 
     // The same connection still serves a valid hand-encoded request.
@@ -477,5 +519,214 @@ async fn messages_echoing_the_request_stay_on_one_line() {
     assert_status(client.get_symbol_graph(request).await, Code::NotFound, "unknown symbol");
     let request = GetFileDependenciesRequest { repository: REPO.into(), path: "no/such\nfile.py".into() };
     assert_status(client.get_file_dependencies(request).await, Code::NotFound, "unknown file");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_paths_and_globs_over_their_limits_are_refused_with_short_messages() {
+    // Names (repository, symbol, mode, model, page token, commit) are at most
+    // 1 KiB, paths and globs 4 KiB: one byte more is INVALID_ARGUMENT naming the
+    // limit, on every RPC, up to 10 MB; the message never quotes the field.
+    use codectx_core::{MAX_NAME_BYTES, MAX_PATH_BYTES};
+    use codectx_proto::v1::{AddRepositoryRequest, Freshness, GenerateRequest, ModelOptions, RemoveRepositoryRequest};
+
+    let server = TestServer::start(engine(shared_index().index_dir.clone())).await;
+    let mut client = server.client().await;
+    let repo = || REPO.to_string();
+    for (name_len, path_len) in [(MAX_NAME_BYTES + 1, MAX_PATH_BYTES + 1), (10_000_000, 10_000_000)] {
+        let name = "n".repeat(name_len);
+        let path = "p/".repeat(path_len / 2 + 1);
+        let name_limit = format!("has {} bytes, more than the limit of {MAX_NAME_BYTES}", name.len());
+        let path_limit = format!("has {} bytes, more than the limit of {MAX_PATH_BYTES}", path.len());
+        let results: Vec<(&str, Result<(), Status>, &str)> = vec![
+            (
+                "GetContext repository",
+                client
+                    .get_context(GetContextRequest { repository: name.clone(), ..context("redirects") })
+                    .await
+                    .map(drop),
+                &name_limit,
+            ),
+            (
+                "GetContext mode",
+                client.get_context(GetContextRequest { mode: name.clone(), ..context("redirects") }).await.map(drop),
+                &name_limit,
+            ),
+            (
+                "GetContext min_commit",
+                client
+                    .get_context(GetContextRequest {
+                        freshness: Some(Freshness { min_commit: name.clone(), ..Default::default() }),
+                        ..context("redirects")
+                    })
+                    .await
+                    .map(drop),
+                &name_limit,
+            ),
+            (
+                "GetContext exclude glob",
+                client
+                    .get_context(GetContextRequest { filter: filter(&[], &[path.as_str()]), ..context("redirects") })
+                    .await
+                    .map(drop),
+                &path_limit,
+            ),
+            (
+                "Generate model",
+                client
+                    .generate(GenerateRequest {
+                        repository: repo(),
+                        instruction: "x".into(),
+                        model: Some(ModelOptions { model: name.clone(), ..Default::default() }),
+                        ..Default::default()
+                    })
+                    .await
+                    .map(drop),
+                &name_limit,
+            ),
+            (
+                "Search include glob",
+                client
+                    .search(SearchRequest { filter: filter(&[path.as_str()], &[]), ..search("redirects") })
+                    .await
+                    .map(drop),
+                &path_limit,
+            ),
+            (
+                "GetSymbols name",
+                client
+                    .get_symbols(GetSymbolsRequest { repository: repo(), name: name.clone(), limit: 0 })
+                    .await
+                    .map(drop),
+                &name_limit,
+            ),
+            (
+                "GetReferences name",
+                client
+                    .get_references(GetReferencesRequest {
+                        repository: repo(),
+                        name: name.clone(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map(drop),
+                &name_limit,
+            ),
+            (
+                "GetReferences page token",
+                client
+                    .get_references(GetReferencesRequest {
+                        repository: repo(),
+                        name: "send".into(),
+                        page_token: name.clone(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map(drop),
+                &name_limit,
+            ),
+            (
+                "GetSymbolGraph name",
+                client
+                    .get_symbol_graph(GetSymbolGraphRequest {
+                        repository: repo(),
+                        name: name.clone(),
+                        ..Default::default()
+                    })
+                    .await
+                    .map(drop),
+                &name_limit,
+            ),
+            (
+                "GetFileDependencies path",
+                client
+                    .get_file_dependencies(GetFileDependenciesRequest { repository: repo(), path: path.clone() })
+                    .await
+                    .map(drop),
+                &path_limit,
+            ),
+            (
+                "GetIndexStatus repository",
+                client.get_index_status(GetIndexStatusRequest { repository: name.clone() }).await.map(drop),
+                &name_limit,
+            ),
+            (
+                "IndexRepository repository",
+                client.index_repository(IndexRepositoryRequest { repository: name.clone() }).await.map(drop),
+                &name_limit,
+            ),
+            (
+                "AddRepository path",
+                client.add_repository(AddRepositoryRequest { name: "new".into(), path: path.clone() }).await.map(drop),
+                &path_limit,
+            ),
+            (
+                "RemoveRepository name",
+                client
+                    .remove_repository(RemoveRepositoryRequest { name: name.clone(), delete_index: false })
+                    .await
+                    .map(drop),
+                &name_limit,
+            ),
+        ];
+        for (what, result, limit) in results {
+            let status = assert_status(result, Code::InvalidArgument, &format!("{what} of {name_len} bytes"));
+            assert!(status.message().contains(limit), "{what}: {status:?}");
+            assert!(status.message().len() < 200, "{what}: a message of {} bytes", status.message().len());
+        }
+    }
+
+    // At the limits, the fields are read: unknown names are NOT_FOUND, quoted as
+    // their first 64 characters and their size.
+    let name = "n".repeat(MAX_NAME_BYTES);
+    let quoted = format!("{}… ({MAX_NAME_BYTES} bytes)", "n".repeat(64));
+    let status = assert_status(
+        client.get_context(GetContextRequest { repository: name.clone(), ..context("redirects") }).await,
+        Code::NotFound,
+        "a repository name of 1 KiB",
+    );
+    assert_eq!(status.message(), format!("unknown repository: {quoted}"));
+    let status = assert_status(
+        client
+            .get_references(GetReferencesRequest { repository: repo(), name: name.clone(), ..Default::default() })
+            .await,
+        Code::NotFound,
+        "a symbol name of 1 KiB",
+    );
+    assert_eq!(status.message(), format!("not found: no symbol named {quoted}"));
+    let status = assert_status(
+        client
+            .get_symbol_graph(GetSymbolGraphRequest { repository: repo(), name: name.clone(), ..Default::default() })
+            .await,
+        Code::NotFound,
+        "a graph root of 1 KiB",
+    );
+    assert_eq!(status.message(), format!("not found: no definition named {quoted}"));
+    let path = format!("{}.py", "d/".repeat((MAX_PATH_BYTES - 3) / 2));
+    let status = assert_status(
+        client.get_file_dependencies(GetFileDependenciesRequest { repository: repo(), path: path.clone() }).await,
+        Code::NotFound,
+        "a path of 4 KiB",
+    );
+    assert!(
+        status.message().len() < 200 && status.message().contains(&format!("({} bytes)", path.len())),
+        "{status:?}"
+    );
+    let token = "9".repeat(MAX_NAME_BYTES);
+    let status = assert_status(
+        client
+            .get_references(GetReferencesRequest {
+                repository: repo(),
+                name: "send".into(),
+                page_token: token,
+                page_size: 0,
+            })
+            .await,
+        Code::InvalidArgument,
+        "a page token of 1 KiB",
+    );
+    assert!(status.message().contains("malformed page token") && status.message().len() < 200, "{status:?}");
+
+    client.search(search("redirects")).await.expect("Search after the long fields");
     server.stop().await;
 }

@@ -64,6 +64,22 @@ impl McpChild {
         stdin.flush().expect("flush");
     }
 
+    /// Writes `bytes` and a newline, as they are.
+    fn send_raw(&mut self, bytes: &[u8]) {
+        let stdin = self.stdin.as_mut().expect("stdin open");
+        stdin.write_all(bytes).and_then(|()| stdin.write_all(b"\n")).expect("write to codectx mcp");
+        stdin.flush().expect("flush");
+    }
+
+    /// The next message on stdout (bounded wait), which must be JSON-RPC 2.0.
+    fn next_message(&mut self) -> Value {
+        let line = self.lines.recv_timeout(ANSWER_TIMEOUT).unwrap_or_else(|error| panic!("no message: {error}"));
+        let message: Value = serde_json::from_str(&line)
+            .unwrap_or_else(|error| panic!("stdout carries a line that is not JSON ({error}): {line:?}"));
+        assert_eq!(message["jsonrpc"], "2.0", "{message}");
+        message
+    }
+
     /// Sends a request and waits (bounded) for the answer with its id; every
     /// line of stdout must be a JSON-RPC message.
     fn request(&mut self, method: &str, params: Value) -> Value {
@@ -226,4 +242,45 @@ fn mcp_without_index_reports_tool_errors() {
     assert!(text_of(&answer["result"]).contains("codectx index"), "{answer}");
     let listed = server.request("tools/list", json!({}));
     assert_eq!(listed["result"]["tools"].as_array().map(Vec::len), Some(5), "still serving: {listed}");
+}
+
+#[test]
+fn mcp_answers_malformed_lines_and_keeps_serving() {
+    let mut server = McpChild::start();
+    let huge = vec![b'x'; 2 << 20];
+    // Before `initialize`, each malformed line gets its JSON-RPC error.
+    let cases: [(&[u8], i64, Value, &str); 6] = [
+        (b"{\"jsonrpc\": \"2.0\", \"id\": 1, \"method\": ", -32700, Value::Null, "Parse error: EOF while parsing"),
+        (b"\xff\xfe{}", -32700, Value::Null, "Parse error: invalid UTF-8 at byte 0"),
+        (b"", -32700, Value::Null, "Parse error: empty line"),
+        (
+            &huge,
+            -32700,
+            Value::Null,
+            "Parse error: the line is 2097152 bytes, over the limit of 1048576 bytes per message",
+        ),
+        (b"[]", -32600, Value::Null, "Invalid Request: batches (JSON arrays) are not supported"),
+        (br#"{"jsonrpc":"2.0","id":7,"method":5}"#, -32600, json!(7), "Invalid Request: \"method\" must be a string"),
+    ];
+    for (line, code, id, says) in cases {
+        server.send_raw(line);
+        let reply = server.next_message();
+        assert_eq!(reply["id"], id, "{reply}");
+        assert_eq!(reply["error"]["code"], code, "{reply}");
+        let message = reply["error"]["message"].as_str().unwrap_or_else(|| panic!("a message: {reply}"));
+        assert!(message.starts_with(says), "{message:?} does not start with {says:?}");
+        assert!(message.len() <= codectx_mcp::MAX_ERROR_MESSAGE_BYTES, "{message:?}");
+    }
+    assert!(server.child.try_wait().expect("wait").is_none(), "codectx mcp exited on malformed input");
+
+    // A notification before `initialize` gets no reply (the next message answers
+    // `initialize`), and the session starts as usual.
+    server.send(&json!({ "jsonrpc": "2.0", "method": "notifications/initialized" }));
+    initialize(&mut server);
+    server.send_raw(b"not json");
+    let reply = server.next_message();
+    assert_eq!((reply["id"].clone(), reply["error"]["code"].clone()), (Value::Null, json!(-32700)), "{reply}");
+    let listed = server.request("tools/list", json!({}));
+    assert_eq!(listed["result"]["tools"].as_array().map(Vec::len), Some(5), "still serving: {listed}");
+    assert!(server.child.try_wait().expect("wait").is_none(), "codectx mcp exited");
 }

@@ -189,3 +189,79 @@ async fn every_rpc_checks_the_token_and_hides_other_repositories() {
 
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tokens_without_admin_read_no_server_paths() {
+    // The reader reads neither the roots of its repositories nor the index folder
+    // in an error; the admin reads both.
+    let empty = util::temp_dir();
+    let index_dir = empty.path().join("no-index-yet");
+    let specs = vec![
+        RepositorySpec {
+            name: "fixture".into(),
+            root: fixture_root(),
+            index_dir: Some(shared_index().index_dir.clone()),
+        },
+        RepositorySpec { name: "empty".into(), root: empty.path().to_path_buf(), index_dir: Some(index_dir.clone()) },
+    ];
+    let engine = Engine::new(specs, Config { index: util::index_config(), ..Config::default() }).unwrap();
+    let tokens = [
+        TokenConfig {
+            name: "reader".into(),
+            token: Some(READER.into()),
+            repositories: vec!["fixture".into(), "empty".into()],
+            ..TokenConfig::default()
+        },
+        TokenConfig {
+            name: "admin".into(),
+            token: Some(ADMIN.into()),
+            repositories: vec!["*".into()],
+            admin: true,
+            ..TokenConfig::default()
+        },
+    ];
+    let auth = Arc::new(codectx_server::auth::Auth::from_config(&tokens).unwrap());
+    let server = TestServer::start_with(engine, codectx_server::ServeOptions { auth, ..Default::default() }).await;
+    let client = server.client().await;
+    let root = fixture_root().display().to_string();
+
+    let listed = |token| {
+        let mut client = client.clone();
+        async move { client.list_repositories(request(ListRepositoriesRequest {}, Some(token))).await.unwrap().into_inner() }
+    };
+    let roots = |listed: codectx_proto::v1::ListRepositoriesResponse| {
+        listed.repositories.into_iter().map(|repository| (repository.name, repository.root)).collect::<Vec<_>>()
+    };
+    assert_eq!(roots(listed(READER).await), [("empty".to_string(), String::new()), ("fixture".into(), String::new())]);
+    let admin_roots = roots(listed(ADMIN).await);
+    assert_eq!(admin_roots[1], ("fixture".to_string(), root.clone()), "the admin reads the roots");
+
+    let status = |token| {
+        let mut client = client.clone();
+        async move {
+            let message = request(GetIndexStatusRequest { repository: "fixture".into() }, Some(token));
+            client.get_index_status(message).await.unwrap().into_inner().repository.unwrap()
+        }
+    };
+    assert_eq!(status(READER).await.root, "");
+    assert_eq!(status(ADMIN).await.root, root);
+
+    // A repository without an index: FAILED_PRECONDITION naming the index folder,
+    // to the admin only.
+    let no_index = |token| {
+        let mut client = client.clone();
+        async move {
+            let message =
+                GetContextRequest { repository: "empty".into(), query: "redirects".into(), ..Default::default() };
+            client.get_context(request(message, Some(token))).await.unwrap_err()
+        }
+    };
+    let reader = no_index(READER).await;
+    assert_eq!(reader.code(), Code::FailedPrecondition);
+    assert_eq!(reader.message(), "no index at <path>: run `codectx index` first");
+    let admin = no_index(ADMIN).await;
+    assert_eq!(admin.code(), Code::FailedPrecondition);
+    assert!(admin.message().contains(&index_dir.display().to_string()), "{admin:?}");
+
+    server.stop().await;
+}

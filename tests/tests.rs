@@ -16,6 +16,7 @@ mod eval;
 mod faults;
 mod fixture_index;
 mod freshness;
+mod fuzz;
 mod grpc;
 mod hardening;
 mod incremental;

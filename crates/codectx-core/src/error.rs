@@ -35,8 +35,9 @@ pub enum Error {
     /// A request argument is invalid (empty query, budget out of range, ...).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
-    /// A named repository is not served.
-    #[error("unknown repository: {0}")]
+    /// A named repository is not served. The message quotes the name as
+    /// [`crate::quote`] does (a short prefix of a long one).
+    #[error("unknown repository: {}", crate::quote(.0))]
     UnknownRepository(String),
     /// A symbol or file looked up by name does not exist in the index.
     #[error("not found: {0}")]

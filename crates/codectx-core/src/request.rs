@@ -13,6 +13,106 @@ pub const MIN_TOKEN_BUDGET: usize = 256;
 pub const MAX_TOKEN_BUDGET: usize = 1_000_000;
 /// Token budget used when a request gives none.
 pub const DEFAULT_TOKEN_BUDGET: usize = 8_000;
+/// Largest name accepted in a request, in bytes (1 KiB): repository, symbol (bare
+/// or qualified) and model names, retrieval modes, page tokens and commits. The
+/// longest qualified names of real code are a few hundred bytes.
+pub const MAX_NAME_BYTES: usize = 1024;
+/// Largest path or path glob accepted in a request, in bytes (4 KiB, Linux's
+/// `PATH_MAX`): the file of `GetFileDependencies`, the folder of `AddRepository`,
+/// and each include or exclude glob of a [`PathFilter`].
+pub const MAX_PATH_BYTES: usize = 4096;
+/// Most globs in one include or exclude list of a [`PathFilter`].
+pub const MAX_FILTER_GLOBS: usize = 64;
+/// Most characters of a request field that an error message quotes (see [`quote`]).
+pub const QUOTE_CHARS: usize = 64;
+
+/// What a string field of a request holds, which sets its size limit
+/// ([`validate_field`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldKind {
+    /// A query or an instruction: at most [`MAX_QUERY_BYTES`].
+    Query,
+    /// A name (repository, symbol, model, mode, page token, commit): at most
+    /// [`MAX_NAME_BYTES`].
+    Name,
+    /// A path or a path glob: at most [`MAX_PATH_BYTES`].
+    Path,
+}
+
+impl FieldKind {
+    /// The limit of the field, in bytes of UTF-8.
+    pub const fn max_bytes(self) -> usize {
+        match self {
+            FieldKind::Query => MAX_QUERY_BYTES,
+            FieldKind::Name => MAX_NAME_BYTES,
+            FieldKind::Path => MAX_PATH_BYTES,
+        }
+    }
+}
+
+/// Checks the size of one string field of a request: at most
+/// [`FieldKind::max_bytes`] bytes. `what` names the field in the error (`"symbol
+/// name"`). Every request type checks its string fields through this function,
+/// before anything else reads them; emptiness is the caller's check (some fields
+/// may be empty).
+///
+/// Errors: [`crate::Error::InvalidArgument`], `the <what> has N bytes, more than
+/// the limit of M`; the message quotes none of the value.
+pub fn validate_field(kind: FieldKind, what: &str, value: &str) -> crate::Result<()> {
+    let max = kind.max_bytes();
+    if value.len() > max {
+        return Err(crate::Error::InvalidArgument(format!(
+            "the {what} has {} bytes, more than the limit of {max}",
+            value.len()
+        )));
+    }
+    Ok(())
+}
+
+/// Checks a symbol name of a request (`GetSymbols`, `GetReferences`,
+/// `GetSymbolGraph`): not blank, at most [`MAX_NAME_BYTES`].
+///
+/// Errors: [`crate::Error::InvalidArgument`] naming the rule.
+pub fn validate_symbol_name(name: &str) -> crate::Result<()> {
+    validate_field(FieldKind::Name, "symbol name", name)?;
+    if name.trim().is_empty() {
+        return Err(crate::Error::InvalidArgument("the symbol name is empty".into()));
+    }
+    Ok(())
+}
+
+/// A request field as error messages quote it: whole when it has at most
+/// [`QUOTE_CHARS`] characters, else its first [`QUOTE_CHARS`] characters (cut on a
+/// character boundary) followed by `… (N bytes)`; control characters (line
+/// breaks, NUL) escaped as `\n`, `\u{0}`, so the quote is one line. At most
+/// 416 bytes, whatever the field's size.
+///
+/// ```
+/// use codectx_core::quote;
+/// assert_eq!(quote("Session.send"), "Session.send");
+/// assert_eq!(quote("a\nb"), "a\\nb");
+/// let long = "x".repeat(100_000);
+/// assert_eq!(quote(&long), format!("{}… (100000 bytes)", "x".repeat(64)));
+/// ```
+pub fn quote(value: &str) -> std::borrow::Cow<'_, str> {
+    let cut = value.char_indices().nth(QUOTE_CHARS).map(|(index, _)| index);
+    let head = &value[..cut.unwrap_or(value.len())];
+    if cut.is_none() && !head.contains(char::is_control) {
+        return std::borrow::Cow::Borrowed(value);
+    }
+    let mut out = String::with_capacity(head.len() + 24);
+    for c in head.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    if cut.is_some() {
+        out.push_str(&format!("… ({} bytes)", value.len()));
+    }
+    std::borrow::Cow::Owned(out)
+}
 
 /// A retrieval signal: one ranked list that takes part in the fusion.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -81,6 +181,28 @@ pub struct PathFilter {
     pub exclude: Vec<String>,
 }
 
+impl PathFilter {
+    /// Checks the sizes: at most [`MAX_FILTER_GLOBS`] globs per list, each at
+    /// most [`MAX_PATH_BYTES`] ([`validate_field`]). The glob syntax is checked
+    /// where the globs are compiled (`codectx-retrieve`).
+    ///
+    /// Errors: [`crate::Error::InvalidArgument`] naming the list and the rule.
+    pub fn validate(&self) -> crate::Result<()> {
+        for (what, globs) in [("include", &self.include), ("exclude", &self.exclude)] {
+            if globs.len() > MAX_FILTER_GLOBS {
+                return Err(crate::Error::InvalidArgument(format!(
+                    "the filter has {} {what} globs, more than the limit of {MAX_FILTER_GLOBS}",
+                    globs.len()
+                )));
+            }
+            for glob in globs {
+                validate_field(FieldKind::Path, &format!("{what} glob"), glob)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// A request for a context bundle.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ContextRequest {
@@ -143,8 +265,8 @@ impl Freshness {
             let valid = (7..=40).contains(&commit.len()) && commit.bytes().all(|byte| byte.is_ascii_hexdigit());
             if !valid {
                 return Err(crate::Error::InvalidArgument(format!(
-                    "min_commit {:?} is not a commit: expected 7 to 40 hex digits",
-                    commit.chars().take(64).collect::<String>()
+                    "min_commit \"{}\" is not a commit: expected 7 to 40 hex digits",
+                    quote(commit)
                 )));
             }
         }
@@ -169,12 +291,14 @@ impl RetrievalMode {
     ///
     /// Errors: [`crate::Error::InvalidArgument`] naming the accepted values.
     pub fn parse(name: &str) -> crate::Result<RetrievalMode> {
-        match name.trim().to_ascii_lowercase().as_str() {
+        let name = name.trim();
+        match name.to_ascii_lowercase().as_str() {
             "lexical" => Ok(RetrievalMode::Lexical),
             "semantic" => Ok(RetrievalMode::Semantic),
             "hybrid" => Ok(RetrievalMode::Hybrid),
-            other => Err(crate::Error::InvalidArgument(format!(
-                "unknown mode {other:?}: expected lexical, semantic or hybrid"
+            _ => Err(crate::Error::InvalidArgument(format!(
+                "unknown mode \"{}\": expected lexical, semantic or hybrid",
+                quote(name)
             ))),
         }
     }
@@ -221,11 +345,17 @@ impl ContextRequest {
         }
     }
 
-    /// Checks the request: non-empty query of at most [`MAX_QUERY_BYTES`], budget
-    /// in range. Returns [`crate::Error::InvalidArgument`] otherwise.
+    /// Checks the request: non-empty query of at most [`MAX_QUERY_BYTES`], a
+    /// `min_commit` of 7 to 40 hex digits, path filters within
+    /// [`PathFilter::validate`], budget in range, expansion share in 0..=1.
+    /// Returns [`crate::Error::InvalidArgument`] otherwise.
     pub fn validate(&self) -> crate::Result<()> {
         validate_query(&self.query)?;
+        if let Some(commit) = &self.freshness.min_commit {
+            validate_field(FieldKind::Name, "min_commit", commit)?;
+        }
         self.freshness.validate()?;
+        self.filter.validate()?;
         if !(MIN_TOKEN_BUDGET..=MAX_TOKEN_BUDGET).contains(&self.token_budget) {
             return Err(crate::Error::InvalidArgument(format!(
                 "token budget {} is outside {MIN_TOKEN_BUDGET}..={MAX_TOKEN_BUDGET}",
@@ -243,17 +373,13 @@ impl ContextRequest {
 }
 
 /// Checks a query: not empty or blank, at most [`MAX_QUERY_BYTES`] bytes.
+///
+/// Errors: [`crate::Error::InvalidArgument`] naming the rule.
 pub fn validate_query(query: &str) -> crate::Result<()> {
     if query.trim().is_empty() {
         return Err(crate::Error::InvalidArgument("the query is empty".into()));
     }
-    if query.len() > MAX_QUERY_BYTES {
-        return Err(crate::Error::InvalidArgument(format!(
-            "the query has {} bytes, more than the limit of {MAX_QUERY_BYTES}",
-            query.len()
-        )));
-    }
-    Ok(())
+    validate_field(FieldKind::Query, "query", query)
 }
 
 /// What a block of a bundle holds.
@@ -375,6 +501,27 @@ pub struct SearchRequest {
     pub filter: PathFilter,
     /// Which signals rank (`None`: as for [`ContextRequest::mode`]).
     pub mode: Option<RetrievalMode>,
+}
+
+impl SearchRequest {
+    /// Largest `limit` accepted.
+    pub const MAX_LIMIT: usize = 1000;
+
+    /// Checks the request: the query ([`validate_query`]), `limit` in
+    /// 1..=[`SearchRequest::MAX_LIMIT`], the path filters ([`PathFilter::validate`]).
+    ///
+    /// Errors: [`crate::Error::InvalidArgument`] naming the rule.
+    pub fn validate(&self) -> crate::Result<()> {
+        validate_query(&self.query)?;
+        if !(1..=SearchRequest::MAX_LIMIT).contains(&self.limit) {
+            return Err(crate::Error::InvalidArgument(format!(
+                "limit {} is outside 1..={}",
+                self.limit,
+                SearchRequest::MAX_LIMIT
+            )));
+        }
+        self.filter.validate()
+    }
 }
 
 /// One ranked chunk of a search.
@@ -696,12 +843,14 @@ impl GraphDirection {
     ///
     /// Errors: [`crate::Error::InvalidArgument`] naming the accepted values.
     pub fn parse(name: &str) -> crate::Result<GraphDirection> {
-        match name.trim().to_ascii_lowercase().as_str() {
+        let name = name.trim();
+        match name.to_ascii_lowercase().as_str() {
             "both" => Ok(GraphDirection::Both),
             "callers" => Ok(GraphDirection::Callers),
             "callees" => Ok(GraphDirection::Callees),
-            other => Err(crate::Error::InvalidArgument(format!(
-                "unknown direction {other:?}: expected both, callers or callees"
+            _ => Err(crate::Error::InvalidArgument(format!(
+                "unknown direction \"{}\": expected both, callers or callees",
+                quote(name)
             ))),
         }
     }
@@ -727,6 +876,30 @@ impl SymbolGraphRequest {
     pub const MAX_DEPTH: u32 = 3;
     /// Largest node cap accepted.
     pub const MAX_NODES: usize = 500;
+
+    /// Checks the request: the name ([`validate_symbol_name`]), the depth in
+    /// 1..=[`SymbolGraphRequest::MAX_DEPTH`], the node cap in
+    /// 1..=[`SymbolGraphRequest::MAX_NODES`].
+    ///
+    /// Errors: [`crate::Error::InvalidArgument`] naming the rule.
+    pub fn validate(&self) -> crate::Result<()> {
+        validate_symbol_name(&self.name)?;
+        if !(1..=SymbolGraphRequest::MAX_DEPTH).contains(&self.depth) {
+            return Err(crate::Error::InvalidArgument(format!(
+                "depth {} is outside 1..={}",
+                self.depth,
+                SymbolGraphRequest::MAX_DEPTH
+            )));
+        }
+        if !(1..=SymbolGraphRequest::MAX_NODES).contains(&self.max_nodes) {
+            return Err(crate::Error::InvalidArgument(format!(
+                "node cap {} is outside 1..={}",
+                self.max_nodes,
+                SymbolGraphRequest::MAX_NODES
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// What an edge of a [`SymbolGraph`] means.

@@ -1,6 +1,7 @@
-//! Property tests of request validation: [`validate_query`],
-//! [`ContextRequest::validate`], [`RetrievalMode::parse`], [`GraphDirection::parse`]
-//! and the language names. Each accepts exactly the documented values (checked at
+//! Property tests of request validation: [`validate_query`], [`validate_field`]
+//! (the size limit of every name, path and glob), [`ContextRequest::validate`],
+//! [`RetrievalMode::parse`], [`GraphDirection::parse`] and the language names, and
+//! of [`quote`], which error messages quote request fields with. Each accepts exactly the documented values (checked at
 //! the boundaries), never panics, and rejects with [`Error::InvalidArgument`]
 //! carrying a one-line message.
 //!
@@ -8,8 +9,9 @@
 //! runs N each (the properties on 64 KiB queries run a tenth of N).
 
 use codectx_core::{
-    validate_query, ContextRequest, Error, GraphDirection, Language, RetrievalMode, MAX_QUERY_BYTES, MAX_TOKEN_BUDGET,
-    MIN_TOKEN_BUDGET,
+    quote, validate_field, validate_query, ContextRequest, Error, FieldKind, GraphDirection, Language, PathFilter,
+    RetrievalMode, MAX_FILTER_GLOBS, MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_QUERY_BYTES, MAX_TOKEN_BUDGET,
+    MIN_TOKEN_BUDGET, QUOTE_CHARS,
 };
 use proptest::prelude::*;
 use proptest::test_runner::TestRunner;
@@ -282,4 +284,88 @@ fn boundaries() {
     assert_eq!(RetrievalMode::parse(" HyBrid\n").ok(), Some(RetrievalMode::Hybrid));
     assert_invalid(RetrievalMode::parse("line\nbreak").map(drop), "\"line\\nbreak\"");
     assert_invalid(GraphDirection::parse("caller").map(drop), "\"caller\"");
+}
+
+/// A string of `len` bytes (or one less, when `fill` does not fit), of `fill`.
+fn sized(fill: char, len: usize) -> String {
+    std::iter::repeat_n(fill, len / fill.len_utf8()).collect::<String>() + &"x".repeat(len % fill.len_utf8())
+}
+
+/// Every field is accepted exactly up to its limit, whatever the width of its
+/// characters; the error names the field and the sizes, and quotes nothing of it.
+#[test]
+fn validate_field_accepts_exactly_up_to_the_limit() {
+    let kinds = prop::sample::select(vec![FieldKind::Name, FieldKind::Path, FieldKind::Query]);
+    heavy_runner(96, 4)
+        .run(&(kinds, filler(), 0usize..=8, any::<bool>()), |(kind, fill, delta, over)| {
+            let max = kind.max_bytes();
+            let value = sized(fill, if over { max + 1 + delta } else { max - delta });
+            let result = validate_field(kind, "field name", &value);
+            if value.len() <= max {
+                prop_assert!(result.is_ok(), "{} bytes of {kind:?} rejected", value.len());
+            } else {
+                let message = result.expect_err("over the limit").to_string();
+                prop_assert_eq!(
+                    message,
+                    format!("invalid argument: the field name has {} bytes, more than the limit of {max}", value.len())
+                );
+            }
+            Ok(())
+        })
+        .unwrap_or_else(|error| panic!("{}", error.to_string().chars().take(2000).collect::<String>()));
+}
+
+/// The limits as documented, and a filter's: 64 globs of 4 KiB per list.
+#[test]
+fn limits_and_filters() {
+    assert_eq!((MAX_NAME_BYTES, MAX_PATH_BYTES, MAX_FILTER_GLOBS, QUOTE_CHARS), (1024, 4096, 64, 64));
+    let glob = "g".repeat(MAX_PATH_BYTES);
+    let full =
+        PathFilter { include: vec![glob.clone(); MAX_FILTER_GLOBS], exclude: vec![glob.clone(); MAX_FILTER_GLOBS] };
+    assert!(full.validate().is_ok());
+    let mut many = full.clone();
+    many.exclude.push("x".into());
+    assert_invalid(many.validate(), "65 exclude globs, more than the limit of 64");
+    let mut long = full;
+    long.include[3].push('g');
+    assert_invalid(long.validate(), "the include glob has 4097 bytes");
+    let mut request = ContextRequest::new("q");
+    request.filter.include = vec![glob + "g"];
+    assert_invalid(request.validate(), "the include glob has 4097 bytes");
+    let mut request = ContextRequest::new("q");
+    request.freshness.min_commit = Some("a".repeat(MAX_NAME_BYTES + 1));
+    assert_invalid(request.validate(), "the min_commit has 1025 bytes");
+}
+
+/// Long or odd text: control characters, 1 to 4 byte characters, up to 100 KB.
+fn quotable() -> impl Strategy<Value = String> {
+    prop_oneof![
+        any::<String>(),
+        "\\PC{0,80}",
+        (filler(), 0usize..200_000).prop_map(|(fill, len)| sized(fill, len)),
+        (any::<String>(), filler(), 60usize..70).prop_map(|(head, fill, len)| head + &sized(fill, len)),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+
+    /// `quote` is short and one line whatever it quotes: the text itself when it
+    /// has at most 64 characters and no control characters, else its first 64
+    /// characters (escaped) and its size.
+    #[test]
+    fn quotes_are_short_and_one_line(text in quotable()) {
+        let quoted = quote(&text);
+        prop_assert!(quoted.len() <= 416, "{} bytes", quoted.len());
+        prop_assert!(!quoted.contains(char::is_control), "{quoted:?}");
+        let chars = text.chars().count();
+        let escaped: String = text.chars().take(QUOTE_CHARS).flat_map(|c| {
+            if c.is_control() { c.escape_default().collect::<Vec<_>>() } else { vec![c] }
+        }).collect();
+        if chars <= QUOTE_CHARS {
+            prop_assert_eq!(quoted.as_ref(), escaped.as_str());
+        } else {
+            prop_assert_eq!(quoted.as_ref(), format!("{escaped}… ({} bytes)", text.len()));
+        }
+    }
 }

@@ -402,27 +402,17 @@ impl Indexer {
             }
             Ok(Some((number, manifest, data)))
         };
-        let loaded = if self.rebuild {
+        if self.rebuild {
             tracing::info!(index = %self.index_dir.display(), "rebuilding the index from scratch, as asked");
-            Err(None)
         } else {
-            load().map_err(Some)
-        };
-        match loaded {
-            Ok(previous) => previous,
-            Err(error) => {
-                if let Some(error) = error {
-                    tracing::warn!(%error, "previous index unusable; rebuilding from scratch");
-                }
-                // Keep numbering above whatever is on disk so the broken one is never reused.
-                store::current_generation(&self.index_dir)
-                    .ok()
-                    .flatten()
-                    .map(|(number, _)| number)
-                    .max(store::highest_generation(&self.index_dir))
-                    .map(|number| (number, broken_manifest(), StoreData::default()))
+            match load() {
+                Ok(previous) => return previous,
+                Err(error) => tracing::warn!(%error, "previous index unusable; rebuilding from scratch"),
             }
         }
+        // Keep numbering above every generation on disk (`CURRENT` may be the
+        // broken part), so that a broken one is never reused.
+        store::highest_generation(&self.index_dir).map(|number| (number, broken_manifest(), StoreData::default()))
     }
 
     /// Reads, decodes, parses and writes one changed file.

@@ -216,13 +216,11 @@ pub fn included_entries(
 }
 
 /// Whether the symbolic link at `link` resolves to a path under `real_root` (a
-/// canonical path). A dangling link resolves nowhere: kept, so that the walker
-/// reports it as the broken link it is (counted as a walk error).
+/// canonical path). A link that resolves nowhere (dangling, or a loop) leads
+/// nowhere outside either: kept, so that the walker reports it as the broken
+/// link it is (counted as a walk error).
 fn link_stays_inside(link: &Path, real_root: &Path) -> bool {
-    match link.canonicalize() {
-        Ok(target) => target.starts_with(real_root),
-        Err(_) => std::fs::symlink_metadata(link).is_ok() && std::fs::metadata(link).is_err(),
-    }
+    link.canonicalize().map_or(true, |target| target.starts_with(real_root))
 }
 
 /// Reads the file at `path` if the file actually opened lies under `real_root`

@@ -20,8 +20,17 @@
 //! and the error's one-line message; the server keeps serving.
 //!
 //! [`serve_stdio`] runs the server over standard input and output (what
-//! `codectx mcp` does); [`serve`] over any byte stream pair.
+//! `codectx mcp` does); [`serve`] over any byte stream pair. Both read the client's
+//! stream through a framing layer that answers every line that is not a JSON-RPC
+//! 2.0 message with a JSON-RPC error ([`PARSE_ERROR`] for an empty line, a line
+//! over [`MAX_LINE_BYTES`], invalid UTF-8 or invalid JSON; [`INVALID_REQUEST`] for
+//! JSON that is not a JSON-RPC message; [`INVALID_PARAMS`] for a request to a
+//! method of the MCP specification whose params do not fit it) and keeps serving.
 #![deny(missing_docs)]
+
+mod framing;
+
+pub use framing::{INVALID_PARAMS, INVALID_REQUEST, MAX_ERROR_MESSAGE_BYTES, MAX_LINE_BYTES, PARSE_ERROR};
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -375,16 +384,65 @@ impl<S: ContextService> ServerHandler for CodectxMcp<S> {
 
 /// Serves `server` over a reader (client to server) and a writer (server to
 /// client) of newline-delimited JSON-RPC until the client closes the stream.
+///
+/// Each line of `reader` is one JSON-RPC message of at most [`MAX_LINE_BYTES`]
+/// bytes (a longer one is discarded as it is read, never held whole). A line that
+/// is not a JSON-RPC 2.0 message gets an error reply on `writer` and the server
+/// keeps serving: [`PARSE_ERROR`] (`-32700`, `id: null`) for an empty or blank
+/// line, a line over the limit (the message names it), invalid UTF-8 or invalid
+/// JSON; [`INVALID_REQUEST`] (`-32600`, with the message's id when it is a string
+/// or an integer) for JSON that is not a JSON-RPC 2.0 message (batch arrays
+/// included) or a request `rmcp` cannot read; [`INVALID_PARAMS`] (`-32602`, with
+/// the id) for a request to a method of the MCP specification (`tools/call`, ...)
+/// whose params do not have its shape. Messages are at most
+/// [`MAX_ERROR_MESSAGE_BYTES`] bytes. Notifications and responses sent before
+/// `initialize` are dropped without a reply. Every reply is written as one whole
+/// line.
+///
+/// # Errors
+///
+/// The MCP session failing (an `initialize` the server cannot answer, say), or
+/// reading `reader` or writing `writer` failing. A client that closes the stream,
+/// before or after `initialize`, ends it with `Ok`.
 pub async fn serve<S, R, W>(server: CodectxMcp<S>, reader: R, writer: W) -> std::io::Result<()>
 where
     S: ContextService,
-    R: tokio::io::AsyncRead + Send + Unpin + 'static,
-    W: tokio::io::AsyncWrite + Send + Unpin + 'static,
+    R: tokio::io::AsyncRead + Send + Unpin,
+    W: tokio::io::AsyncWrite + Send + Unpin,
 {
-    let running = server
-        .serve((reader, writer))
-        .await
-        .map_err(|error| std::io::Error::other(format!("MCP initialization failed: {error}")))?;
+    serve_with_max_line(server, reader, writer, MAX_LINE_BYTES).await
+}
+
+/// [`serve`] with lines of at most `max_line` bytes.
+async fn serve_with_max_line<S, R, W>(
+    server: CodectxMcp<S>,
+    reader: R,
+    writer: W,
+    max_line: usize,
+) -> std::io::Result<()>
+where
+    S: ContextService,
+    R: tokio::io::AsyncRead + Send + Unpin,
+    W: tokio::io::AsyncWrite + Send + Unpin,
+{
+    framing::serve_framed(reader, writer, max_line, |input, output| run_session(server, input, output)).await
+}
+
+/// Runs the `rmcp` session of `server` over the framing layer's pipes until its
+/// input ends.
+async fn run_session<S: ContextService>(
+    server: CodectxMcp<S>,
+    input: tokio::io::DuplexStream,
+    output: tokio::io::DuplexStream,
+) -> std::io::Result<()> {
+    let running = match server.serve((input, output)).await {
+        Ok(running) => running,
+        Err(rmcp::service::ServerInitializeError::ConnectionClosed(_)) => {
+            tracing::debug!("the client closed the stream before initialize");
+            return Ok(());
+        }
+        Err(error) => return Err(std::io::Error::other(format!("MCP initialization failed: {error}"))),
+    };
     let reason =
         running.waiting().await.map_err(|error| std::io::Error::other(format!("MCP server task failed: {error}")))?;
     tracing::debug!(?reason, "MCP session ended");
@@ -392,8 +450,8 @@ where
 }
 
 /// Serves `repository` of `service` over standard input and output until the
-/// client closes standard input. Standard output carries the protocol only: log
-/// to standard error.
+/// client closes standard input, as [`serve`] does. Standard output carries the
+/// protocol only: log to standard error.
 pub async fn serve_stdio<S: ContextService>(service: Arc<S>, repository: impl Into<String>) -> std::io::Result<()> {
     let (reader, writer) = rmcp::transport::io::stdio_pipes();
     serve(CodectxMcp::new(service, repository), reader, writer).await
@@ -407,6 +465,7 @@ mod tests {
         References, RepositoryInfo, Result, SearchHit, Span, SymbolKind,
     };
     use codectx_service::{BoxFuture, ResultStream};
+    use proptest::prelude::*;
     use serde_json::{json, Value};
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 
@@ -695,5 +754,352 @@ mod tests {
             .expect("ends on EOF")
             .expect("join")
             .expect("serve");
+    }
+
+    /// Counts the bytes the test binary holds, and their peak, to check that the
+    /// framing layer does not buffer an over-long line.
+    mod counting {
+        use std::alloc::{GlobalAlloc, Layout, System};
+        use std::sync::atomic::{AtomicUsize, Ordering};
+
+        /// The system allocator, counting.
+        pub struct Counting;
+
+        /// Bytes allocated and not yet freed.
+        pub static LIVE: AtomicUsize = AtomicUsize::new(0);
+        /// The most of [`LIVE`] since the last reset.
+        pub static PEAK: AtomicUsize = AtomicUsize::new(0);
+
+        // SAFETY: every call goes to `System` as is; the counters do not touch memory.
+        unsafe impl GlobalAlloc for Counting {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                // SAFETY: the caller's contract, passed on.
+                let pointer = unsafe { System.alloc(layout) };
+                if !pointer.is_null() {
+                    let live = LIVE.fetch_add(layout.size(), Ordering::Relaxed) + layout.size();
+                    PEAK.fetch_max(live, Ordering::Relaxed);
+                }
+                pointer
+            }
+
+            unsafe fn dealloc(&self, pointer: *mut u8, layout: Layout) {
+                // SAFETY: the caller's contract, passed on.
+                unsafe { System.dealloc(pointer, layout) };
+                LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+            }
+        }
+
+        #[global_allocator]
+        static GLOBAL: Counting = Counting;
+    }
+
+    /// A reader of `remaining` bytes of `x` and no newline.
+    struct Endless {
+        remaining: usize,
+    }
+
+    impl tokio::io::AsyncRead for Endless {
+        fn poll_read(
+            mut self: std::pin::Pin<&mut Self>,
+            _: &mut std::task::Context<'_>,
+            buf: &mut tokio::io::ReadBuf<'_>,
+        ) -> std::task::Poll<std::io::Result<()>> {
+            const CHUNK: [u8; 8192] = [b'x'; 8192];
+            let count = self.remaining.min(buf.remaining()).min(CHUNK.len());
+            buf.put_slice(&CHUNK[..count]);
+            self.remaining -= count;
+            std::task::Poll::Ready(Ok(()))
+        }
+    }
+
+    /// A 64 MiB line is read through in bounded memory, answered with the limit,
+    /// and the request after it is answered.
+    #[tokio::test]
+    async fn an_over_long_line_is_not_buffered() {
+        use std::sync::atomic::Ordering;
+        const LINE: usize = 64 << 20;
+        let ping = b"\n{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"ping\"}\n";
+        let reader = tokio::io::AsyncReadExt::chain(Endless { remaining: LINE }, &ping[..]);
+        let mut out = Vec::new();
+        let baseline = counting::LIVE.load(Ordering::Relaxed);
+        counting::PEAK.store(baseline, Ordering::Relaxed);
+        serve_with_max_line(server(), reader, &mut out, MAX_LINE_BYTES).await.expect("serve");
+        let grown = counting::PEAK.load(Ordering::Relaxed).saturating_sub(baseline);
+        assert!(grown < 16 << 20, "{grown} bytes held while reading a {LINE}-byte line");
+
+        let replies: Vec<Value> = out
+            .split(|&byte| byte == b'\n')
+            .filter(|line| !line.is_empty())
+            .map(|line| serde_json::from_slice(line).expect("JSON"))
+            .collect();
+        let message = format!(
+            "Parse error: the line is {LINE} bytes, over the limit of {MAX_LINE_BYTES} bytes per message; \
+             it was discarded"
+        );
+        assert_eq!(
+            replies,
+            [
+                json!({"jsonrpc": "2.0", "id": null, "error": {"code": PARSE_ERROR, "message": message}}),
+                json!({"jsonrpc": "2.0", "id": 1, "result": {}}),
+            ]
+        );
+    }
+
+    /// A generated line of client input.
+    #[derive(Debug, Clone)]
+    enum Piece {
+        /// Arbitrary bytes (a newline becomes a space).
+        Bytes(Vec<u8>),
+        /// A valid request cut short.
+        Truncated(proptest::sample::Index),
+        /// A valid request with bytes replaced (newlines excepted).
+        Garbled(Vec<(proptest::sample::Index, u8)>),
+        /// A valid request with a byte that is never in UTF-8 (or a stray continuation byte) put in.
+        InvalidUtf8(proptest::sample::Index, u8),
+        /// A line of `limit + 1 + n` bytes of one printable byte.
+        Huge(usize, u8),
+        /// Empty or blank.
+        Blank(&'static str),
+        /// JSON that is not an object.
+        NotObject(&'static str),
+        /// An object that is not a valid JSON-RPC request, with an id (`{id}` in the template).
+        InvalidWithId(&'static str),
+        /// `ping`, answered with `{}`.
+        Ping,
+        /// `tools/list` (answered, with an error before `initialize`).
+        ToolsList,
+        /// A notification: no reply.
+        Notification(&'static str),
+    }
+
+    /// What a line gets.
+    #[derive(Debug, Clone, PartialEq)]
+    enum Expect {
+        /// An error with `id: null`, of this code, whose message says this.
+        NullError(i64, String),
+        /// An error with this id and code.
+        Error(Value, i64),
+        /// `{}` as the result, for this id.
+        Pong(Value),
+        /// Any answer for this id.
+        Answer(Value),
+        /// No reply.
+        Nothing,
+    }
+
+    /// A valid request to garble: a `tools/call` with non-ASCII text and an escape.
+    const TEMPLATE: &str = concat!(
+        r#"{"jsonrpc":"2.0","id":5,"method":"tools/call","#,
+        r#""params":{"name":"search","arguments":{"query":"résumé \u00e9"}}}"#
+    );
+
+    fn piece() -> impl Strategy<Value = Piece> {
+        use proptest::sample::{select, Index};
+        prop_oneof![
+            proptest::collection::vec(any::<u8>(), 0..200).prop_map(Piece::Bytes),
+            any::<Index>().prop_map(Piece::Truncated),
+            proptest::collection::vec((any::<Index>(), any::<u8>()), 1..4).prop_map(Piece::Garbled),
+            (any::<Index>(), select(vec![0xFFu8, 0xFE, 0xC0, 0xF8, 0x80, 0xBF]))
+                .prop_map(|(at, byte)| Piece::InvalidUtf8(at, byte)),
+            (0..2048usize, 0x21..0x7Fu8).prop_map(|(extra, byte)| Piece::Huge(extra, byte)),
+            select(vec!["", " ", "\r", " \t \r"]).prop_map(Piece::Blank),
+            select(vec![
+                "[]",
+                "[1,2]",
+                r#"[{"jsonrpc":"2.0","id":1,"method":"ping"}]"#,
+                "42",
+                "\"ping\"",
+                "null",
+                "true"
+            ])
+            .prop_map(Piece::NotObject),
+            select(vec![
+                r#"{"jsonrpc":"1.0","id":{id},"method":"ping"}"#,
+                r#"{"id":{id},"method":"ping"}"#,
+                r#"{"jsonrpc":"2.0","id":{id},"method":5}"#,
+                r#"{"jsonrpc":"2.0","id":{id},"method":"ping","params":"x"}"#,
+                r#"{"jsonrpc":"2.0","id":{id},"method":"ping","result":{}}"#,
+                r#"{"jsonrpc":"2.0","id":{id}}"#,
+                r#"{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{"arguments":{}}}"#,
+            ])
+            .prop_map(Piece::InvalidWithId),
+            Just(Piece::Ping),
+            Just(Piece::ToolsList),
+            select(vec![
+                r#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#,
+                r#"{"jsonrpc":"2.0","method":"notifications/roots/list_changed"}"#,
+                r#"{"jsonrpc":"2.0","method":"$/progress","params":{"x":1}}"#,
+            ])
+            .prop_map(Piece::Notification),
+        ]
+    }
+
+    /// What a line that is not a JSON object gets, told independently of the
+    /// framing layer: `None` for an object (not sent: its fate depends on its fields).
+    fn oracle(line: &[u8]) -> Option<Expect> {
+        let line = line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line);
+        match serde_json::from_slice::<Value>(line) {
+            Err(_) => Some(Expect::NullError(PARSE_ERROR, "Parse error: ".into())),
+            Ok(Value::Object(_)) => None,
+            Ok(_) => Some(Expect::NullError(INVALID_REQUEST, "Invalid Request: ".into())),
+        }
+    }
+
+    /// The line of `piece` with id `id` and what it gets; `None`: not sent.
+    fn render(piece: &Piece, id: i64, max_line: usize) -> Option<(Vec<u8>, Expect)> {
+        let template = TEMPLATE.as_bytes();
+        let no_newline = |byte: u8| if byte == b'\n' { b' ' } else { byte };
+        let checked = |line: Vec<u8>| oracle(&line).map(|expect| (line, expect));
+        match piece {
+            Piece::Bytes(bytes) => checked(bytes.iter().copied().map(no_newline).collect()),
+            Piece::Truncated(at) => checked(template[..at.index(template.len())].to_vec()),
+            Piece::Garbled(changes) => {
+                let mut line = template.to_vec();
+                for (at, byte) in changes {
+                    line[at.index(template.len())] = no_newline(*byte);
+                }
+                checked(line)
+            }
+            Piece::InvalidUtf8(at, byte) => {
+                let mut line = template.to_vec();
+                line.insert(at.index(template.len() + 1), *byte);
+                let expect = Expect::NullError(PARSE_ERROR, "Parse error: ".into());
+                Some((line, expect))
+            }
+            Piece::Huge(extra, byte) => {
+                let length = max_line + 1 + extra;
+                let says = format!("the line is {length} bytes, over the limit of {max_line} bytes per message");
+                Some((vec![*byte; length], Expect::NullError(PARSE_ERROR, says)))
+            }
+            Piece::Blank(text) => {
+                Some((text.as_bytes().to_vec(), Expect::NullError(PARSE_ERROR, "Parse error: empty line".into())))
+            }
+            Piece::NotObject(text) => {
+                Some((text.as_bytes().to_vec(), Expect::NullError(INVALID_REQUEST, "Invalid Request: ".into())))
+            }
+            Piece::InvalidWithId(template) => Some((
+                template.replace("{id}", &id.to_string()).into_bytes(),
+                Expect::Error(
+                    json!(id),
+                    if template.contains("tools/call") { INVALID_PARAMS } else { INVALID_REQUEST },
+                ),
+            )),
+            Piece::Ping => {
+                let line = json!({"jsonrpc": "2.0", "id": id, "method": "ping"}).to_string();
+                Some((line.into_bytes(), Expect::Pong(json!(id))))
+            }
+            Piece::ToolsList => {
+                let line = json!({"jsonrpc": "2.0", "id": id, "method": "tools/list", "params": {}}).to_string();
+                Some((line.into_bytes(), Expect::Answer(json!(id))))
+            }
+            Piece::Notification(text) => Some((text.as_bytes().to_vec(), Expect::Nothing)),
+        }
+    }
+
+    /// Sends `lines` over an in-memory stream, reads `replies` lines back, closes
+    /// the stream and checks that the server ends cleanly with nothing more to say.
+    async fn exchange_lines(lines: Vec<Vec<u8>>, replies: usize, max_line: usize) -> Vec<Value> {
+        let (client, server_end) = tokio::io::duplex(1 << 16);
+        let (server_read, server_write) = tokio::io::split(server_end);
+        let task = tokio::spawn(serve_with_max_line(server(), server_read, server_write, max_line));
+        let (client_read, mut client_write) = tokio::io::split(client);
+        let (close, closed) = tokio::sync::oneshot::channel::<()>();
+        let sender = tokio::spawn(async move {
+            for line in lines {
+                client_write.write_all(&line).await?;
+                client_write.write_all(b"\n").await?;
+            }
+            let _ = closed.await;
+            client_write.shutdown().await
+        });
+        let mut output = BufReader::new(client_read).lines();
+        let mut answers = Vec::new();
+        let wait = std::time::Duration::from_secs(60);
+        while answers.len() < replies {
+            let line = tokio::time::timeout(wait, output.next_line())
+                .await
+                .unwrap_or_else(|_| panic!("only {} of {replies} replies: {answers:?}", answers.len()))
+                .expect("read")
+                .unwrap_or_else(|| {
+                    panic!("the server ended after {} of {replies} replies: {answers:?}", answers.len())
+                });
+            answers.push(serde_json::from_str(&line).unwrap_or_else(|error| panic!("not JSON ({error}): {line:?}")));
+        }
+        let _ = close.send(());
+        sender.await.expect("join").expect("send the lines");
+        tokio::time::timeout(wait, task).await.expect("ends on EOF").expect("join").expect("serve");
+        let rest = output.next_line().await.expect("read");
+        assert_eq!(rest, None, "a reply more than expected after {answers:?}");
+        answers
+    }
+
+    proptest! {
+        /// Whatever the client sends, the server stays up, answers each malformed
+        /// line with one JSON-RPC error of a defined code and a bounded one-line
+        /// message (`id: null`, or the message's id), answers valid requests among
+        /// them, says nothing to notifications, and ends cleanly at the end of input.
+        #[test]
+        fn garbage_is_answered_and_requests_still_served(
+            pieces in proptest::collection::vec(piece(), 0..24),
+            initialize_at in any::<proptest::sample::Index>(),
+        ) {
+            const MAX_LINE: usize = 512;
+            let mut lines = Vec::new();
+            let mut expected = Vec::new();
+            let initialize_at = initialize_at.index(pieces.len() + 1);
+            for (index, piece) in pieces.iter().enumerate() {
+                if index == initialize_at {
+                    let line = json!({"jsonrpc": "2.0", "id": "init", "method": "initialize", "params": {
+                        "protocolVersion": "2025-06-18", "capabilities": {},
+                        "clientInfo": {"name": "t", "version": "1"}}});
+                    lines.push(line.to_string().into_bytes());
+                    expected.push(Expect::Answer(json!("init")));
+                }
+                if let Some((line, expect)) = render(piece, 100 + index as i64, MAX_LINE) {
+                    lines.push(line);
+                    expected.push(expect);
+                }
+            }
+            let replies = expected.iter().filter(|expect| **expect != Expect::Nothing).count();
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            let answers = runtime.block_on(exchange_lines(lines, replies, MAX_LINE));
+
+            // Replies with `id: null` come from the framing layer, in the order of the lines.
+            let null_errors: Vec<&Value> = answers.iter().filter(|answer| answer["id"].is_null()).collect();
+            let expected_null: Vec<(i64, &str)> = expected
+                .iter()
+                .filter_map(|expect| match expect {
+                    Expect::NullError(code, says) => Some((*code, says.as_str())),
+                    _ => None,
+                })
+                .collect();
+            prop_assert_eq!(null_errors.len(), expected_null.len(), "{:?}", answers);
+            for (answer, (code, says)) in null_errors.iter().zip(&expected_null) {
+                prop_assert_eq!(answer["jsonrpc"].as_str(), Some("2.0"));
+                prop_assert_eq!(answer["error"]["code"].as_i64(), Some(*code), "{}", answer);
+                let message = answer["error"]["message"].as_str().unwrap_or_default();
+                prop_assert!(message.contains(says), "{} does not say {:?}", answer, says);
+                prop_assert!(message.len() <= MAX_ERROR_MESSAGE_BYTES && !message.contains('\n'), "{}", answer);
+            }
+            // Every other reply answers its own id, once.
+            for expect in &expected {
+                let id = match expect {
+                    Expect::Error(id, _) | Expect::Pong(id) | Expect::Answer(id) => id,
+                    Expect::NullError(..) | Expect::Nothing => continue,
+                };
+                let found: Vec<&Value> = answers.iter().filter(|answer| answer["id"] == *id).collect();
+                prop_assert_eq!(found.len(), 1, "replies to {}: {:?}", id, answers);
+                let answer = found[0];
+                let fits = match expect {
+                    Expect::Error(_, code) => answer["error"]["code"] == json!(code),
+                    Expect::Pong(_) => answer["result"] == json!({}),
+                    _ => answer["result"].is_object() || answer["error"].is_object(),
+                };
+                prop_assert!(fits, "{:?}: {}", expect, answer);
+                if let Some(message) = answer["error"]["message"].as_str() {
+                    prop_assert!(message.len() <= MAX_ERROR_MESSAGE_BYTES && !message.contains('\n'), "{}", answer);
+                }
+            }
+        }
     }
 }

@@ -1,6 +1,6 @@
 //! Path filters of a request.
 
-use codectx_core::{Error, PathFilter, Result};
+use codectx_core::{quote, Error, PathFilter, Result};
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 /// Compiled include/exclude globs over repository-relative paths.
@@ -11,8 +11,11 @@ pub struct PathMatcher {
 }
 
 impl PathMatcher {
-    /// Compiles a filter. [`Error::InvalidArgument`] names an invalid glob.
+    /// Compiles a filter. [`Error::InvalidArgument`] for too many or too long
+    /// globs ([`PathFilter::validate`]) or an invalid one (quoted as
+    /// [`codectx_core::quote`] does).
     pub fn new(filter: &PathFilter) -> Result<Self> {
+        filter.validate()?;
         Ok(PathMatcher { include: compile(&filter.include)?, exclude: compile(&filter.exclude)? })
     }
 
@@ -40,37 +43,24 @@ fn compile(globs: &[String]) -> Result<Option<GlobSet>> {
     }
     let mut builder = GlobSetBuilder::new();
     for glob in globs {
-        if glob.len() > 1024 || glob.contains('\0') {
-            return Err(Error::InvalidArgument(format!("invalid path glob {:?}", truncate(glob))));
+        if glob.contains('\0') {
+            return Err(Error::InvalidArgument(format!("invalid path glob \"{}\": it holds a NUL", quote(glob))));
         }
         // The error's kind, not its `Display`: that quotes the glob raw (line breaks
-        // and all), and the glob is already quoted, escaped, here.
+        // and all, whatever its length), and the glob is already quoted here.
         let compiled = Glob::new(glob).map_err(|error| {
-            Error::InvalidArgument(format!("invalid path glob {glob:?}: {}", one_line(&error.kind().to_string())))
+            Error::InvalidArgument(format!(
+                "invalid path glob \"{}\": {}",
+                quote(glob),
+                quote(&error.kind().to_string())
+            ))
         })?;
         builder.add(compiled);
     }
     builder
         .build()
         .map(Some)
-        .map_err(|error| Error::InvalidArgument(format!("invalid path globs: {}", one_line(&error.to_string()))))
-}
-
-/// `text` with control characters (line breaks included) escaped, so that an
-/// error message quoting it stays on one line.
-fn one_line(text: &str) -> String {
-    text.chars().fold(String::with_capacity(text.len()), |mut out, c| {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-        out
-    })
-}
-
-fn truncate(text: &str) -> String {
-    text.chars().take(80).collect()
+        .map_err(|error| Error::InvalidArgument(format!("invalid path globs: {}", quote(&error.to_string()))))
 }
 
 #[cfg(test)]

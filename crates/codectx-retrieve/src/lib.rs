@@ -51,10 +51,7 @@ pub fn search_hybrid(
     vector_hits: &[(ChunkRef, f32)],
     options: &RetrieveOptions,
 ) -> Result<Vec<SearchHit>> {
-    codectx_core::validate_query(&request.query)?;
-    if !(1..=1000).contains(&request.limit) {
-        return Err(codectx_core::Error::InvalidArgument(format!("limit {} is outside 1..=1000", request.limit)));
-    }
+    request.validate()?;
     let matcher = PathMatcher::new(&request.filter)?;
     let ranking = rank_hybrid(snapshot, &request.query, vector_hits, &matcher, options)?;
     let mut hits = Vec::with_capacity(request.limit);

@@ -9,8 +9,8 @@
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use codectx_core::{
-    Error, GraphDirection, ReferenceSite, References, Result, Symbol, SymbolEdgeKind, SymbolGraph, SymbolGraphEdge,
-    SymbolGraphNode, SymbolGraphRequest, SymbolInfo, SymbolKind,
+    quote, Error, FieldKind, GraphDirection, ReferenceSite, References, Result, Symbol, SymbolEdgeKind, SymbolGraph,
+    SymbolGraphEdge, SymbolGraphNode, SymbolGraphRequest, SymbolInfo, SymbolKind,
 };
 use codectx_index::{IndexSnapshot, SymbolRef};
 
@@ -44,17 +44,18 @@ pub fn symbol_info(snapshot: &IndexSnapshot, reference: SymbolRef) -> SymbolInfo
 /// or a malformed page token; [`Error::NotFound`] when the name is neither defined
 /// nor used anywhere.
 pub fn references(snapshot: &IndexSnapshot, name: &str, page_size: usize, page_token: &str) -> Result<References> {
+    codectx_core::validate_symbol_name(name)?;
+    codectx_core::validate_field(FieldKind::Name, "page token", page_token)?;
     let name = name.trim();
-    if name.is_empty() {
-        return Err(Error::InvalidArgument("the symbol name is empty".into()));
-    }
     if !(1..=1000).contains(&page_size) {
         return Err(Error::InvalidArgument(format!("page size {page_size} is outside 1..=1000")));
     }
     let offset: usize = if page_token.is_empty() {
         0
     } else {
-        page_token.parse().map_err(|_| Error::InvalidArgument(format!("malformed page token {page_token:?}")))?
+        page_token
+            .parse()
+            .map_err(|_| Error::InvalidArgument(format!("malformed page token \"{}\"", quote(page_token))))?
     };
     let bare = name.rsplit(['.', ':']).next().unwrap_or(name);
     let mut definitions = snapshot.find_symbols(name);
@@ -87,7 +88,7 @@ pub fn references(snapshot: &IndexSnapshot, name: &str, page_size: usize, page_t
         }
     }
     if definitions.is_empty() && sites.is_empty() {
-        return Err(Error::NotFound(format!("no symbol named {name}")));
+        return Err(Error::NotFound(format!("no symbol named {}", quote(name))));
     }
     let total = sites.len();
     let page: Vec<ReferenceSite> = sites.into_iter().skip(offset).take(page_size).collect();
@@ -210,28 +211,12 @@ fn callers_of(snapshot: &IndexSnapshot, target: SymbolRef, cap: usize) -> Vec<Sy
 /// Errors: [`Error::InvalidArgument`] for an empty name, a depth outside
 /// 1..=3 or a node cap outside 1..=500; [`Error::NotFound`] when nothing defines the name.
 pub fn symbol_graph(snapshot: &IndexSnapshot, request: &SymbolGraphRequest) -> Result<SymbolGraph> {
+    request.validate()?;
     let name = request.name.trim();
-    if name.is_empty() {
-        return Err(Error::InvalidArgument("the symbol name is empty".into()));
-    }
-    if !(1..=SymbolGraphRequest::MAX_DEPTH).contains(&request.depth) {
-        return Err(Error::InvalidArgument(format!(
-            "depth {} is outside 1..={}",
-            request.depth,
-            SymbolGraphRequest::MAX_DEPTH
-        )));
-    }
-    if !(1..=SymbolGraphRequest::MAX_NODES).contains(&request.max_nodes) {
-        return Err(Error::InvalidArgument(format!(
-            "node cap {} is outside 1..={}",
-            request.max_nodes,
-            SymbolGraphRequest::MAX_NODES
-        )));
-    }
     let mut roots = snapshot.find_symbols(name);
     roots.sort_by_key(|reference| (reference.file, reference.symbol));
     if roots.is_empty() {
-        return Err(Error::NotFound(format!("no definition named {name}")));
+        return Err(Error::NotFound(format!("no definition named {}", quote(name))));
     }
 
     let mut walk = Walk { ids: HashMap::new(), order: Vec::new(), queue: VecDeque::new(), truncated: false };

@@ -155,7 +155,7 @@ fn glob() -> impl Strategy<Value = String> {
             0..10,
         )
         .prop_map(|pieces| pieces.concat()),
-        1 => (1020usize..1030).prop_map(|len| "a".repeat(len)),
+        1 => ((codectx_core::MAX_PATH_BYTES - 4)..(codectx_core::MAX_PATH_BYTES + 6)).prop_map(|len| "a".repeat(len)),
         1 => any::<String>(),
     ]
 }
@@ -279,7 +279,8 @@ proptest! {
     }
 
     /// Path filters: any glob compiles or is a one-line `InvalidArgument`; globs over
-    /// 1024 bytes or with NUL are refused; a compiled filter answers any path.
+    /// `MAX_PATH_BYTES` (4 KiB) or with NUL are refused; a compiled filter answers
+    /// any path.
     #[test]
     fn path_filters_compile_or_reject_cleanly(
         include in proptest::collection::vec(glob(), 0..3),
@@ -287,7 +288,7 @@ proptest! {
         paths in proptest::collection::vec(any::<String>(), 0..4),
     ) {
         let filter = PathFilter { include: include.clone(), exclude: exclude.clone() };
-        let must_fail = include.iter().chain(&exclude).any(|glob| glob.len() > 1024 || glob.contains('\0'));
+        let must_fail = include.iter().chain(&exclude).any(|glob| glob.len() > codectx_core::MAX_PATH_BYTES || glob.contains('\0'));
         match PathMatcher::new(&filter) {
             Ok(matcher) => {
                 prop_assert!(!must_fail, "{filter:?} accepted");

@@ -10,6 +10,10 @@
 //! | `ListRepositories`                               | `UNAUTHENTICATED`  | (only its repositories are listed) | — |
 //! | admin RPCs (Add/RemoveRepository, IndexRepository) | `UNAUTHENTICATED` | — | `PERMISSION_DENIED` |
 //!
+//! A token that is not an admin token reads no absolute server path: error
+//! messages have them redacted and repositories are listed without their root
+//! ([`Caller::is_admin`]).
+//!
 //! Tokens are compared by their BLAKE3 digests, so the comparison's timing says
 //! nothing about the token's bytes. Health checks and reflection stay open (load
 //! balancers and `grpcurl` need them).
@@ -43,6 +47,14 @@ pub struct Caller<'a> {
 }
 
 impl Caller<'_> {
+    /// Whether the caller holds an admin token, or no tokens are configured (an
+    /// open server: every call is let through). Only such callers see the
+    /// server's absolute paths (repository roots, index folders) in answers and
+    /// error messages; the others get them redacted ([`crate::status`]).
+    pub fn is_admin(&self) -> bool {
+        self.principal.is_none_or(|principal| principal.admin)
+    }
+
     /// Whether the caller may see repository `name`.
     pub fn sees(&self, name: &str) -> bool {
         match self.principal {
@@ -125,28 +137,29 @@ impl Auth {
         Ok(Caller { principal: Some(principal) })
     }
 
-    /// Checks a call on repository `name`: `UNAUTHENTICATED`, or `NOT_FOUND` with
-    /// the same message as a repository that does not exist, so that a token
-    /// cannot learn which other repositories are served.
+    /// Checks a call on repository `name` and returns its caller:
+    /// `UNAUTHENTICATED`, or `NOT_FOUND` with the same message as a repository
+    /// that does not exist, so that a token cannot learn which other repositories
+    /// are served.
     #[allow(clippy::result_large_err)]
-    pub fn repository(&self, metadata: &MetadataMap, name: &str) -> std::result::Result<(), Status> {
+    pub fn repository(&self, metadata: &MetadataMap, name: &str) -> std::result::Result<Caller<'_>, Status> {
         let caller = self.caller(metadata)?;
         if caller.sees(name) {
-            Ok(())
+            Ok(caller)
         } else {
             Err(crate::status::to_status(&Error::UnknownRepository(name.to_string())))
         }
     }
 
-    /// Checks an admin call: `UNAUTHENTICATED`, or `PERMISSION_DENIED` for a token
-    /// that is not an admin token.
+    /// Checks an admin call and returns its caller: `UNAUTHENTICATED`, or
+    /// `PERMISSION_DENIED` for a token that is not an admin token.
     #[allow(clippy::result_large_err)]
-    pub fn admin(&self, metadata: &MetadataMap) -> std::result::Result<(), Status> {
-        match self.caller(metadata)?.principal {
-            Some(principal) if !principal.admin => {
-                Err(Status::permission_denied("this token may not add, remove or index repositories"))
-            }
-            _ => Ok(()),
+    pub fn admin(&self, metadata: &MetadataMap) -> std::result::Result<Caller<'_>, Status> {
+        let caller = self.caller(metadata)?;
+        if caller.is_admin() {
+            Ok(caller)
+        } else {
+            Err(Status::permission_denied("this token may not add, remove or index repositories"))
         }
     }
 }
@@ -184,15 +197,16 @@ mod tests {
         assert_eq!(other.code(), tonic::Code::NotFound);
         assert_eq!(other.message(), "unknown repository: flask", "the same words as a missing repository");
         assert_eq!(auth.admin(&reader).unwrap_err().code(), tonic::Code::PermissionDenied);
+        assert!(!auth.repository(&reader, "requests").unwrap().is_admin(), "the reader sees no server paths");
         let admin = bearer("admin-token-0123456789");
-        assert!(auth.repository(&admin, "flask").is_ok());
+        assert!(auth.repository(&admin, "flask").unwrap().is_admin());
         assert!(auth.admin(&admin).is_ok());
         for metadata in [MetadataMap::new(), bearer("wrong-token-0123456789")] {
             assert_eq!(auth.repository(&metadata, "requests").unwrap_err().code(), tonic::Code::Unauthenticated);
             assert_eq!(auth.admin(&metadata).unwrap_err().code(), tonic::Code::Unauthenticated);
         }
-        // Without tokens everything is open.
-        assert!(Auth::open().repository(&MetadataMap::new(), "flask").is_ok());
+        // Without tokens everything is open, server paths included.
+        assert!(Auth::open().repository(&MetadataMap::new(), "flask").unwrap().is_admin());
     }
 
     #[test]

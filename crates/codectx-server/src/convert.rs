@@ -3,8 +3,14 @@
 //!
 //! * Requests, proto → domain, with the adapter's validation and defaults:
 //!   [`context_request`], [`generate_request`], [`search_request`],
-//!   [`symbols_request`], [`dependencies_request`], [`repository_name`]. They fail
-//!   with [`Error::InvalidArgument`] (mapped to `INVALID_ARGUMENT`).
+//!   [`symbols_request`], [`references_request`], [`symbol_graph_request`],
+//!   [`dependencies_request`], [`add_repository_request`], [`repository_name`].
+//!   They fail with [`Error::InvalidArgument`] (mapped to `INVALID_ARGUMENT`).
+//!   Every name, path and glob is checked against its size limit
+//!   ([`codectx_core::validate_field`]: [`codectx_core::MAX_NAME_BYTES`],
+//!   [`codectx_core::MAX_PATH_BYTES`], [`codectx_core::MAX_FILTER_GLOBS`]) before
+//!   anything else reads it, and errors quote request fields as
+//!   [`codectx_core::quote`] does.
 //! * Answers, domain → proto: [`IntoProto`].
 //! * Answers, proto → domain: [`FromProto`], for Rust clients of the API. It fails
 //!   with [`Error::InvalidArgument`] on a value the domain cannot represent (an
@@ -14,6 +20,7 @@
 //! lines only (its byte offsets read back as 0); a [`ContextRequest`]'s `max_files`
 //! is not part of `GenerateRequest` (always 0 = no limit there).
 
+use codectx_core::{quote, validate_field, validate_symbol_name, FieldKind};
 use codectx_core::{
     Block, BlockKind, ContextBundle, ContextRequest, DependencyEdge, EmbedStats, Error, Expansion, FileDependencies,
     GenerateEvent, GenerateRequest, GraphDirection, IndexEvent, IndexProgress, IndexStats, Language, ModelOverrides,
@@ -59,8 +66,10 @@ fn invalid(what: String) -> Error {
 // Requests (proto → domain, validated)
 // ---------------------------------------------------------------------------
 
-/// The repository name of a request: not empty or blank, used as given.
+/// The repository name of a request: at most [`MAX_NAME_BYTES`](codectx_core::MAX_NAME_BYTES), not empty or
+/// blank, used as given.
 pub fn repository_name(name: String) -> Result<String> {
+    validate_field(FieldKind::Name, "repository name", &name)?;
     if name.trim().is_empty() {
         return Err(invalid("the repository name is empty".into()));
     }
@@ -86,9 +95,12 @@ fn limit(value: u32, default: usize, max: usize, what: &str) -> Result<usize> {
     }
 }
 
-fn path_filter(filter: Option<pb::PathFilter>) -> PathFilter {
+/// The path filter of a request, its sizes checked ([`PathFilter::validate`]).
+fn path_filter(filter: Option<pb::PathFilter>) -> Result<PathFilter> {
     let filter = filter.unwrap_or_default();
-    PathFilter { include: filter.include, exclude: filter.exclude }
+    let filter = PathFilter { include: filter.include, exclude: filter.exclude };
+    filter.validate()?;
+    Ok(filter)
 }
 
 /// `GetContextRequest` → repository name and [`ContextRequest`]. A `token_budget`
@@ -100,26 +112,28 @@ pub fn context_request(request: pb::GetContextRequest) -> Result<(String, Contex
         query: request.query,
         token_budget: token_budget(request.token_budget),
         max_files: request.max_files as usize,
-        filter: path_filter(request.filter),
+        filter: path_filter(request.filter)?,
         expansion: Expansion {
             enabled: request.expand.unwrap_or(true),
             max_share: request.expansion_share.unwrap_or(Expansion::default().max_share),
         },
         mode: mode(&request.mode)?,
-        freshness: freshness(request.freshness),
+        freshness: freshness(request.freshness)?,
     };
     Ok((repository, context))
 }
 
-/// The `freshness` field: an empty `min_commit` means none. The commit's form is
-/// checked by [`ContextRequest::validate`] (INVALID_ARGUMENT).
-fn freshness(freshness: Option<pb::Freshness>) -> codectx_core::Freshness {
+/// The `freshness` field: an empty `min_commit` means none; one over
+/// [`MAX_NAME_BYTES`](codectx_core::MAX_NAME_BYTES) is refused here, its form is checked by
+/// [`ContextRequest::validate`] (INVALID_ARGUMENT).
+fn freshness(freshness: Option<pb::Freshness>) -> Result<codectx_core::Freshness> {
     let freshness = freshness.unwrap_or_default();
-    codectx_core::Freshness {
+    validate_field(FieldKind::Name, "min_commit", &freshness.min_commit)?;
+    Ok(codectx_core::Freshness {
         min_commit: Some(freshness.min_commit.trim().to_string()).filter(|commit| !commit.is_empty()),
         wait_for_pending: freshness.wait_for_pending,
         wait_timeout_ms: freshness.wait_timeout_ms,
-    }
+    })
 }
 
 /// `GenerateRequest` → repository name and [`GenerateRequest`]: the instruction is
@@ -128,11 +142,12 @@ fn freshness(freshness: Option<pb::Freshness>) -> codectx_core::Freshness {
 ///
 /// # Errors
 ///
-/// [`Error::InvalidArgument`] for an empty repository name, or a temperature that
-/// is negative or not finite.
+/// [`Error::InvalidArgument`] for an empty repository name, a name, glob or
+/// commit over its limit, or a temperature that is negative or not finite.
 pub fn generate_request(request: pb::GenerateRequest) -> Result<(String, GenerateRequest)> {
     let repository = repository_name(request.repository)?;
     let options = request.model.unwrap_or_default();
+    validate_field(FieldKind::Name, "model name", &options.model)?;
     if let Some(temperature) = options.temperature {
         if !temperature.is_finite() || temperature < 0.0 {
             return Err(invalid(format!("the temperature {temperature} is not a finite number ≥ 0")));
@@ -147,10 +162,10 @@ pub fn generate_request(request: pb::GenerateRequest) -> Result<(String, Generat
         query: request.instruction,
         token_budget: token_budget(request.token_budget),
         max_files: 0,
-        filter: path_filter(request.filter),
+        filter: path_filter(request.filter)?,
         expansion: Expansion::default(),
         mode: mode(&request.mode)?,
-        freshness: freshness(request.freshness),
+        freshness: freshness(request.freshness)?,
     };
     Ok((repository, GenerateRequest { context, model }))
 }
@@ -162,15 +177,17 @@ pub fn search_request(request: pb::SearchRequest) -> Result<(String, SearchReque
     let search = SearchRequest {
         query: request.query,
         limit: limit(request.limit, DEFAULT_SEARCH_LIMIT, MAX_SEARCH_LIMIT, "search")?,
-        filter: path_filter(request.filter),
+        filter: path_filter(request.filter)?,
         mode: mode(&request.mode)?,
     };
     Ok((repository, search))
 }
 
 /// The `mode` field: empty → `None` (the server decides), else
-/// [`RetrievalMode::parse`] (INVALID_ARGUMENT for an unknown name).
+/// [`RetrievalMode::parse`] (INVALID_ARGUMENT for an unknown name, or one over
+/// [`MAX_NAME_BYTES`](codectx_core::MAX_NAME_BYTES)).
 fn mode(name: &str) -> Result<Option<RetrievalMode>> {
+    validate_field(FieldKind::Name, "mode", name)?;
     if name.trim().is_empty() {
         Ok(None)
     } else {
@@ -179,39 +196,36 @@ fn mode(name: &str) -> Result<Option<RetrievalMode>> {
 }
 
 /// `GetSymbolsRequest` → repository name, symbol name and limit. The name must not
-/// be blank; a `limit` of 0 becomes [`DEFAULT_SYMBOL_LIMIT`]; more than
-/// [`MAX_SYMBOL_LIMIT`] is refused.
+/// be blank or over [`MAX_NAME_BYTES`](codectx_core::MAX_NAME_BYTES); a `limit` of 0 becomes
+/// [`DEFAULT_SYMBOL_LIMIT`]; more than [`MAX_SYMBOL_LIMIT`] is refused.
 pub fn symbols_request(request: pb::GetSymbolsRequest) -> Result<(String, String, usize)> {
     let repository = repository_name(request.repository)?;
+    validate_symbol_name(&request.name)?;
     let name = request.name.trim().to_string();
-    if name.is_empty() {
-        return Err(invalid("the symbol name is empty".into()));
-    }
     let limit = limit(request.limit, DEFAULT_SYMBOL_LIMIT, MAX_SYMBOL_LIMIT, "symbol")?;
     Ok((repository, name, limit))
 }
 
-/// `GetReferencesRequest` → repository, name (not blank), page size (0 → 100,
-/// at most 1000) and page token.
+/// `GetReferencesRequest` → repository, name (not blank, at most
+/// [`MAX_NAME_BYTES`](codectx_core::MAX_NAME_BYTES)), page size (0 → 100, at most 1000) and page token (at most
+/// [`MAX_NAME_BYTES`](codectx_core::MAX_NAME_BYTES); its form is the domain's check).
 pub fn references_request(request: pb::GetReferencesRequest) -> Result<(String, String, usize, String)> {
     let repository = repository_name(request.repository)?;
+    validate_symbol_name(&request.name)?;
+    validate_field(FieldKind::Name, "page token", &request.page_token)?;
     let name = request.name.trim().to_string();
-    if name.is_empty() {
-        return Err(invalid("the symbol name is empty".into()));
-    }
     let page_size = limit(request.page_size, 100, 1000, "page")?;
     Ok((repository, name, page_size, request.page_token))
 }
 
-/// `GetSymbolGraphRequest` → repository and the domain request (depth 0 → 1;
-/// node cap 0 → 50, at most 500; an unknown direction is INVALID_ARGUMENT; the
-/// depth range is the domain's check).
+/// `GetSymbolGraphRequest` → repository and the domain request (the name not
+/// blank, at most [`MAX_NAME_BYTES`](codectx_core::MAX_NAME_BYTES); depth 0 → 1; node cap 0 → 50, at most 500;
+/// an unknown direction is INVALID_ARGUMENT; the depth range is the domain's
+/// check, [`SymbolGraphRequest::validate`]).
 pub fn symbol_graph_request(request: pb::GetSymbolGraphRequest) -> Result<(String, SymbolGraphRequest)> {
     let repository = repository_name(request.repository)?;
+    validate_symbol_name(&request.name)?;
     let name = request.name.trim().to_string();
-    if name.is_empty() {
-        return Err(invalid("the symbol name is empty".into()));
-    }
     // The domain checks the range (`references::symbol_graph`).
     let depth = if request.depth == 0 { 1 } else { request.depth };
     let direction = match pb::GraphDirection::try_from(request.direction) {
@@ -277,13 +291,24 @@ impl IntoProto for References {
     }
 }
 
-/// `GetFileDependenciesRequest` → repository name and path (not blank).
+/// `GetFileDependenciesRequest` → repository name and path (not blank, at most
+/// [`MAX_PATH_BYTES`](codectx_core::MAX_PATH_BYTES)).
 pub fn dependencies_request(request: pb::GetFileDependenciesRequest) -> Result<(String, String)> {
     let repository = repository_name(request.repository)?;
+    validate_field(FieldKind::Path, "file path", &request.path)?;
     if request.path.trim().is_empty() {
         return Err(invalid("the file path is empty".into()));
     }
     Ok((repository, request.path))
+}
+
+/// `AddRepositoryRequest` → name ([`repository_name`]; its form is the
+/// registry's check) and folder (at most [`MAX_PATH_BYTES`](codectx_core::MAX_PATH_BYTES); resolved and
+/// confined by the service).
+pub fn add_repository_request(request: pb::AddRepositoryRequest) -> Result<(String, String)> {
+    let name = repository_name(request.name)?;
+    validate_field(FieldKind::Path, "repository path", &request.path)?;
+    Ok((name, request.path))
 }
 
 // ---------------------------------------------------------------------------
@@ -298,24 +323,24 @@ fn block_kind(name: &str) -> Result<BlockKind> {
     [BlockKind::Code, BlockKind::Signature, BlockKind::Related, BlockKind::RepoMap]
         .into_iter()
         .find(|kind| kind.name() == name)
-        .ok_or_else(|| invalid(format!("unknown block kind {name:?}")))
+        .ok_or_else(|| invalid(format!("unknown block kind \"{}\"", quote(name))))
 }
 
 fn signal(name: &str) -> Result<Signal> {
     Signal::ALL
         .into_iter()
         .find(|signal| signal.name() == name)
-        .ok_or_else(|| invalid(format!("unknown signal {name:?}")))
+        .ok_or_else(|| invalid(format!("unknown signal \"{}\"", quote(name))))
 }
 
 fn symbol_kind(name: &str) -> Result<SymbolKind> {
     SymbolKind::from_tag(name)
         .filter(|kind| kind.name() == name)
-        .ok_or_else(|| invalid(format!("unknown symbol kind {name:?}")))
+        .ok_or_else(|| invalid(format!("unknown symbol kind \"{}\"", quote(name))))
 }
 
 fn language(name: &str) -> Result<Language> {
-    Language::from_name(name).ok_or_else(|| invalid(format!("unknown language {name:?}")))
+    Language::from_name(name).ok_or_else(|| invalid(format!("unknown language \"{}\"", quote(name))))
 }
 
 fn collect<P, T: FromProto<P>>(items: Vec<P>) -> Result<Vec<T>> {

@@ -10,6 +10,16 @@
 //! `grpc_cli` work without the `.proto`), until a shutdown future resolves; then it
 //! reports `NOT_SERVING`, stops accepting connections and drains in-flight RPCs.
 //!
+//! Untrusted input. Every name, path and glob of a request is checked against
+//! its size limit before anything else reads it ([`convert`]), a request that
+//! does not decode is `INVALID_ARGUMENT` ([`codectx_proto::codec`]), error
+//! messages quote at most a short prefix of a request field and are at most
+//! [`status::MAX_MESSAGE_BYTES`], and a caller without an admin token (when
+//! tokens are configured, [`auth`]) reads no absolute server path: not in error
+//! messages ([`status::to_redacted_status`]), not as the `root` of
+//! `ListRepositories` and `GetIndexStatus` (empty for it), not in
+//! `GetIndexStatus`'s last errors.
+//!
 //! Every RPC logs one `tracing` event at `INFO` when it ends, with the fields `rpc`,
 //! `repository`, `latency_ms` and `code` (plus `error` when it failed); a streaming
 //! RPC ends when its last event is sent, or with `code = Cancelled` when the client
@@ -90,15 +100,17 @@ impl<S: ContextService> GrpcAdapter<S> {
         self
     }
 
-    /// Admits a call (or sheds it) and starts its log line.
+    /// Admits a call (or sheds it) and starts its log line; `admin`: whether its
+    /// caller may read server paths in error messages ([`auth::Caller::is_admin`]).
     #[allow(clippy::result_large_err)]
-    fn admit(&self, rpc: &'static str, repository: &str) -> std::result::Result<RpcLog, Status> {
+    fn admit(&self, rpc: &'static str, repository: &str, admin: bool) -> std::result::Result<RpcLog, Status> {
         let permit = match &self.in_flight {
             None => None,
             Some((semaphore, limit)) => match semaphore.clone().try_acquire_owned() {
                 Ok(permit) => Some(permit),
                 Err(_) => {
-                    tracing::warn!(rpc, repository, "shedding load: too many calls in flight");
+                    let repository = codectx_core::quote(repository);
+                    tracing::warn!(rpc, %repository, "shedding load: too many calls in flight");
                     telemetry::record_shed(rpc);
                     telemetry::record_request(rpc, &format!("{:?}", Code::ResourceExhausted), 0.0);
                     return Err(Status::resource_exhausted(format!(
@@ -107,7 +119,7 @@ impl<S: ContextService> GrpcAdapter<S> {
                 }
             },
         };
-        Ok(RpcLog::start(rpc, repository, permit))
+        Ok(RpcLog::start(rpc, repository, admin, permit))
     }
 
     /// `IndexRepository` and `RefreshRepository` (the same run, two names): an
@@ -117,7 +129,8 @@ impl<S: ContextService> GrpcAdapter<S> {
         rpc: &'static str,
         repository: String,
     ) -> std::result::Result<Response<EventStream<pb::IndexEvent>>, Status> {
-        let log = self.admit(rpc, &repository)?;
+        // Only admins get here.
+        let log = self.admit(rpc, &repository, true)?;
         let result = async {
             let repository = convert::repository_name(repository)?;
             self.service.index(&repository).await
@@ -139,10 +152,15 @@ impl<S: ContextService> GrpcAdapter<S> {
     }
 }
 
-/// The one log event of an RPC.
+/// The one log event of an RPC, and how its errors become statuses.
 struct RpcLog {
     rpc: &'static str,
+    /// The repository asked for, quoted as [`codectx_core::quote`] does (a short
+    /// prefix of a long name).
     repository: String,
+    /// Whether the caller may read server paths ([`status::to_status`]) or gets
+    /// them redacted ([`status::to_redacted_status`]).
+    admin: bool,
     started: Instant,
     logged: bool,
     /// The call's place among those in flight, released when the call (or its
@@ -153,10 +171,16 @@ struct RpcLog {
 }
 
 impl RpcLog {
-    fn start(rpc: &'static str, repository: &str, permit: Option<tokio::sync::OwnedSemaphorePermit>) -> Self {
+    fn start(
+        rpc: &'static str,
+        repository: &str,
+        admin: bool,
+        permit: Option<tokio::sync::OwnedSemaphorePermit>,
+    ) -> Self {
         RpcLog {
             rpc,
-            repository: repository.to_string(),
+            repository: codectx_core::quote(repository).into_owned(),
+            admin,
             started: Instant::now(),
             logged: false,
             _permit: permit,
@@ -178,6 +202,18 @@ impl RpcLog {
         }
     }
 
+    /// Logs a failed call (with the error as the admin reads it, server paths and
+    /// all) and returns the status the caller gets.
+    fn fail(&mut self, error: &Error) -> Status {
+        let full = status::to_status(error);
+        self.finish(full.code(), Some(full.message()));
+        if self.admin {
+            full
+        } else {
+            status::to_redacted_status(error)
+        }
+    }
+
     /// Logs the outcome of a unary RPC and turns it into its tonic form.
     fn unary<T>(mut self, result: Result<T>) -> std::result::Result<Response<T>, Status> {
         match result {
@@ -185,11 +221,7 @@ impl RpcLog {
                 self.finish(Code::Ok, None);
                 Ok(Response::new(answer))
             }
-            Err(error) => {
-                let status = status::to_status(&error);
-                self.finish(status.code(), Some(status.message()));
-                Err(status)
-            }
+            Err(error) => Err(self.fail(&error)),
         }
     }
 
@@ -207,11 +239,7 @@ impl RpcLog {
                 let stream: EventStream<E::Proto> = Box::pin(ProtoStream { events, log: self, done: false });
                 Ok(Response::new(stream))
             }
-            Err(error) => {
-                let status = status::to_status(&error);
-                self.finish(status.code(), Some(status.message()));
-                Err(status)
-            }
+            Err(error) => Err(self.fail(&error)),
         }
     }
 }
@@ -246,9 +274,7 @@ impl<E: IntoProto> Stream for ProtoStream<E> {
             Poll::Ready(Some(Ok(event))) => Poll::Ready(Some(Ok(event.into_proto()))),
             Poll::Ready(Some(Err(error))) => {
                 self.done = true;
-                let status = status::to_status(&error);
-                self.log.finish(status.code(), Some(status.message()));
-                Poll::Ready(Some(Err(status)))
+                Poll::Ready(Some(Err(self.log.fail(&error))))
             }
             Poll::Ready(None) => {
                 self.done = true;
@@ -265,9 +291,9 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::GetContextRequest>,
     ) -> std::result::Result<Response<pb::ContextBundle>, Status> {
-        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
+        let admin = self.auth.repository(request.metadata(), &request.get_ref().repository)?.is_admin();
         let request = request.into_inner();
-        let log = self.admit("GetContext", &request.repository)?;
+        let log = self.admit("GetContext", &request.repository, admin)?;
         let result = async {
             let (repository, request) = convert::context_request(request)?;
             Ok(self.service.get_context(&repository, request).await?.into_proto())
@@ -282,9 +308,9 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::GenerateRequest>,
     ) -> std::result::Result<Response<Self::GenerateStream>, Status> {
-        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
+        let admin = self.auth.repository(request.metadata(), &request.get_ref().repository)?.is_admin();
         let request = request.into_inner();
-        let log = self.admit("Generate", &request.repository)?;
+        let log = self.admit("Generate", &request.repository, admin)?;
         let result = async {
             let (repository, request) = convert::generate_request(request)?;
             self.service.generate(&repository, request).await
@@ -297,9 +323,9 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::SearchRequest>,
     ) -> std::result::Result<Response<pb::SearchResponse>, Status> {
-        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
+        let admin = self.auth.repository(request.metadata(), &request.get_ref().repository)?.is_admin();
         let request = request.into_inner();
-        let log = self.admit("Search", &request.repository)?;
+        let log = self.admit("Search", &request.repository, admin)?;
         let result = async {
             let (repository, request) = convert::search_request(request)?;
             let hits = self.service.search(&repository, request).await?;
@@ -313,9 +339,9 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::GetSymbolsRequest>,
     ) -> std::result::Result<Response<pb::GetSymbolsResponse>, Status> {
-        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
+        let admin = self.auth.repository(request.metadata(), &request.get_ref().repository)?.is_admin();
         let request = request.into_inner();
-        let log = self.admit("GetSymbols", &request.repository)?;
+        let log = self.admit("GetSymbols", &request.repository, admin)?;
         let result = async {
             let (repository, name, limit) = convert::symbols_request(request)?;
             let symbols = self.service.symbols(&repository, &name, limit).await?;
@@ -329,9 +355,9 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::GetReferencesRequest>,
     ) -> std::result::Result<Response<pb::GetReferencesResponse>, Status> {
-        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
+        let admin = self.auth.repository(request.metadata(), &request.get_ref().repository)?.is_admin();
         let request = request.into_inner();
-        let log = self.admit("GetReferences", &request.repository)?;
+        let log = self.admit("GetReferences", &request.repository, admin)?;
         let result = async {
             let (repository, name, page_size, page_token) = convert::references_request(request)?;
             let references = self.service.references(&repository, &name, page_size, &page_token).await?;
@@ -345,9 +371,9 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::GetSymbolGraphRequest>,
     ) -> std::result::Result<Response<pb::SymbolGraph>, Status> {
-        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
+        let admin = self.auth.repository(request.metadata(), &request.get_ref().repository)?.is_admin();
         let request = request.into_inner();
-        let log = self.admit("GetSymbolGraph", &request.repository)?;
+        let log = self.admit("GetSymbolGraph", &request.repository, admin)?;
         let result = async {
             let (repository, request) = convert::symbol_graph_request(request)?;
             Ok(self.service.symbol_graph(&repository, request).await?.into_proto())
@@ -360,9 +386,9 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::GetFileDependenciesRequest>,
     ) -> std::result::Result<Response<pb::FileDependencies>, Status> {
-        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
+        let admin = self.auth.repository(request.metadata(), &request.get_ref().repository)?.is_admin();
         let request = request.into_inner();
-        let log = self.admit("GetFileDependencies", &request.repository)?;
+        let log = self.admit("GetFileDependencies", &request.repository, admin)?;
         let result = async {
             let (repository, path) = convert::dependencies_request(request)?;
             Ok(self.service.file_dependencies(&repository, &path).await?.into_proto())
@@ -397,10 +423,10 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
     ) -> std::result::Result<Response<pb::Repository>, Status> {
         self.auth.admin(request.metadata())?;
         let request = request.into_inner();
-        let log = self.admit("AddRepository", &request.name)?;
+        let log = self.admit("AddRepository", &request.name, true)?;
         let result = async {
-            let name = convert::repository_name(request.name)?;
-            Ok(self.service.add_repository(&name, &request.path).await?.into_proto())
+            let (name, path) = convert::add_repository_request(request)?;
+            Ok(self.service.add_repository(&name, &path).await?.into_proto())
         }
         .await;
         log.unary(result)
@@ -412,7 +438,7 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
     ) -> std::result::Result<Response<pb::RemoveRepositoryResponse>, Status> {
         self.auth.admin(request.metadata())?;
         let request = request.into_inner();
-        let log = self.admit("RemoveRepository", &request.name)?;
+        let log = self.admit("RemoveRepository", &request.name, true)?;
         let result = async {
             let name = convert::repository_name(request.name)?;
             self.service.remove_repository(&name, request.delete_index).await?;
@@ -426,12 +452,16 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         &self,
         request: Request<pb::GetIndexStatusRequest>,
     ) -> std::result::Result<Response<pb::IndexStatus>, Status> {
-        self.auth.repository(request.metadata(), &request.get_ref().repository)?;
+        let admin = self.auth.repository(request.metadata(), &request.get_ref().repository)?.is_admin();
         let request = request.into_inner();
-        let log = self.admit("GetIndexStatus", &request.repository)?;
+        let log = self.admit("GetIndexStatus", &request.repository, admin)?;
         let result = async {
             let name = convert::repository_name(request.repository)?;
-            Ok(self.service.index_status(&name).await?.into_proto())
+            let mut index_status = self.service.index_status(&name).await?;
+            if !admin {
+                redact_index_status(&mut index_status);
+            }
+            Ok(index_status.into_proto())
         }
         .await;
         log.unary(result)
@@ -442,19 +472,45 @@ impl<S: ContextService> CodeContext for GrpcAdapter<S> {
         request: Request<pb::ListRepositoriesRequest>,
     ) -> std::result::Result<Response<pb::ListRepositoriesResponse>, Status> {
         let caller = self.auth.caller(request.metadata())?;
-        let log = self.admit("ListRepositories", "")?;
+        let log = self.admit("ListRepositories", "", caller.is_admin())?;
         let result = async {
             let repositories = self.service.list_repositories().await?;
             Ok(pb::ListRepositoriesResponse {
                 repositories: repositories
                     .into_iter()
                     .filter(|repository| caller.sees(&repository.name))
-                    .map(IntoProto::into_proto)
+                    .map(|mut repository| {
+                        if !caller.is_admin() {
+                            redact_repository(&mut repository);
+                        }
+                        repository.into_proto()
+                    })
                     .collect(),
             })
         }
         .await;
         log.unary(result)
+    }
+}
+
+/// What a caller without an admin token reads of a repository: no root folder
+/// (empty).
+fn redact_repository(repository: &mut codectx_core::RepositoryInfo) {
+    repository.root.clear();
+}
+
+/// What a caller without an admin token reads of an index status: no root
+/// folder, and the last run's errors with their server paths redacted
+/// ([`status::redact_paths`]).
+fn redact_index_status(index_status: &mut codectx_core::IndexStatus) {
+    redact_repository(&mut index_status.repository);
+    if let Some(error) = &mut index_status.last_error {
+        *error = status::redact_paths(error).into_owned();
+    }
+    let embed_error =
+        index_status.last_run.as_mut().and_then(|run| run.embeddings.as_mut()).and_then(|e| e.error.as_mut());
+    if let Some(error) = embed_error {
+        *error = status::redact_paths(error).into_owned();
     }
 }
 

@@ -6,9 +6,9 @@ use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
 use codectx_core::{
-    Config, ContextBundle, ContextRequest, EmbedConfig, Error, FileDependencies, GenerateEvent, GenerateRequest,
-    IndexEvent, IndexProgress, References, RepositoryInfo, Result, RetrievalMode, SearchHit, SearchRequest, SymbolInfo,
-    Usage,
+    quote, Config, ContextBundle, ContextRequest, EmbedConfig, Error, FieldKind, FileDependencies, GenerateEvent,
+    GenerateRequest, IndexEvent, IndexProgress, References, RepositoryInfo, Result, RetrievalMode, SearchHit,
+    SearchRequest, SymbolInfo, Usage,
 };
 use codectx_embed::Embedder;
 use codectx_index::IndexSnapshot;
@@ -271,6 +271,18 @@ impl Engine {
         let repository = self.repository(name)?;
         let opened = run_blocking(move || current_snapshot(&repository)).await;
         self.check_damage(name, opened)
+    }
+
+    /// Runs `work` on a blocking thread over the current snapshot of `name`;
+    /// damage either step finds goes through [`Engine::check_damage`].
+    async fn on_snapshot<T: Send + 'static>(
+        &self,
+        name: &str,
+        work: impl FnOnce(Arc<IndexSnapshot>) -> Result<T> + Send + 'static,
+    ) -> Result<T> {
+        let snapshot = self.snapshot(name).await?;
+        let result = run_blocking(move || work(snapshot)).await;
+        self.check_damage(name, result)
     }
 
     /// From now on, damage that a request finds in a repository's served index
@@ -570,15 +582,13 @@ impl ContextService for Engine {
     fn search(&self, repository: &str, request: SearchRequest) -> BoxFuture<'_, Result<Vec<SearchHit>>> {
         let repository = repository.to_string();
         Box::pin(async move {
-            codectx_core::validate_query(&request.query)?;
-            let snapshot = self.snapshot(&repository).await?;
+            request.validate()?;
             let planner = self.planner.clone();
-            let hits = run_blocking(move || {
+            self.on_snapshot(&repository, move |snapshot| {
                 let (options, hits) = planner.plan(&snapshot, &request.query, request.mode)?;
                 codectx_retrieve::search_hybrid(&snapshot, &request, &hits, &options)
             })
-            .await;
-            self.check_damage(&repository, hits)
+            .await
         })
     }
 
@@ -586,12 +596,7 @@ impl ContextService for Engine {
         let repository = repository.to_string();
         let name = name.trim().to_string();
         Box::pin(async move {
-            if name.is_empty() {
-                return Err(Error::InvalidArgument("the symbol name is empty".into()));
-            }
-            if name.len() > 1024 {
-                return Err(Error::InvalidArgument("the symbol name is longer than 1024 bytes".into()));
-            }
+            codectx_core::validate_symbol_name(&name)?;
             let snapshot = self.snapshot(&repository).await?;
             let mut found = snapshot.find_symbols(&name);
             found.sort_by_key(|reference| (reference.file, reference.symbol));
@@ -613,12 +618,12 @@ impl ContextService for Engine {
         let repository = repository.to_string();
         let (name, page_token) = (name.to_string(), page_token.to_string());
         Box::pin(async move {
-            let snapshot = self.snapshot(&repository).await?;
-            let references = run_blocking(move || {
+            codectx_core::validate_symbol_name(&name)?;
+            codectx_core::validate_field(FieldKind::Name, "page token", &page_token)?;
+            self.on_snapshot(&repository, move |snapshot| {
                 codectx_retrieve::references::references(&snapshot, &name, page_size, &page_token)
             })
-            .await;
-            self.check_damage(&repository, references)
+            .await
         })
     }
 
@@ -629,9 +634,11 @@ impl ContextService for Engine {
     ) -> BoxFuture<'_, Result<codectx_core::SymbolGraph>> {
         let repository = repository.to_string();
         Box::pin(async move {
-            let snapshot = self.snapshot(&repository).await?;
-            let graph = run_blocking(move || codectx_retrieve::references::symbol_graph(&snapshot, &request)).await;
-            self.check_damage(&repository, graph)
+            request.validate()?;
+            self.on_snapshot(&repository, move |snapshot| {
+                codectx_retrieve::references::symbol_graph(&snapshot, &request)
+            })
+            .await
         })
     }
 
@@ -639,13 +646,14 @@ impl ContextService for Engine {
         let repository = repository.to_string();
         let path = path.trim_start_matches("./").to_string();
         Box::pin(async move {
-            if path.is_empty() {
+            codectx_core::validate_field(FieldKind::Path, "path", &path)?;
+            if path.trim().is_empty() {
                 return Err(Error::InvalidArgument("the path is empty".into()));
             }
             let snapshot = self.snapshot(&repository).await?;
-            let (file, entry) = snapshot
-                .file(&path)
-                .ok_or_else(|| Error::NotFound(format!("{path} is not in the index of {repository}")))?;
+            let (file, entry) = snapshot.file(&path).ok_or_else(|| {
+                Error::NotFound(format!("{} is not in the index of {}", quote(&path), quote(&repository)))
+            })?;
             let imports = entry
                 .parsed
                 .imports
@@ -729,9 +737,11 @@ impl ContextService for Engine {
     }
 
     fn add_repository(&self, name: &str, path: &str) -> BoxFuture<'_, Result<RepositoryInfo>> {
-        let (name, path) = (name.trim().to_string(), PathBuf::from(path.trim()));
+        let (name, path) = (name.trim().to_string(), path.trim().to_string());
         Box::pin(async move {
             crate::registry::validate_name(&name)?;
+            codectx_core::validate_field(FieldKind::Path, "repository path", &path)?;
+            let path = PathBuf::from(path);
             let Some(registry) = &self.registry else {
                 return Err(Error::PermissionDenied(
                     "this server has no [server] storage_root, so repositories cannot be added at run time".into(),

@@ -141,7 +141,8 @@ pub fn validate_name(name: &str) -> Result<()> {
         Ok(())
     } else {
         Err(Error::InvalidArgument(format!(
-            "repository name {name:?}: use 1-100 ASCII letters, digits, '.', '_' or '-', not starting with '.'"
+            "repository name \"{}\": use 1-100 ASCII letters, digits, '.', '_' or '-', not starting with '.'",
+            codectx_core::quote(name)
         )))
     }
 }
@@ -155,15 +156,17 @@ pub fn validate_name(name: &str) -> Result<()> {
 /// [`Error::PathNotFound`] / [`Error::NotADirectory`] for a missing path or a file
 /// inside an allowed root.
 pub fn confine(path: &Path, allowed_roots: &[PathBuf]) -> Result<PathBuf> {
+    // The path as messages quote it: a short prefix of a long one.
+    let quoted = || codectx_core::quote(&path.to_string_lossy()).into_owned();
     if !path.is_absolute() {
-        return Err(Error::InvalidArgument(format!("{} is not an absolute path", path.display())));
+        return Err(Error::InvalidArgument(format!("{} is not an absolute path", quoted())));
     }
     if allowed_roots.is_empty() {
         return Err(Error::PermissionDenied(
             "no [server] allowed_roots are configured, so no repository can be added".into(),
         ));
     }
-    let outside = || Error::PermissionDenied(format!("{} is outside the allowed roots", path.display()));
+    let outside = || Error::PermissionDenied(format!("{} is outside the allowed roots", quoted()));
     // Lexically first, so that a path outside the roots is refused without
     // touching the filesystem (and without saying whether it exists).
     let lexical = normalize(path);
@@ -172,7 +175,9 @@ pub fn confine(path: &Path, allowed_roots: &[PathBuf]) -> Result<PathBuf> {
     if !roots.iter().any(|root| lexical.starts_with(root) || lexical.starts_with(normalize(root))) {
         return Err(outside());
     }
-    let canonical = path.canonicalize().map_err(|_| Error::PathNotFound(lexical.clone()))?;
+    let canonical = path
+        .canonicalize()
+        .map_err(|_| Error::PathNotFound(PathBuf::from(codectx_core::quote(&lexical.to_string_lossy()).as_ref())))?;
     if canonical.parent().is_none() || !roots.iter().any(|root| canonical.starts_with(root)) {
         return Err(outside()); // a symbolic link out of the roots, or `/`
     }
