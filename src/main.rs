@@ -291,6 +291,16 @@ enum Command {
         /// The embedder for semantic and hybrid modes (default: `[embed]` of the config).
         #[command(flatten)]
         embed: EmbedArgs,
+        /// Write the learned ranker's file features of every instance and configuration
+        /// (the first 50 fused files, before reranking, with their gold label) to this
+        /// JSON-lines file, for `training/train_ranker.py`. Bypasses the result cache.
+        #[arg(long, value_name = "FILE.jsonl")]
+        dump_features: Option<PathBuf>,
+        /// Rerank with this LightGBM model (text format, from `training/train_ranker.py`)
+        /// instead of the shipped one, in every configuration that reranks
+        /// (`+rerank_candidates=N`, or a preset that does).
+        #[arg(long, value_name = "FILE")]
+        ranker_model: Option<PathBuf>,
     },
     /// Serve one repository over the Model Context Protocol on stdin/stdout (for coding agents).
     Mcp {
@@ -640,7 +650,23 @@ async fn run(cli: Cli) -> Result<()> {
             codectx_mcp::serve_stdio(Arc::new(engine), LOCAL_REPOSITORY).await?;
             Ok(())
         }
-        Command::Eval { dataset, repos, mode, limit, work_dir, budget, report, json, embed } => {
+        Command::Eval {
+            dataset,
+            repos,
+            mode,
+            limit,
+            work_dir,
+            budget,
+            report,
+            json,
+            embed,
+            dump_features,
+            ranker_model,
+        } => {
+            let ranker = match &ranker_model {
+                Some(path) => Some(Arc::new(codectx_retrieve::rerank::FileRanker::load(path)?)),
+                None => None,
+            };
             let mut config = Config::discover(cli.config.as_deref(), None)?;
             embed.apply(&mut config.embed)?;
             let mut instances = codectx_eval::dataset::load(&dataset)?;
@@ -649,8 +675,13 @@ async fn run(cli: Cli) -> Result<()> {
             }
             let mut configs = Vec::new();
             for name in &mode {
-                let options = codectx_retrieve::RetrieveOptions::parse(name)
+                let mut options = codectx_retrieve::RetrieveOptions::parse(name)
                     .map_err(|reason| codectx_core::Error::InvalidArgument(format!("--mode: {reason}")))?;
+                if let Some(ranker) = &ranker {
+                    if options.rerank_candidates > 0 {
+                        options.file_ranker = Some(ranker.clone());
+                    }
+                }
                 configs.push(codectx_eval::EvalConfig { name: name.clone(), options });
             }
             let embedder = if configs.iter().any(|config| config.options.uses_vectors()) {
@@ -674,6 +705,7 @@ async fn run(cli: Cli) -> Result<()> {
                 index: config.index,
                 budgets: budget,
                 embedder,
+                dump_features,
             };
             tokio::task::spawn_blocking(move || run_eval(options, report, json)).await?
         }

@@ -492,6 +492,25 @@ async fn a_repository_without_an_index_is_a_failed_precondition() {
     server.stop().await;
 }
 
+/// `[retrieval] default_budget` is the budget of a GetContext without one (it
+/// once changed only the CLI: the adapter put 8000 in its place).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_request_without_a_budget_gets_the_configured_default() {
+    let mut config = Config { index: util::index_config(), ..Config::default() };
+    config.retrieval.default_budget = 3000;
+    config.embed.provider = codectx_core::EmbedProvider::None;
+    let spec =
+        RepositorySpec { name: REPO.into(), root: fixture_root(), index_dir: Some(shared_index().index_dir.clone()) };
+    let server = TestServer::start(Engine::new(vec![spec], config).expect("engine")).await;
+    let mut client = server.client().await;
+    let bundle = client.get_context(context_request("redirects", 0)).await.expect("GetContext").into_inner();
+    assert_eq!(bundle.token_budget, 3000);
+    assert!(bundle.tokens_used <= 3000);
+    let bundle = client.get_context(context_request("redirects", 1200)).await.expect("GetContext").into_inner();
+    assert_eq!(bundle.token_budget, 1200, "a request's own budget wins");
+    server.stop().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn health_check_reports_serving_and_shutdown_is_graceful() {
     use tonic_health::pb::health_check_response::ServingStatus;

@@ -17,4 +17,4 @@ pub mod dataset;
 pub mod metrics;
 mod run;
 
-pub use run::{run, EvalConfig, EvalOptions, EvalProgress, EvalReport, IndexTotals};
+pub use run::{run, EvalConfig, EvalOptions, EvalProgress, EvalReport, FeatureRow, IndexTotals, DUMPED_CANDIDATES};

@@ -44,6 +44,39 @@ pub struct EvalOptions {
     /// The embedder for configurations with the vector signal (semantic, hybrid):
     /// every commit's index is then embedded too, reusing cached vectors.
     pub embedder: Option<(Arc<dyn Embedder>, EmbedConfig)>,
+    /// Write the file features of every instance × configuration here (JSON
+    /// lines, see [`FeatureRow`]); the result cache is then bypassed, so that
+    /// every instance is ranked and dumped.
+    pub dump_features: Option<PathBuf>,
+}
+
+/// Files per instance whose features `--dump-features` writes: the reranking
+/// window of the learned ranker.
+pub const DUMPED_CANDIDATES: usize = codectx_retrieve::rerank::DEFAULT_RERANK_CANDIDATES;
+
+/// One line of a `--dump-features` file: a candidate file of one instance under
+/// one configuration, its label and its feature vector
+/// ([`codectx_retrieve::rerank::FILE_FEATURES`], in that order), as the
+/// fusion computed them before any reranking. `training/train_ranker.py` reads
+/// these.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FeatureRow {
+    /// The instance.
+    pub instance_id: String,
+    /// Its repository, `owner/name`.
+    pub repo: String,
+    /// The configuration's name (`lexical`, `hybrid`).
+    pub config: String,
+    /// The candidate's repository-relative path.
+    pub file: String,
+    /// 1 when the file is a gold file, else 0.
+    pub label: u8,
+    /// How many gold files the instance has (some may not be candidates).
+    pub gold_files: usize,
+    /// The fused rank of the candidate, 1-based.
+    pub rank: usize,
+    /// The features.
+    pub features: Vec<f64>,
 }
 
 /// Progress of a run, one event per instance.
@@ -123,6 +156,16 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
     std::fs::create_dir_all(&options.work_dir).map_err(|error| Error::io(&options.work_dir, error))?;
     let budgets = if options.budgets.is_empty() { BUDGETS.to_vec() } else { options.budgets.clone() };
     let mut report = EvalReport::default();
+    let mut dump = match &options.dump_features {
+        Some(path) => {
+            if let Some(parent) = path.parent().filter(|parent| !parent.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|error| Error::io(parent, error))?;
+            }
+            let file = std::fs::File::create(path).map_err(|error| Error::io(path, error))?;
+            Some((path.clone(), std::io::BufWriter::new(file)))
+        }
+        None => None,
+    };
     // Nearest chunks are fetched once per instance, at the largest depth any
     // configuration asks for; each configuration takes its own prefix.
     let vector_depth = options
@@ -170,6 +213,9 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
                 .configs
                 .iter()
                 .map(|config| {
+                    if dump.is_some() {
+                        return None;
+                    }
                     read_cached(&options.work_dir, &config_key(config, &options.embedder), &instance.instance_id)
                 })
                 .collect();
@@ -239,7 +285,15 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
                     let result = match cached {
                         Some(result) => result.clone(),
                         None => {
-                            let result = evaluate(&snapshot, instance, config, &vector_hits, &budgets)?;
+                            let mut ranked = config.clone();
+                            if dump.is_some() {
+                                ranked.options.feature_candidates = DUMPED_CANDIDATES;
+                            }
+                            let (result, features) = evaluate(&snapshot, instance, &ranked, &vector_hits, &budgets)?;
+                            if let Some((path, writer)) = &mut dump {
+                                write_features(writer, instance, &config.name, &features)
+                                    .map_err(|error| Error::io(path.as_path(), error))?;
+                            }
                             write_cached(&options.work_dir, &config_key(config, &options.embedder), &result);
                             result
                         }
@@ -258,6 +312,9 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
             done += 1;
             progress(&EvalProgress { done, total, instance_id: instance.instance_id.clone(), cached: false });
         }
+    }
+    if let Some((path, mut writer)) = dump {
+        std::io::Write::flush(&mut writer).map_err(|error| Error::io(&path, error))?;
     }
     for config in &options.configs {
         let results: Vec<&InstanceResult> =
@@ -285,14 +342,39 @@ fn symbol_matches(symbol_path: &str, wanted: &str) -> bool {
     normalized == wanted || normalized.ends_with(&format!(".{wanted}"))
 }
 
-/// Ranks one instance under one configuration and assembles its bundles.
+/// Writes one [`FeatureRow`] per candidate of `features` (path, features).
+fn write_features(
+    writer: &mut impl std::io::Write,
+    instance: &Instance,
+    config: &str,
+    features: &[(String, Vec<f64>)],
+) -> std::io::Result<()> {
+    for (index, (file, vector)) in features.iter().enumerate() {
+        let row = FeatureRow {
+            instance_id: instance.instance_id.clone(),
+            repo: instance.repo.clone(),
+            config: config.to_string(),
+            file: file.clone(),
+            label: u8::from(instance.gold_files.contains(file)),
+            gold_files: instance.gold_files.len(),
+            rank: index + 1,
+            features: vector.clone(),
+        };
+        serde_json::to_writer(&mut *writer, &row)?;
+        writer.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// Ranks one instance under one configuration and assembles its bundles; also
+/// returns the file features the ranking computed (path, vector), if any.
 fn evaluate(
     snapshot: &IndexSnapshot,
     instance: &Instance,
     config: &EvalConfig,
     vector_hits: &[(ChunkRef, f32)],
     budgets: &[usize],
-) -> Result<InstanceResult> {
+) -> Result<(InstanceResult, Vec<(String, Vec<f64>)>)> {
     let matcher = PathMatcher::all();
     let started = Instant::now();
     let ranking =
@@ -358,7 +440,12 @@ fn evaluate(
         result.bundle_has_files.insert(budget, has_files);
         result.bundle_has_functions.insert(budget, functions_held(snapshot, instance, &bundle));
     }
-    Ok(result)
+    let features = ranking
+        .file_features
+        .into_iter()
+        .map(|(file, vector)| (snapshot.file_at(file).record.path.clone(), vector))
+        .collect();
+    Ok((result, features))
 }
 
 /// Whether the bundle's code blocks cover every gold function's whole line span.

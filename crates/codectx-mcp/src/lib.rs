@@ -72,7 +72,8 @@ const FOOTER_FILES: usize = 15;
 pub struct GetContextArgs {
     /// The question, instruction or issue text (a stack trace helps).
     pub query: String,
-    /// Token budget of the context (o200k_base tokens, 256..=1000000; default 8000).
+    /// Token budget of the context (o200k_base tokens, 256..=1000000; default: the
+    /// server's `[retrieval] default_budget`, 8000 unless configured).
     #[serde(default)]
     pub token_budget: Option<usize>,
     /// Most distinct files in the context (default: no limit).
@@ -202,7 +203,8 @@ signatures and a repository map), followed by the ranked files and the tokens us
     pub async fn get_context(&self, Parameters(args): Parameters<GetContextArgs>) -> CallToolResult {
         let request = ContextRequest {
             query: args.query,
-            token_budget: args.token_budget.unwrap_or(DEFAULT_TOKEN_BUDGET),
+            // None: 0, the service's configured default (`[retrieval] default_budget`).
+            token_budget: args.token_budget.unwrap_or(0),
             max_files: args.max_files.unwrap_or(0),
             filter: PathFilter { include: args.include.unwrap_or_default(), exclude: args.exclude.unwrap_or_default() },
             expansion: Expansion::default(),
@@ -491,6 +493,11 @@ mod tests {
             Box::pin(async move {
                 if repository != "local" {
                     return Err(Error::UnknownRepository(repository));
+                }
+                // As the engine does: 0 is the configured default (here 8000).
+                let mut request = request;
+                if request.token_budget == 0 {
+                    request.token_budget = 8000;
                 }
                 request.validate()?;
                 Ok(ContextBundle {

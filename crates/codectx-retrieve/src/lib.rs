@@ -22,9 +22,11 @@ pub mod assemble;
 pub mod definitions;
 pub mod filter;
 pub mod fusion;
+pub mod gbdt;
 pub mod graph;
 pub mod query;
 pub mod references;
+pub mod rerank;
 pub mod signals;
 
 use codectx_core::{Result, SearchHit, SearchRequest, Signal, SignalHit};

@@ -26,7 +26,6 @@ use codectx_core::{
     GenerateEvent, GenerateRequest, GraphDirection, IndexEvent, IndexProgress, IndexStats, Language, ModelOverrides,
     PathFilter, RankedFile, References, RepositoryInfo, Result, RetrievalMode, SearchHit, SearchRequest, Signal,
     SignalHit, Span, SymbolEdgeKind, SymbolGraph, SymbolGraphRequest, SymbolInfo, SymbolKind, Usage,
-    DEFAULT_TOKEN_BUDGET,
 };
 use codectx_proto::v1 as pb;
 
@@ -76,14 +75,12 @@ pub fn repository_name(name: String) -> Result<String> {
     Ok(name)
 }
 
-/// A token budget of a request: 0 means [`DEFAULT_TOKEN_BUDGET`]; the range is
-/// checked by the service ([`ContextRequest::validate`]).
+/// A token budget of a request, as given: 0 means the server's configured
+/// default (`[retrieval] default_budget`, [`codectx_core::DEFAULT_TOKEN_BUDGET`] unless set),
+/// which the service applies; the range is checked by the service
+/// ([`ContextRequest::validate`]).
 fn token_budget(budget: u32) -> usize {
-    if budget == 0 {
-        DEFAULT_TOKEN_BUDGET
-    } else {
-        budget as usize
-    }
+    budget as usize
 }
 
 /// A limit of a request: 0 means `default`, more than `max` is refused.
@@ -104,8 +101,8 @@ fn path_filter(filter: Option<pb::PathFilter>) -> Result<PathFilter> {
 }
 
 /// `GetContextRequest` → repository name and [`ContextRequest`]. A `token_budget`
-/// of 0 becomes [`DEFAULT_TOKEN_BUDGET`] (8000); the query and budget range are
-/// left to the service to check.
+/// of 0 stays 0: the service applies its configured default (`[retrieval]
+/// default_budget`); the query and budget range are left to the service to check.
 pub fn context_request(request: pb::GetContextRequest) -> Result<(String, ContextRequest)> {
     let repository = repository_name(request.repository)?;
     let context = ContextRequest {
@@ -993,7 +990,7 @@ mod tests {
             codectx_core::Freshness { min_commit: Some("abc1234".into()), wait_for_pending: true, wait_timeout_ms: 5 },
             "the commit is trimmed, the rest kept"
         );
-        assert_eq!(request.token_budget, DEFAULT_TOKEN_BUDGET);
+        assert_eq!(request.token_budget, 0, "0: the service's configured default");
         assert!(request.expansion.enabled, "expansion is on unless switched off");
         assert_eq!(request.expansion.max_share, 0.5);
         assert_eq!(request.max_files, 3);

@@ -61,6 +61,11 @@ impl ContextService for Fake {
         let repository = repository.to_string();
         Box::pin(async move {
             known(&repository)?;
+            // As the engine does: 0 is the configured default (here 8000).
+            let mut request = request;
+            if request.token_budget == 0 {
+                request.token_budget = 8000;
+            }
             request.validate()?;
             let mut answer = bundle(request.token_budget);
             answer.files.truncate(request.max_files.max(1));
@@ -76,6 +81,10 @@ impl ContextService for Fake {
         let repository = repository.to_string();
         Box::pin(async move {
             known(&repository)?;
+            let mut request = request;
+            if request.context.token_budget == 0 {
+                request.context.token_budget = 8000;
+            }
             request.context.validate()?;
             let model = request.model.model.unwrap_or_else(|| "default-model".into());
             let mut events: Vec<Result<GenerateEvent>> = vec![

@@ -226,6 +226,8 @@ impl Planner {
                 ..RetrieveOptions::preset("semantic").expect("preset")
             },
             _ => RetrieveOptions {
+                // As the `hybrid` preset: the shipped file ranker learned without vectors.
+                rerank_candidates: 0,
                 vector_weight: codectx_retrieve::signals::HYBRID_VECTOR_WEIGHT,
                 vector_file_weight: codectx_retrieve::signals::HYBRID_VECTOR_FILE_WEIGHT,
                 ..self.options.clone()
