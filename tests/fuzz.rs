@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use codectx_core::{Config, EmbedProvider, ModelConfig, TokenConfig, MAX_NAME_BYTES, MAX_PATH_BYTES};
+use codectx_core::{Config, EmbedProvider, ModelConfig, MAX_NAME_BYTES, MAX_PATH_BYTES};
 use codectx_proto::v1 as pb;
 use codectx_proto::v1::code_context_client::CodeContextClient;
 use codectx_service::{Engine, RepositorySpec};
@@ -383,22 +383,8 @@ fn fuzz_engine(empty: &Path) -> (Engine, Arc<codectx_server::auth::Auth>) {
         RepositorySpec { name: "empty".into(), root: empty.to_path_buf(), index_dir: Some(empty.join("index")) },
     ];
     let engine = Engine::new(specs, config).expect("engine");
-    let tokens = [
-        TokenConfig {
-            name: "reader".into(),
-            token: Some(READER.into()),
-            repositories: vec!["fixture".into(), "empty".into()],
-            ..TokenConfig::default()
-        },
-        TokenConfig {
-            name: "admin".into(),
-            token: Some(ADMIN.into()),
-            repositories: vec!["*".into()],
-            admin: true,
-            ..TokenConfig::default()
-        },
-    ];
-    (engine, Arc::new(codectx_server::auth::Auth::from_config(&tokens).expect("tokens")))
+    let auth = util::reader_and_admin(READER, &["fixture", "empty"], ADMIN);
+    (engine, auth)
 }
 
 /// Index runs of `fixture` would write the shared index other tests read: the

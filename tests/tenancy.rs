@@ -2,9 +2,7 @@
 //! token for another repository, with the codes asserted; a token never learns
 //! whether a repository it may not see exists.
 
-use std::sync::Arc;
-
-use codectx_core::{Config, TokenConfig};
+use codectx_core::Config;
 use codectx_proto::v1::code_context_client::CodeContextClient;
 use codectx_proto::v1::{
     AddRepositoryRequest, GenerateRequest, GetContextRequest, GetFileDependenciesRequest, GetIndexStatusRequest,
@@ -119,22 +117,7 @@ async fn every_rpc_checks_the_token_and_hides_other_repositories() {
         index_dir: Some(index_dir.clone()),
     });
     let engine = Engine::new(specs.to_vec(), Config { index: util::index_config(), ..Config::default() }).unwrap();
-    let tokens = [
-        TokenConfig {
-            name: "reader".into(),
-            token: Some(READER.into()),
-            repositories: vec!["fixture".into()],
-            ..TokenConfig::default()
-        },
-        TokenConfig {
-            name: "admin".into(),
-            token: Some(ADMIN.into()),
-            repositories: vec!["*".into()],
-            admin: true,
-            ..TokenConfig::default()
-        },
-    ];
-    let auth = Arc::new(codectx_server::auth::Auth::from_config(&tokens).unwrap());
+    let auth = util::reader_and_admin(READER, &["fixture"], ADMIN);
     let options = codectx_server::ServeOptions { auth, ..Default::default() };
     let server = TestServer::start_with(engine, options).await;
     let mut client = server.client().await;
@@ -205,22 +188,7 @@ async fn tokens_without_admin_read_no_server_paths() {
         RepositorySpec { name: "empty".into(), root: empty.path().to_path_buf(), index_dir: Some(index_dir.clone()) },
     ];
     let engine = Engine::new(specs, Config { index: util::index_config(), ..Config::default() }).unwrap();
-    let tokens = [
-        TokenConfig {
-            name: "reader".into(),
-            token: Some(READER.into()),
-            repositories: vec!["fixture".into(), "empty".into()],
-            ..TokenConfig::default()
-        },
-        TokenConfig {
-            name: "admin".into(),
-            token: Some(ADMIN.into()),
-            repositories: vec!["*".into()],
-            admin: true,
-            ..TokenConfig::default()
-        },
-    ];
-    let auth = Arc::new(codectx_server::auth::Auth::from_config(&tokens).unwrap());
+    let auth = util::reader_and_admin(READER, &["fixture", "empty"], ADMIN);
     let server = TestServer::start_with(engine, codectx_server::ServeOptions { auth, ..Default::default() }).await;
     let client = server.client().await;
     let root = fixture_root().display().to_string();

@@ -32,6 +32,31 @@ const CLEARED_ENV: &[&str] = &[
     "CODECTX_EMBED_API_KEY",
 ];
 
+/// Server authentication with two bearer tokens: `reader`, allowed the named
+/// repositories, and `admin`, allowed every repository with admin rights.
+pub fn reader_and_admin(
+    reader: &str,
+    repositories: &[&str],
+    admin: &str,
+) -> std::sync::Arc<codectx_server::auth::Auth> {
+    let tokens = [
+        codectx_core::TokenConfig {
+            name: "reader".into(),
+            token: Some(reader.into()),
+            repositories: repositories.iter().map(|name| name.to_string()).collect(),
+            ..codectx_core::TokenConfig::default()
+        },
+        codectx_core::TokenConfig {
+            name: "admin".into(),
+            token: Some(admin.into()),
+            repositories: vec!["*".into()],
+            admin: true,
+            ..codectx_core::TokenConfig::default()
+        },
+    ];
+    std::sync::Arc::new(codectx_server::auth::Auth::from_config(&tokens).expect("valid tokens"))
+}
+
 /// `tests/data/fixture`, with its symbolic-link loop in place.
 pub fn fixture_root() -> PathBuf {
     static LOOP: Once = Once::new();

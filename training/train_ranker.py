@@ -69,22 +69,26 @@ def feature_names() -> list[str]:
     return [line.strip().strip('",') for line in block.splitlines() if line.strip().startswith('"')]
 
 
-def load_groups(paths: list[str]) -> list[dict]:
-    """Rows grouped by (instance, configuration), in fused order."""
-    groups: dict[tuple[str, str], dict] = {}
+def read_jsonl(paths: list[str]):
+    """The JSON objects of the non-blank lines of JSON-lines files, in order."""
     for path in paths:
         with open(path, encoding="utf-8") as handle:
             for line in handle:
-                if not line.strip():
-                    continue
-                row = json.loads(line)
-                key = (row["instance_id"], row["config"])
-                group = groups.setdefault(
-                    key,
-                    {"instance_id": row["instance_id"], "repo": row["repo"], "config": row["config"],
-                     "gold_files": row["gold_files"], "rows": []},
-                )
-                group["rows"].append(row)
+                if line.strip():
+                    yield json.loads(line)
+
+
+def load_groups(paths: list[str]) -> list[dict]:
+    """Rows grouped by (instance, configuration), in fused order."""
+    groups: dict[tuple[str, str], dict] = {}
+    for row in read_jsonl(paths):
+        key = (row["instance_id"], row["config"])
+        group = groups.setdefault(
+            key,
+            {"instance_id": row["instance_id"], "repo": row["repo"], "config": row["config"],
+             "gold_files": row["gold_files"], "rows": []},
+        )
+        group["rows"].append(row)
     for group in groups.values():
         group["rows"].sort(key=lambda row: row["rank"])
     return list(groups.values())
@@ -135,19 +139,14 @@ def score(booster: lgb.Booster, groups: list[dict]) -> list[np.ndarray]:
 def manifest_sources(datasets: list[str], used: set[str]) -> dict:
     """Repositories, instance ids and commits the model learned from."""
     sources = collections.defaultdict(lambda: {"instances": [], "base_commits": set(), "history_commits": set()})
-    for path in datasets:
-        with open(path, encoding="utf-8") as handle:
-            for line in handle:
-                if not line.strip():
-                    continue
-                row = json.loads(line)
-                if row["instance_id"] not in used:
-                    continue
-                entry = sources[row["repo"]]
-                entry["instances"].append(row["instance_id"])
-                entry["base_commits"].add(row["base_commit"])
-                if "commit" in row:
-                    entry["history_commits"].add(row["commit"])
+    for row in read_jsonl(datasets):
+        if row["instance_id"] not in used:
+            continue
+        entry = sources[row["repo"]]
+        entry["instances"].append(row["instance_id"])
+        entry["base_commits"].add(row["base_commit"])
+        if "commit" in row:
+            entry["history_commits"].add(row["commit"])
     return {
         repo: {
             "instances": sorted(entry["instances"]),

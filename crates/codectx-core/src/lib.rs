@@ -25,6 +25,7 @@
 #![deny(missing_docs)]
 
 mod config;
+mod conventions;
 mod error;
 mod language;
 mod model;
@@ -36,6 +37,7 @@ pub use config::{
     data_home, Config, EmbedConfig, EmbedProvider, IndexConfig, ModelConfig, ModelVariant, RepoEntry, RetrievalConfig,
     ServerConfig, TokenConfig,
 };
+pub use conventions::{is_auxiliary_path, is_test_path, is_vendored_path};
 pub use error::{Error, Result};
 pub use language::Language;
 pub use model::*;

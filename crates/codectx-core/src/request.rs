@@ -356,20 +356,23 @@ impl ContextRequest {
         }
         self.freshness.validate()?;
         self.filter.validate()?;
-        if !(MIN_TOKEN_BUDGET..=MAX_TOKEN_BUDGET).contains(&self.token_budget) {
-            return Err(crate::Error::InvalidArgument(format!(
-                "token budget {} is outside {MIN_TOKEN_BUDGET}..={MAX_TOKEN_BUDGET}",
-                self.token_budget
-            )));
-        }
-        if !(0.0..=1.0).contains(&self.expansion.max_share) {
-            return Err(crate::Error::InvalidArgument(format!(
-                "expansion share {} is outside 0..=1",
-                self.expansion.max_share
-            )));
-        }
-        Ok(())
+        check_range("token budget", self.token_budget, MIN_TOKEN_BUDGET..=MAX_TOKEN_BUDGET)?;
+        check_range("expansion share", self.expansion.max_share, 0.0..=1.0)
     }
+}
+
+/// Checks that a number lies in `range`.
+///
+/// Errors: [`crate::Error::InvalidArgument`] `"<what> <value> is outside <start>..=<end>"`.
+fn check_range<T: PartialOrd + std::fmt::Display>(
+    what: &str,
+    value: T,
+    range: std::ops::RangeInclusive<T>,
+) -> crate::Result<()> {
+    if range.contains(&value) {
+        return Ok(());
+    }
+    Err(crate::Error::InvalidArgument(format!("{what} {value} is outside {}..={}", range.start(), range.end())))
 }
 
 /// Checks a query: not empty or blank, at most [`MAX_QUERY_BYTES`] bytes.
@@ -513,13 +516,7 @@ impl SearchRequest {
     /// Errors: [`crate::Error::InvalidArgument`] naming the rule.
     pub fn validate(&self) -> crate::Result<()> {
         validate_query(&self.query)?;
-        if !(1..=SearchRequest::MAX_LIMIT).contains(&self.limit) {
-            return Err(crate::Error::InvalidArgument(format!(
-                "limit {} is outside 1..={}",
-                self.limit,
-                SearchRequest::MAX_LIMIT
-            )));
-        }
+        check_range("limit", self.limit, 1..=SearchRequest::MAX_LIMIT)?;
         self.filter.validate()
     }
 }
@@ -884,21 +881,8 @@ impl SymbolGraphRequest {
     /// Errors: [`crate::Error::InvalidArgument`] naming the rule.
     pub fn validate(&self) -> crate::Result<()> {
         validate_symbol_name(&self.name)?;
-        if !(1..=SymbolGraphRequest::MAX_DEPTH).contains(&self.depth) {
-            return Err(crate::Error::InvalidArgument(format!(
-                "depth {} is outside 1..={}",
-                self.depth,
-                SymbolGraphRequest::MAX_DEPTH
-            )));
-        }
-        if !(1..=SymbolGraphRequest::MAX_NODES).contains(&self.max_nodes) {
-            return Err(crate::Error::InvalidArgument(format!(
-                "node cap {} is outside 1..={}",
-                self.max_nodes,
-                SymbolGraphRequest::MAX_NODES
-            )));
-        }
-        Ok(())
+        check_range("depth", self.depth, 1..=SymbolGraphRequest::MAX_DEPTH)?;
+        check_range("node cap", self.max_nodes, 1..=SymbolGraphRequest::MAX_NODES)
     }
 }
 

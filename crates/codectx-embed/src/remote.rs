@@ -193,12 +193,5 @@ impl Embedder for RemoteEmbedder {
 
 /// The longest prefix of `text` of at most `max_chars` bytes that ends on a char boundary.
 fn truncate_chars(text: &str, max_chars: usize) -> &str {
-    if text.len() <= max_chars {
-        return text;
-    }
-    let mut end = max_chars;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    &text[..end]
+    &text[..text.floor_char_boundary(max_chars)]
 }

@@ -43,10 +43,7 @@ const CHARS_PER_TOKEN_CAP: usize = 8;
 /// `max_tokens`.
 pub fn embedding_text(path: &str, chunk: &Chunk, code: &str, max_tokens: usize) -> String {
     let cap = max_tokens.max(8) * CHARS_PER_TOKEN_CAP;
-    let mut end = code.len().min(cap);
-    while !code.is_char_boundary(end) {
-        end -= 1;
-    }
+    let end = code.floor_char_boundary(cap);
     let mut text = String::with_capacity(path.len() + end + 64);
     text.push_str(path);
     text.push('\n');

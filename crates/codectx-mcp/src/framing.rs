@@ -85,13 +85,7 @@ pub(crate) struct ErrorReply {
 impl ErrorReply {
     fn new(code: i64, message: impl Into<String>, id: Value) -> ErrorReply {
         let mut message: String = message.into().replace(['\n', '\r'], " ");
-        if message.len() > MAX_ERROR_MESSAGE_BYTES {
-            let mut end = MAX_ERROR_MESSAGE_BYTES;
-            while !message.is_char_boundary(end) {
-                end -= 1;
-            }
-            message.truncate(end);
-        }
+        message.truncate(message.floor_char_boundary(MAX_ERROR_MESSAGE_BYTES));
         ErrorReply { code, message, id }
     }
 
@@ -204,7 +198,9 @@ fn check_message(value: Value) -> Result<Kind, ErrorReply> {
             {
                 Err(ErrorReply::new(
                     INVALID_PARAMS,
-                    format!("Invalid params: the params of {method:?} do not have the shape the MCP specification gives"),
+                    format!(
+                        "Invalid params: the params of {method:?} do not have the shape the MCP specification gives"
+                    ),
                     reply_id,
                 ))
             }

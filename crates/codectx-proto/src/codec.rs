@@ -85,11 +85,7 @@ pub fn invalid_request(error: &prost::DecodeError) -> Status {
     let mut message: String =
         format!("invalid argument: {error}").chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
     if message.len() > MAX_DECODE_MESSAGE_BYTES {
-        let mut cut = MAX_DECODE_MESSAGE_BYTES - '…'.len_utf8();
-        while !message.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        message.truncate(cut);
+        message.truncate(message.floor_char_boundary(MAX_DECODE_MESSAGE_BYTES - '…'.len_utf8()));
         message.push('…');
     }
     Status::invalid_argument(message)

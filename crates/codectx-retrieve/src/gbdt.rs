@@ -70,8 +70,7 @@ impl Tree {
     fn check(&self, number: usize) -> Result<(), ModelError> {
         let internal = self.split_feature.len();
         let leaves = self.leaf_value.len();
-        let lengths =
-            [self.threshold.len(), self.decision_type.len(), self.left_child.len(), self.right_child.len()];
+        let lengths = [self.threshold.len(), self.decision_type.len(), self.left_child.len(), self.right_child.len()];
         if lengths.iter().any(|&length| length != internal) || leaves != internal + 1 {
             return Err(ModelError(format!("tree {number}: node arrays of different lengths")));
         }
@@ -122,7 +121,11 @@ impl Forest {
             if get("is_linear").is_some_and(|linear| linear != "0") {
                 return Err(ModelError(format!("tree {number}: linear trees are not supported")));
             }
-            fn array<T: std::str::FromStr>(value: Option<&str>, key: &str, number: usize) -> Result<Vec<T>, ModelError> {
+            fn array<T: std::str::FromStr>(
+                value: Option<&str>,
+                key: &str,
+                number: usize,
+            ) -> Result<Vec<T>, ModelError> {
                 value
                     .unwrap_or_default()
                     .split_whitespace()
@@ -149,6 +152,9 @@ impl Forest {
             if line == "end of trees" {
                 break;
             }
+            if line == "average_output" {
+                return Err(ModelError("averaged (random forest) models are not supported".into()));
+            }
             if line.starts_with("Tree=") {
                 if let Some(fields) = current.take() {
                     finish(fields, &mut trees)?;
@@ -172,9 +178,6 @@ impl Forest {
                 },
             }
         }
-        if text.lines().any(|line| line.trim() == "average_output") {
-            return Err(ModelError("averaged (random forest) models are not supported".into()));
-        }
         if let Some(fields) = current.take() {
             finish(fields, &mut trees)?;
         }
@@ -191,10 +194,7 @@ impl Forest {
             feature_names = (0..=max_feature).map(|index| format!("Column_{index}")).collect();
         }
         if feature_names.len() != max_feature + 1 {
-            return Err(ModelError(format!(
-                "{} feature names for max_feature_idx={max_feature}",
-                feature_names.len()
-            )));
+            return Err(ModelError(format!("{} feature names for max_feature_idx={max_feature}", feature_names.len())));
         }
         Ok(Forest { feature_names, objective, trees })
     }

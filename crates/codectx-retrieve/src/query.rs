@@ -185,11 +185,7 @@ pub fn prose(query: &str, max_chars: usize) -> String {
     if out.trim().is_empty() {
         out = query.to_string();
     }
-    let mut end = out.len().min(max_chars);
-    while !out.is_char_boundary(end) {
-        end -= 1;
-    }
-    out.truncate(end);
+    out.truncate(out.floor_char_boundary(max_chars));
     out
 }
 

@@ -22,16 +22,17 @@ use std::collections::{HashMap, HashSet};
 use std::path::Path;
 use std::sync::{Arc, LazyLock};
 
-use codectx_core::Signal;
+use codectx_core::{is_auxiliary_path, is_test_path, Signal};
 use codectx_index::IndexSnapshot;
 
 use crate::fusion::RankedList;
 use crate::gbdt::{Forest, ModelError};
 use crate::query::AnalyzedQuery;
-use crate::signals::{is_auxiliary_path, is_reexport_module, ChunkRef};
+use crate::signals::{is_reexport_module, ChunkRef};
 
 /// The chunk-level signals whose lists give per-file features, in feature order.
-const CHUNK_SIGNALS: [Signal; 5] = [Signal::Bm25, Signal::Symbol, Signal::StackTrace, Signal::ErrorMessage, Signal::Vector];
+const CHUNK_SIGNALS: [Signal; 5] =
+    [Signal::Bm25, Signal::Symbol, Signal::StackTrace, Signal::ErrorMessage, Signal::Vector];
 
 /// Files the learned ranker reorders in the presets that use it, and the files
 /// per instance `codectx eval --dump-features` writes.
@@ -98,12 +99,10 @@ pub const FILE_FEATURES: [&str; 44] = [
 pub(crate) struct FeatureInputs<'a> {
     /// The chunk-level lists as fused (BM25, symbol, stack trace, error message, vector).
     pub chunk_lists: &'a [RankedList<ChunkRef>],
-    /// The chunk evidence aggregated to files, best first.
-    pub content_files: &'a [(u32, f32)],
-    /// Files named by path or module in the query, best first.
-    pub path_files: &'a [(u32, f32)],
-    /// Files of stack-trace frames, in frame order.
-    pub frame_files: &'a [(u32, f32)],
+    /// The file-level lists as fused: the chunk evidence aggregated to files
+    /// (signal `Bm25`), files named by path or module (`Path`), files of
+    /// stack-trace frames (`StackTrace`), and the vector and graph lists.
+    pub file_lists: &'a [RankedList<u32>],
     /// The fused files, best first, with their final score.
     pub files: &'a [(u32, f32)],
     /// The query text and its analysis.
@@ -155,16 +154,18 @@ pub(crate) fn file_features(
         }
         per_signal.push((facts, best));
     }
-    let ranks = |list: &[(u32, f32)]| -> HashMap<u32, (f64, f64)> {
+    // File list → file → (1-based rank, raw score); an absent list is empty.
+    let ranks = |signal: Signal| -> HashMap<u32, (f64, f64)> {
         let mut out = HashMap::new();
-        for (index, (file, score)) in list.iter().enumerate() {
+        let items = inputs.file_lists.iter().find(|list| list.signal == signal).map_or(&[][..], |list| &list.items);
+        for (index, (file, score)) in items.iter().enumerate() {
             out.entry(*file).or_insert(((index + 1) as f64, f64::from(*score)));
         }
         out
     };
-    let content = ranks(inputs.content_files);
-    let paths = ranks(inputs.path_files);
-    let frames = ranks(inputs.frame_files);
+    let content = ranks(Signal::Bm25);
+    let paths = ranks(Signal::Path);
+    let frames = ranks(Signal::StackTrace);
     let top_score = chosen.first().map_or(0.0, |(_, score)| f64::from(*score));
 
     let query_words = words(inputs.query);
@@ -242,19 +243,6 @@ fn flag(value: bool) -> f64 {
     } else {
         0.0
     }
-}
-
-/// Whether a path is a test file or under a test folder (a narrower fact than
-/// [`is_auxiliary_path`], which also covers docs and examples).
-fn is_test_path(path: &str) -> bool {
-    let lower = path.to_ascii_lowercase();
-    let name = lower.rsplit('/').next().unwrap_or(&lower);
-    lower.split('/').any(|part| matches!(part, "test" | "tests" | "testing" | "__tests__"))
-        || name.starts_with("test_")
-        || name.contains("_test.")
-        || name.contains(".test.")
-        || name.contains(".spec.")
-        || name == "conftest.py"
 }
 
 /// The lowercase words (runs of letters, digits and `_`) of a text.
@@ -404,15 +392,5 @@ mod tests {
             .collect();
         rerank_files(&mut files, &features, &ranker);
         assert_eq!(files, vec![(3, 0.9), (9, 0.5), (7, 0.2), (4, 0.1)]);
-    }
-
-    #[test]
-    fn test_paths_are_told_apart() {
-        for path in ["tests/test_x.py", "src/a_test.go", "x/conftest.py", "web/a.spec.ts", "testing/util.py"] {
-            assert!(is_test_path(path), "{path}");
-        }
-        for path in ["src/testament.py", "sympy/core/basic.py", "contest.py"] {
-            assert!(!is_test_path(path), "{path}");
-        }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use codectx_core::{Result, Signal, SignalHit};
+use codectx_core::{is_auxiliary_path, Result, Signal, SignalHit};
 use codectx_index::{IndexSnapshot, SymbolRef};
 
 use crate::filter::PathMatcher;
@@ -108,45 +108,6 @@ pub struct RetrieveOptions {
 /// `__all__` and module declarations are allowed).
 pub fn is_reexport_module(parsed: &codectx_core::ParsedFile) -> bool {
     !parsed.imports.is_empty() && !parsed.symbols.iter().any(|symbol| symbol.kind.is_definition())
-}
-
-/// Whether a path is a test, doc, example or benchmark file by common conventions:
-/// a folder named `test`, `tests`, `testing`, `__tests__`, `spec`, `doc`, `docs`,
-/// `example`, `examples`, `bench`, `benches` or `benchmarks`, or a file named
-/// `test_*`, `*_test.*`, `*Test.java`, `*Tests.java`, `*.test.*` or `*.spec.*`.
-pub fn is_auxiliary_path(path: &str) -> bool {
-    let mut parts = path.split('/').peekable();
-    while let Some(part) = parts.next() {
-        if parts.peek().is_none() {
-            let name = part;
-            let stem = name.split('.').next().unwrap_or(name);
-            return name.starts_with("test_")
-                || stem.ends_with("_test")
-                || stem.ends_with("Test")
-                || stem.ends_with("Tests")
-                || name.contains(".test.")
-                || name.contains(".spec.")
-                || name == "conftest.py";
-        }
-        if matches!(
-            part,
-            "test"
-                | "tests"
-                | "testing"
-                | "__tests__"
-                | "spec"
-                | "doc"
-                | "docs"
-                | "example"
-                | "examples"
-                | "bench"
-                | "benches"
-                | "benchmarks"
-        ) {
-            return true;
-        }
-    }
-    false
 }
 
 impl RetrieveOptions {
@@ -552,13 +513,9 @@ pub fn rank_hybrid(
     // file-level signals: paths and modules named in the query, stack-trace files,
     // and personalized PageRank seeded by the files found so far.
     let path_files = path_hits(snapshot, &analyzed, &accepts);
-    let mut file_lists = vec![RankedList { signal: Signal::Bm25, weight: 1.0, items: content_files.clone() }];
-    file_lists.push(RankedList { signal: Signal::Path, weight: options.path_weight, items: path_files.clone() });
-    file_lists.push(RankedList {
-        signal: Signal::StackTrace,
-        weight: options.stack_weight * 0.5,
-        items: frame_files.clone(),
-    });
+    let mut file_lists = vec![RankedList { signal: Signal::Bm25, weight: 1.0, items: content_files }];
+    file_lists.push(RankedList { signal: Signal::Path, weight: options.path_weight, items: path_files });
+    file_lists.push(RankedList { signal: Signal::StackTrace, weight: options.stack_weight * 0.5, items: frame_files });
     if options.vector_file_weight > 0.0 && !vector_hits.is_empty() {
         // Files in the order of their nearest chunk: the semantic signal on its own,
         // beside the chunk-level fusion where BM25 can drown it.
@@ -571,7 +528,7 @@ pub fn rank_hybrid(
             .collect();
         file_lists.push(RankedList { signal: Signal::Vector, weight: options.vector_file_weight, items });
     }
-    if options.graph_weight > 0.0 && !content_files.is_empty() {
+    if options.graph_weight > 0.0 && !file_lists[0].items.is_empty() {
         let seeds: Vec<(u32, f32)> = reciprocal_rank_fusion(&file_lists, options.rrf_k)
             .into_iter()
             .take(options.graph_seeds)
@@ -620,9 +577,7 @@ pub fn rank_hybrid(
     let file_features = if wanted > 0 {
         let inputs = crate::rerank::FeatureInputs {
             chunk_lists: &chunk_lists,
-            content_files: &content_files,
-            path_files: &path_files,
-            frame_files: &frame_files,
+            file_lists: &file_lists,
             files: &files,
             query,
             analyzed: &analyzed,
@@ -631,10 +586,12 @@ pub fn rank_hybrid(
     } else {
         Vec::new()
     };
+    // The reranked scores replace the fused ones (only when reranked).
+    let mut file_scores: HashMap<u32, f32> = HashMap::new();
     if let Some(ranker) = ranker {
         crate::rerank::rerank_files(&mut files, &file_features[..reranked.min(file_features.len())], ranker);
+        file_scores = files.iter().copied().collect();
     }
-    let file_scores: HashMap<u32, f32> = files.iter().copied().collect();
     let file_signals: HashMap<u32, (f32, Vec<SignalHit>)> = file_fused
         .into_iter()
         .map(|fused| {

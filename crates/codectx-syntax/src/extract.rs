@@ -730,10 +730,7 @@ fn signature(source: &str, lines: &Lines, sig_start: usize, head_end: Option<usi
         }
     };
     // Collapse at most a few KiB; the result is truncated anyway.
-    let mut cut = text.len().min(MAX_SIGNATURE * 8);
-    while !text.is_char_boundary(cut) {
-        cut -= 1;
-    }
+    let cut = text.floor_char_boundary(MAX_SIGNATURE * 8);
     truncate(collapse_whitespace(&text[..cut]), MAX_SIGNATURE)
 }
 

@@ -117,11 +117,7 @@ pub(crate) fn collapse_whitespace(text: &str) -> String {
 /// Truncates to at most `max` bytes on a char boundary, appending `…` when cut.
 pub(crate) fn truncate(mut text: String, max: usize) -> String {
     if text.len() > max {
-        let mut cut = max;
-        while !text.is_char_boundary(cut) {
-            cut -= 1;
-        }
-        text.truncate(cut);
+        text.truncate(text.floor_char_boundary(max));
         text.push('…');
     }
     text
