@@ -261,14 +261,29 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Measure retrieval quality on SWE-bench-style instances (file/function Acc@k, MRR, bundle recall).
+    /// Measure retrieval quality on SWE-bench-style instances (file/function Acc@k, MRR, bundle recall),
+    /// or on a repository's own history (--from-history).
     Eval {
         /// JSON-lines file of instances (instance_id, repo, base_commit, problem_statement, gold_files, gold_functions).
-        #[arg(long, value_name = "FILE.jsonl")]
-        dataset: PathBuf,
+        #[arg(long, value_name = "FILE.jsonl", required_unless_present = "from_history")]
+        dataset: Option<PathBuf>,
         /// Folder of git clones, as DIR/<owner>/<name> (bare or not).
-        #[arg(long, value_name = "DIR")]
-        repos: PathBuf,
+        #[arg(long, value_name = "DIR", required_unless_present = "from_history")]
+        repos: Option<PathBuf>,
+        /// Evaluate on the repository's own history instead of a dataset: each of the
+        /// newest --last commits that survive the filters (no merges, reverts, bots,
+        /// formatting, tests-only or huge commits) is an instance whose query is the
+        /// commit message and whose gold is the source files and functions it modified,
+        /// ranked at its parent commit. The instances are saved to
+        /// <work-dir>/history.jsonl.
+        #[arg(long, conflicts_with_all = ["dataset", "repos"])]
+        from_history: bool,
+        /// With --from-history: the repository (a work tree or a bare git folder).
+        #[arg(short = 'C', long = "repo", default_value = ".", value_name = "PATH")]
+        repo: PathBuf,
+        /// With --from-history: how many of the newest qualifying commits to evaluate.
+        #[arg(long, default_value_t = 100, value_name = "N")]
+        last: usize,
         /// Configurations to compare, comma-separated: bm25, lexical, graph, semantic,
         /// hybrid, each optionally tuned as PRESET+KEY=VALUE (e.g. hybrid+vector_weight=2).
         #[arg(long, value_delimiter = ',', default_value = "bm25,lexical")]
@@ -653,6 +668,9 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Eval {
             dataset,
             repos,
+            from_history,
+            repo,
+            last,
             mode,
             limit,
             work_dir,
@@ -669,7 +687,10 @@ async fn run(cli: Cli) -> Result<()> {
             };
             let mut config = Config::discover(cli.config.as_deref(), None)?;
             embed.apply(&mut config.embed)?;
-            let mut instances = codectx_eval::dataset::load(&dataset)?;
+            let (mut instances, repos) = match (dataset, repos) {
+                (Some(dataset), Some(repos)) if !from_history => (codectx_eval::dataset::load(&dataset)?, repos),
+                _ => history_instances(&repo, last, &work_dir)?,
+            };
             if let Some(limit) = limit {
                 instances.truncate(limit);
             }
@@ -951,6 +972,46 @@ async fn ask_model(engine: &Engine, request: GenerateRequest, json: bool) -> Res
         }
     }
     Ok(())
+}
+
+/// `codectx eval --from-history`: the instances of the repository's newest
+/// `last` qualifying commits (saved to `<work_dir>/history.jsonl`) and the
+/// clones folder that holds the repository under its folder name.
+fn history_instances(
+    repo: &Path,
+    last: usize,
+    work_dir: &Path,
+) -> Result<(Vec<codectx_eval::dataset::Instance>, PathBuf)> {
+    let root = std::fs::canonicalize(repo).map_err(|_| codectx_core::Error::PathNotFound(repo.to_path_buf()))?;
+    // The repository as named (a symbolic link keeps its own name), `.` by its real one.
+    let named = if repo.file_name().is_some() { repo.to_path_buf() } else { root.clone() };
+    let options = codectx_history::HistoryOptions { last, ..Default::default() };
+    let scan = codectx_history::scan(&root, &options)?;
+    let name = named.file_name().map_or_else(|| "repository".to_string(), |name| name.to_string_lossy().into_owned());
+    let instances = codectx_eval::dataset::from_history(&name, &scan);
+    let dropped: Vec<String> =
+        scan.dropped.iter().map(|(reason, count)| format!("{} {count}", reason.name())).collect();
+    eprintln!(
+        "from history: {} instances from {} commits read (dropped: {})",
+        instances.len(),
+        scan.walked,
+        if dropped.is_empty() { "none".to_string() } else { dropped.join(", ") }
+    );
+    if instances.is_empty() {
+        Err(codectx_core::Error::InvalidArgument(format!(
+            "{}: no commit in the last {} read qualifies as an instance (a message of 40+ bytes modifying 1 to 8 source files)",
+            root.display(),
+            scan.walked
+        )))?;
+    }
+    std::fs::create_dir_all(work_dir).with_context(|| format!("cannot create {}", work_dir.display()))?;
+    codectx_eval::dataset::save(&work_dir.join("history.jsonl"), &instances)?;
+    let clones = match named.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
+        Some(_) => PathBuf::from("."),
+        None => PathBuf::from("/"),
+    };
+    Ok((instances, clones))
 }
 
 fn run_eval(options: codectx_eval::EvalOptions, report_path: Option<PathBuf>, json: bool) -> Result<()> {

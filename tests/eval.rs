@@ -163,3 +163,63 @@ fn eval_reports_a_missing_clone_as_a_failure_not_a_crash() {
     run(codectx().arg("eval").arg("--dataset").arg(&dataset).arg("--repos").arg(dir.path()))
         .assert_user_error(&["dev.jsonl:1"]);
 }
+
+#[test]
+fn eval_from_history_scores_the_repositorys_own_commits() {
+    let dir = temp_dir();
+    let repos = dir.path().join("repos");
+    let (_, second) = make_repository(&repos);
+    let repo = repos.join("acme/shop");
+    let cart = std::fs::read_to_string(repo.join("shop/cart.py")).unwrap();
+    write(
+        &repo,
+        "shop/cart.py",
+        &cart.replace(
+            "        self.items.append((item, quantity))",
+            "        for index, (existing, count) in enumerate(self.items):\n            if existing == item:\n                self.items[index] = (item, count + quantity)\n                return\n        self.items.append((item, quantity))",
+        ),
+    );
+    git(
+        &repo,
+        &["commit", "-qam", "Cart.add_item: adding an item twice keeps two entries\n\nMerge the quantities instead."],
+    );
+    let third = git(&repo, &["rev-parse", "HEAD"]);
+
+    let work = dir.path().join("work");
+    let report_path = dir.path().join("report.json");
+    let printed = run(codectx()
+        .args(["eval", "--from-history", "--last", "5", "--mode", "lexical", "-C"])
+        .arg(&repo)
+        .arg("--work-dir")
+        .arg(&work)
+        .arg("--report")
+        .arg(&report_path))
+    .success();
+    // "first" has no parent and "second" is too short to be a query.
+    assert!(
+        printed.stderr.contains("from history: 1 instances from 3 commits read (dropped: root 1, short_message 1)"),
+        "{}",
+        printed.stderr
+    );
+    let saved = std::fs::read_to_string(work.join("history.jsonl")).unwrap();
+    let instance: serde_json::Value = serde_json::from_str(saved.trim()).unwrap();
+    assert_eq!(instance["instance_id"], format!("shop-hist-{}", &third[..12]));
+    assert_eq!(instance["base_commit"], second);
+    assert_eq!(instance["commit"], third);
+    assert_eq!(instance["gold_files"], serde_json::json!(["shop/cart.py"]));
+    assert_eq!(instance["gold_functions"], serde_json::json!({"shop/cart.py": ["Cart.add_item"]}));
+    assert!(instance["problem_statement"].as_str().unwrap().ends_with("Merge the quantities instead."));
+
+    let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report_path).unwrap()).unwrap();
+    assert_eq!(report["failures"].as_array().unwrap().len(), 0, "{report}");
+    let result = &report["results"][0];
+    assert_eq!(result["gold_file_ranks"]["shop/cart.py"], 1, "{result}");
+    assert_eq!(report["summaries"][0]["instances"], 1);
+
+    // Not a repository: one line that says so.
+    let failed =
+        run(codectx().args(["eval", "--from-history", "-C"]).arg(repos.join("acme")).arg("--work-dir").arg(&work));
+    assert_ne!(failed.code, Some(0));
+    let message = failed.stderr.trim();
+    assert!(message.contains("not a git repository") && message.lines().count() == 1, "{message}");
+}

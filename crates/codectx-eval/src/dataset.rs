@@ -24,6 +24,10 @@ pub struct Instance {
     /// (`Class.method`, `function`). May be empty.
     #[serde(default)]
     pub gold_functions: BTreeMap<String, Vec<String>>,
+    /// For an instance from history (`--from-history`): the commit whose message
+    /// is the query (`base_commit` is its parent). Absent in SWE-bench instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
 }
 
 /// Reads a JSON-lines file of instances. Blank lines are skipped.
@@ -50,4 +54,39 @@ pub fn load(path: &Path) -> Result<Vec<Instance>> {
         instances.push(instance);
     }
     Ok(instances)
+}
+
+/// Evaluation instances from a repository's own history (`codectx eval
+/// --from-history`): one per kept commit of `scan`, oldest first, with id
+/// `<name>-hist-<first 12 hex digits>`, the commit's parent as `base_commit`,
+/// its message as the query, its modified source files and touched definitions
+/// as the gold. `name` is the repository's name under the clones folder.
+pub fn from_history(name: &str, scan: &codectx_history::HistoryScan) -> Vec<Instance> {
+    scan.pairs
+        .iter()
+        .map(|pair| Instance {
+            instance_id: format!("{name}-hist-{}", &pair.commit[..pair.commit.len().min(12)]),
+            repo: name.to_string(),
+            base_commit: pair.parent.clone(),
+            problem_statement: pair.message.clone(),
+            gold_files: pair.files.clone(),
+            gold_functions: pair.functions.clone(),
+            commit: Some(pair.commit.clone()),
+        })
+        .collect()
+}
+
+/// Writes instances as JSON lines (the format [`load`] reads), through a
+/// temporary file renamed into place.
+///
+/// Errors: [`Error::Io`] if the file cannot be written.
+pub fn save(path: &Path, instances: &[Instance]) -> Result<()> {
+    let mut text = String::new();
+    for instance in instances {
+        text.push_str(&serde_json::to_string(instance).map_err(|error| Error::InvalidArgument(error.to_string()))?);
+        text.push('\n');
+    }
+    let partial = path.with_extension("jsonl.partial");
+    std::fs::write(&partial, text).map_err(|error| Error::io(&partial, error))?;
+    std::fs::rename(&partial, path).map_err(|error| Error::io(path, error))
 }
