@@ -51,20 +51,34 @@ else
   DATA_HOME="$HOME/.local/share/codectx"
 fi
 ORT_DIR="$DATA_HOME/onnxruntime"
-if ! ls "$ORT_DIR"/onnxruntime/capi/libonnxruntime.so.* >/dev/null 2>&1; then
+# python3 with pip, to fetch wheels from PyPI.
+ensure_pip() {
   if ! have python3 || ! python3 -m pip --version >/dev/null 2>&1; then
     if have apt-get; then
       as_root apt-get update -qq && as_root apt-get install -y -qq python3 python3-pip
     else
-      echo "setup: python3 with pip is needed to fetch the onnxruntime wheel from PyPI" >&2
+      echo "setup: python3 with pip is needed to fetch $1 from PyPI" >&2
       exit 1
     fi
   fi
+}
+if ! ls "$ORT_DIR"/onnxruntime/capi/libonnxruntime.so.* >/dev/null 2>&1; then
+  ensure_pip "the onnxruntime wheel"
   echo "setup: installing onnxruntime $ORT_VERSION (PyPI wheel) into $ORT_DIR"
   PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check --no-deps \
     --target "$ORT_DIR" "onnxruntime==$ORT_VERSION"
 fi
 echo "setup: onnxruntime: $(ls "$ORT_DIR"/onnxruntime/capi/libonnxruntime.so.* | head -n 1)"
+
+# LightGBM and numpy for `codectx train-ranker` / `codectx tune` (training/train_ranker.py),
+# from PyPI into the codectx data folder, where the binary adds them to PYTHONPATH.
+PY_DIR="$DATA_HOME/python"
+if ! PYTHONPATH="$PY_DIR" python3 -c "import lightgbm, numpy" >/dev/null 2>&1; then
+  ensure_pip "lightgbm"
+  echo "setup: installing training/requirements.txt (lightgbm, numpy) into $PY_DIR"
+  PIP_BREAK_SYSTEM_PACKAGES=1 python3 -m pip install --quiet --disable-pip-version-check \
+    --target "$PY_DIR" -r training/requirements.txt
+fi
 
 # The default embedding model, all-MiniLM-L6-v2. With network access fastembed
 # downloads it from the Hugging Face hub on first use; offline, point

@@ -14,6 +14,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+
+mod train;
 use clap::{Args, Parser, Subcommand};
 use codectx_core::{
     Config, ContextBundle, ContextRequest, GenerateEvent, GenerateRequest, IndexEvent, IndexStats, ModelOverrides,
@@ -55,6 +57,23 @@ struct RepoArgs {
     /// Index folder (default <repo>/.codectx).
     #[arg(long, value_name = "DIR")]
     index_dir: Option<PathBuf>,
+}
+
+/// How `train-ranker` and `tune` train.
+#[derive(Args, Clone)]
+struct TrainArgs {
+    /// Share of the instances (the newest) held out and scored before and after.
+    #[arg(long, default_value_t = 0.2, value_name = "SHARE")]
+    holdout: f64,
+    /// Boosting rounds (trees added).
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    rounds: usize,
+    /// Train a new model instead of boosting on top of the shipped one.
+    #[arg(long)]
+    from_scratch: bool,
+    /// The Python 3 interpreter to run training/train_ranker.py with.
+    #[arg(long, env = "CODECTX_PYTHON", default_value = "python3", value_name = "PATH")]
+    python: String,
 }
 
 /// Which embedder computes chunk vectors (overrides `[embed]` in the config).
@@ -316,6 +335,52 @@ enum Command {
         /// (`+rerank_candidates=N`, or a preset that does).
         #[arg(long, value_name = "FILE")]
         ranker_model: Option<PathBuf>,
+    },
+    /// Train a learned file ranker on your own data: labelled instances (--dataset and
+    /// --repos) or the repository's history (--from-history). By default it boosts on top
+    /// of the shipped model; the newest share of the instances is held out and scored
+    /// before and after. Needs Python 3 with lightgbm and numpy.
+    TrainRanker {
+        /// JSON-lines file of instances (as for `eval`).
+        #[arg(long, value_name = "FILE.jsonl", required_unless_present = "from_history")]
+        dataset: Option<PathBuf>,
+        /// Folder of git clones, as DIR/<owner>/<name>.
+        #[arg(long, value_name = "DIR", required_unless_present = "from_history")]
+        repos: Option<PathBuf>,
+        /// Train on the repository's own history (as `eval --from-history`).
+        #[arg(long, conflicts_with_all = ["dataset", "repos"])]
+        from_history: bool,
+        /// With --from-history: the repository (a work tree or a bare git folder).
+        #[arg(short = 'C', long = "repo", default_value = ".", value_name = "PATH")]
+        repo: PathBuf,
+        /// With --from-history: how many of the newest qualifying commits.
+        #[arg(long, default_value_t = 200, value_name = "N")]
+        last: usize,
+        #[command(flatten)]
+        train: TrainArgs,
+        /// Where the model goes (LightGBM text format; its manifest and held-out scores beside it).
+        #[arg(long, default_value = "file-ranker.txt", value_name = "FILE")]
+        out: PathBuf,
+        /// Work folder: work trees, indexes, features (resumable).
+        #[arg(long, default_value = ".codectx-train", value_name = "DIR")]
+        work_dir: PathBuf,
+        /// Write --out only when the held-out instances rank better than before.
+        #[arg(long)]
+        keep_if_better: bool,
+    },
+    /// Adapt the learned file ranker to this repository from its own history: boosts on
+    /// top of the shipped model with the older commits, scores the newest ones before and
+    /// after, and keeps the result (<repo>/.codectx/ranker.txt) only when it ranks them
+    /// better. Needs Python 3 with lightgbm and numpy.
+    Tune {
+        /// The repository (a work tree or a bare git folder).
+        #[arg(short = 'C', long = "repo", default_value = ".", value_name = "PATH")]
+        repo: PathBuf,
+        /// How many of the newest qualifying commits to learn from and score.
+        #[arg(long, default_value_t = 200, value_name = "N")]
+        last: usize,
+        #[command(flatten)]
+        train: TrainArgs,
     },
     /// Serve one repository over the Model Context Protocol on stdin/stdout (for coding agents).
     Mcp {
@@ -656,6 +721,24 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Repo { action, server } => repo_command(cli.config.as_deref(), server, action).await,
         Command::Secrets { action, repo, json } => secrets_command(cli.config.as_deref(), action, &repo, json),
+        Command::TrainRanker { dataset, repos, from_history, repo, last, train, out, work_dir, keep_if_better } => {
+            let config = Config::discover(cli.config.as_deref(), None)?;
+            let (instances, repos) = match (dataset, repos) {
+                (Some(dataset), Some(repos)) if !from_history => (codectx_eval::dataset::load(&dataset)?, repos),
+                _ => history_instances(&repo, last, &work_dir)?,
+            };
+            let options = train_options(instances, repos, work_dir, config.index, &train, out, keep_if_better);
+            tokio::task::spawn_blocking(move || train::train(options)).await?
+        }
+        Command::Tune { repo, last, train } => {
+            let root = check_dir(&repo)?;
+            let config = Config::discover(cli.config.as_deref(), Some(&root))?;
+            let dir = root.join(codectx_core::DEFAULT_INDEX_DIR);
+            let work_dir = dir.join("tune");
+            let (instances, repos) = history_instances(&root, last, &work_dir)?;
+            let options = train_options(instances, repos, work_dir, config.index, &train, dir.join("ranker.txt"), true);
+            tokio::task::spawn_blocking(move || train::train(options)).await?
+        }
         Command::Mcp { repo } => {
             let (engine, _) = open_engine(&repo, cli.config.as_deref())?;
             // Warm the tokenizer so the first request does not pay for it.
@@ -972,6 +1055,30 @@ async fn ask_model(engine: &Engine, request: GenerateRequest, json: bool) -> Res
         }
     }
     Ok(())
+}
+
+/// The options of `train-ranker` and `tune`.
+fn train_options(
+    instances: Vec<codectx_eval::dataset::Instance>,
+    repos: PathBuf,
+    work_dir: PathBuf,
+    index: codectx_core::IndexConfig,
+    args: &TrainArgs,
+    out: PathBuf,
+    keep_if_better: bool,
+) -> train::TrainOptions {
+    train::TrainOptions {
+        instances,
+        repos,
+        work_dir,
+        index,
+        holdout: args.holdout,
+        rounds: args.rounds,
+        from_scratch: args.from_scratch,
+        out,
+        keep_if_better,
+        python: args.python.clone(),
+    }
 }
 
 /// `codectx eval --from-history`: the instances of the repository's newest

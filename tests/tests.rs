@@ -27,3 +27,4 @@ mod ranking;
 mod registry;
 mod secrets;
 mod tenancy;
+mod train;

@@ -22,6 +22,7 @@ configuration, graded relevance 1 for gold files. Instances with no gold file am
 carry no ranking signal and are left out of training (they still count as misses in the metrics).
 
     python3 training/train_ranker.py --features dump.jsonl --dataset train.jsonl [--dataset ...]
+        [--repo-name cobra=spf13/cobra ...]
 """
 
 from __future__ import annotations
@@ -62,20 +63,33 @@ ROUNDS = 100
 KS = (1, 3, 5, 10)
 
 
+FEATURE_NAMES: list[str] = []  # --feature-names: given by `codectx train-ranker`, which has no source tree
+
+
 def feature_names() -> list[str]:
     """FILE_FEATURES from the Rust source, so that the model's names match what serving computes."""
+    if FEATURE_NAMES:
+        return FEATURE_NAMES
     source = (pathlib.Path(__file__).resolve().parents[1] / "crates/codectx-retrieve/src/rerank.rs").read_text()
     block = source.split("pub const FILE_FEATURES: [&str; ")[1].split("];")[0]
     return [line.strip().strip('",') for line in block.splitlines() if line.strip().startswith('"')]
 
 
+# `--repo-name SHORT=OWNER/NAME`: `codectx eval --from-history` names a repository by its folder.
+REPO_NAMES: dict[str, str] = {}
+
+
 def read_jsonl(paths: list[str]):
-    """The JSON objects of the non-blank lines of JSON-lines files, in order."""
+    """The JSON objects of the non-blank lines of JSON-lines files, in order, with `repo` renamed by
+    --repo-name."""
     for path in paths:
         with open(path, encoding="utf-8") as handle:
             for line in handle:
                 if line.strip():
-                    yield json.loads(line)
+                    row = json.loads(line)
+                    if "repo" in row:
+                        row["repo"] = REPO_NAMES.get(row["repo"], row["repo"])
+                    yield row
 
 
 def load_groups(paths: list[str]) -> list[dict]:
@@ -125,15 +139,25 @@ def matrices(groups: list[dict]) -> tuple[np.ndarray, np.ndarray, list[int]]:
     return features, labels, sizes
 
 
-def train(groups: list[dict], names: list[str]) -> lgb.Booster:
+def train(groups: list[dict], names: list[str], init_model: str | None = None) -> lgb.Booster:
+    """LambdaMART on `groups`; with `init_model`, ROUNDS more trees boosted on top of that model (its
+    scores are the starting point), which adapts a model to new data without forgetting it."""
     features, labels, sizes = matrices(groups)
     data = lgb.Dataset(features, labels, group=sizes, feature_name=names, free_raw_data=False)
-    return lgb.train(PARAMS, data, num_boost_round=ROUNDS)
+    return lgb.train(PARAMS, data, num_boost_round=ROUNDS, init_model=init_model)
 
 
 def score(booster: lgb.Booster, groups: list[dict]) -> list[np.ndarray]:
-    return [booster.predict(np.array([row["features"] for row in group["rows"]], dtype=np.float64), raw_score=True)
-            for group in groups]
+    """The order serving computes (`rerank_files` in rerank.rs): the model's scores, except that the fused
+    first file stays first when it is also the innermost stack frame's file (frame_file_rank 1)."""
+    frame = feature_names().index("frame_file_rank")
+    out = []
+    for group in groups:
+        scores = booster.predict(np.array([row["features"] for row in group["rows"]], dtype=np.float64), raw_score=True)
+        if group["rows"] and group["rows"][0]["features"][frame] == 1.0:
+            scores[0] = np.inf
+        out.append(scores)
+    return out
 
 
 def manifest_sources(datasets: list[str], used: set[str]) -> dict:
@@ -158,12 +182,27 @@ def manifest_sources(datasets: list[str], used: set[str]) -> dict:
 
 
 def main() -> int:
+    global ROUNDS
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--features", action="append", required=True, help="a --dump-features file (repeatable)")
     parser.add_argument("--dataset", action="append", default=[], help="a dataset the dumps came from (repeatable)")
     parser.add_argument("--out-dir", default=str(pathlib.Path(__file__).resolve().parent / "ranker"))
     parser.add_argument("--source-note", action="append", default=[], help="a line for the manifest's notes")
+    parser.add_argument("--repo-name", action="append", default=[], metavar="SHORT=OWNER/NAME",
+                        help="the full name of a repository that a dump names by its folder (repeatable)")
+    parser.add_argument("--feature-names", help="a JSON list of the feature names (default: from rerank.rs)")
+    parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"boosting rounds (default {ROUNDS})")
+    parser.add_argument("--init-model", help="boost on top of this model (LightGBM text format)")
+    parser.add_argument("--holdout", help="a file of instance ids (one per line) held out of training and "
+                        "scored before (the --init-model, else the fused order) and after: holdout.json; "
+                        "no cross-validation then")
     args = parser.parse_args()
+    ROUNDS = args.rounds
+    if args.feature_names:
+        FEATURE_NAMES.extend(json.loads(pathlib.Path(args.feature_names).read_text()))
+    for pair in args.repo_name:
+        short, _, full = pair.partition("=")
+        REPO_NAMES[short] = full
 
     names = feature_names()
     groups = load_groups(args.features)
@@ -176,9 +215,16 @@ def main() -> int:
         return 2
     repos = sorted({group["repo"] for group in groups})
 
+    if args.holdout:
+        held = set(pathlib.Path(args.holdout).read_text().split())
+        test_groups = [group for group in groups if group["instance_id"] in held]
+        groups = [group for group in groups if group["instance_id"] not in held]
+        if not any(any(row["label"] for row in group["rows"]) for group in groups):
+            print("no training query has a gold file among its candidates", file=sys.stderr)
+            return 2
     # Leave-one-repository-out cross-validation.
     cv = {"folds": {}, "params": PARAMS, "rounds": ROUNDS}
-    for held_out in repos:
+    for held_out in [] if args.holdout or args.init_model else repos:
         train_groups = [group for group in groups if group["repo"] != held_out]
         test_groups = [group for group in groups if group["repo"] == held_out]
         if not any(any(row["label"] for row in group["rows"]) for group in train_groups):
@@ -200,7 +246,7 @@ def main() -> int:
     for fold in cv["folds"].values():
         for side in ("fused", "reranked"):
             pooled[side].append(fold[side])
-    cv["pooled"] = {
+    cv["pooled"] = {} if not pooled else {
         side: {
             key: round(sum(m[key] * m["instances"] for m in folds) / max(sum(m["instances"] for m in folds), 1), 4)
             for key in folds[0] if key != "instances"
@@ -209,9 +255,15 @@ def main() -> int:
     }
     print(f"pooled: {cv['pooled']}", file=sys.stderr)
 
-    booster = train(groups, names)
+    booster = train(groups, names, args.init_model)
     out = pathlib.Path(args.out_dir)
     out.mkdir(parents=True, exist_ok=True)
+    if args.holdout:
+        before = metrics(test_groups, score(lgb.Booster(model_file=args.init_model), test_groups)
+                         if args.init_model else None)
+        after = metrics(test_groups, score(booster, test_groups))
+        (out / "holdout.json").write_text(json.dumps({"before": before, "after": after}) + "\n")
+        print(f"held out: before {before} -> after {after}", file=sys.stderr)
     booster.save_model(str(out / "file-ranker.txt"))
     rng = random.Random(17)
     rows = [row for group in groups for row in group["rows"]]
@@ -227,6 +279,8 @@ def main() -> int:
         "lightgbm": lgb.__version__,
         "params": PARAMS,
         "rounds": ROUNDS,
+        "init_model": args.init_model,
+        "held_out": len(test_groups) if args.holdout else 0,
         "features": names,
         "configs": sorted({group["config"] for group in groups}),
         "queries": len(groups),

@@ -244,11 +244,24 @@ pub struct RetrievalConfig {
     pub candidates_per_signal: usize,
     /// The `k` of reciprocal rank fusion (default 30, tuned on the dev set; Cormack et al. 2009 use 60).
     pub rrf_k: f32,
+    /// Whether lexical retrieval ends with the learned file ranker (LambdaMART over
+    /// the fusion's features, `codectx_retrieve::rerank`; default true).
+    pub rerank: bool,
+    /// A file ranker to use instead of the shipped one: a LightGBM text model from
+    /// `training/train_ranker.py` (relative paths from the working directory).
+    /// A file that does not load fails the start with an error naming it.
+    pub ranker_model: Option<std::path::PathBuf>,
 }
 
 impl Default for RetrievalConfig {
     fn default() -> Self {
-        RetrievalConfig { default_budget: crate::DEFAULT_TOKEN_BUDGET, candidates_per_signal: 200, rrf_k: 30.0 }
+        RetrievalConfig {
+            default_budget: crate::DEFAULT_TOKEN_BUDGET,
+            candidates_per_signal: 200,
+            rrf_k: 30.0,
+            rerank: true,
+            ranker_model: None,
+        }
     }
 }
 

@@ -366,6 +366,10 @@ fn write_features(
     Ok(())
 }
 
+/// File features of one ranking: (repository-relative path, vector of
+/// [`codectx_retrieve::rerank::FILE_FEATURES`]).
+type PathFeatures = Vec<(String, Vec<f64>)>;
+
 /// Ranks one instance under one configuration and assembles its bundles; also
 /// returns the file features the ranking computed (path, vector), if any.
 fn evaluate(
@@ -374,7 +378,7 @@ fn evaluate(
     config: &EvalConfig,
     vector_hits: &[(ChunkRef, f32)],
     budgets: &[usize],
-) -> Result<(InstanceResult, Vec<(String, Vec<f64>)>)> {
+) -> Result<(InstanceResult, PathFeatures)> {
     let matcher = PathMatcher::all();
     let started = Instant::now();
     let ranking =

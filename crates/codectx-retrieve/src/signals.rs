@@ -113,8 +113,8 @@ pub fn is_reexport_module(parsed: &codectx_core::ParsedFile) -> bool {
 impl RetrieveOptions {
     /// Named configurations, for `codectx eval --mode` and the CLI:
     /// * `bm25` — BM25 over chunks on the raw query, no query understanding;
-    /// * `lexical` — BM25 plus the symbol, path and stack-trace signals
-    ///   (`lexical+rerank_candidates=50` adds the learned file ranker, [`crate::rerank`]);
+    /// * `lexical` — BM25 plus the symbol, path and stack-trace signals, then the
+    ///   learned file ranker ([`crate::rerank`]; `lexical+rerank_candidates=0` without it);
     /// * `graph` — `lexical` plus personalized PageRank over the dependency graph.
     ///
     /// Returns `None` for an unknown name.
@@ -215,14 +215,13 @@ impl Default for RetrieveOptions {
     /// recall 0.845 with expansion on); the error-message signal then added file
     /// Acc@5 0.767 and function Acc@10 0.357 for MRR 0.596; the re-export factor
     /// then MRR 0.610 and Acc@10 0.864. Before tuning (all weights 1, k = 60, no
-    /// test/doc factor): MRR 0.545, Acc@5 0.718. The learned file ranker is off
-    /// here (opt-in: `rerank_candidates`); on the first 50 files it moved dev
-    /// Acc@1 0.476 → 0.544, Acc@5 0.777 → 0.806, MRR 0.612 → 0.646, but it was
-    /// trained on Python alone and misranks a Java stack trace of the golden tests.
+    /// test/doc factor): MRR 0.545, Acc@5 0.718. The shipped learned file ranker
+    /// then reorders the first [`crate::rerank::DEFAULT_RERANK_CANDIDATES`] files
+    /// (`rerank_candidates=0` turns it off; figures in the README).
     fn default() -> Self {
         RetrieveOptions {
-            rerank_candidates: 0,
-            file_ranker: None,
+            rerank_candidates: crate::rerank::DEFAULT_RERANK_CANDIDATES,
+            file_ranker: Some(crate::rerank::FileRanker::shipped()),
             feature_candidates: 0,
             candidates: 200,
             rrf_k: 30.0,

@@ -166,9 +166,20 @@ impl Engine {
             }
             None => None,
         };
+        let file_ranker = match (&config.retrieval.ranker_model, config.retrieval.rerank) {
+            (_, false) => None,
+            (Some(path), true) => Some(Arc::new(codectx_retrieve::rerank::FileRanker::load(path)?)),
+            (None, true) => Some(codectx_retrieve::rerank::FileRanker::shipped()),
+        };
         let options = RetrieveOptions {
             candidates: config.retrieval.candidates_per_signal.max(10),
             rrf_k: config.retrieval.rrf_k,
+            rerank_candidates: if file_ranker.is_some() {
+                codectx_retrieve::rerank::DEFAULT_RERANK_CANDIDATES
+            } else {
+                0
+            },
+            file_ranker,
             ..RetrieveOptions::default()
         };
         let planner = Planner { options, embed: config.embed.clone(), embedder: Arc::default() };
