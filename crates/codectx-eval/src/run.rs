@@ -14,9 +14,6 @@ use crate::checkout::WorkTree;
 use crate::dataset::Instance;
 use crate::metrics::{rank_of, summarize, InstanceResult, Summary, BUDGETS};
 
-/// Bytes of a query's prose that are embedded (as the service does).
-const PROSE_CHARS: usize = codectx_retrieve::query::EMBEDDED_PROSE_BYTES;
-
 /// A named retrieval configuration evaluated side by side with others.
 #[derive(Debug, Clone)]
 pub struct EvalConfig {
@@ -268,7 +265,7 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
                         vectors.prepare()?;
                         report.index.vector_open_ms += started.elapsed().as_millis() as u64;
                         let started = Instant::now();
-                        let text = codectx_retrieve::query::prose(&instance.problem_statement, PROSE_CHARS);
+                        let text = codectx_retrieve::plan::embedded_text(&instance.problem_statement);
                         let vector = vectors.embed_query(embedder.as_ref(), &text)?;
                         report.index.query_embed_ms += started.elapsed().as_millis() as u64;
                         let started = Instant::now();

@@ -24,6 +24,7 @@ pub mod filter;
 pub mod fusion;
 pub mod gbdt;
 pub mod graph;
+pub mod plan;
 pub mod query;
 pub mod references;
 pub mod rerank;

@@ -207,7 +207,6 @@ impl Planner {
         query: &str,
         mode: Option<RetrievalMode>,
     ) -> Result<(RetrieveOptions, Vec<(ChunkRef, f32)>)> {
-        let lexical = RetrieveOptions { vector_weight: 0.0, ..self.options.clone() };
         let mode = match mode {
             Some(mode) => mode,
             None => {
@@ -219,8 +218,9 @@ impl Planner {
                 }
             }
         };
+        let options = codectx_retrieve::plan::mode_options(&self.options, mode);
         if mode == RetrievalMode::Lexical {
-            return Ok((lexical, Vec::new()));
+            return Ok((options, Vec::new()));
         }
         let vectors = snapshot.vectors().ok_or_else(|| {
             Error::Embedding(format!(
@@ -230,25 +230,11 @@ impl Planner {
             ))
         })?;
         let embedder = load_embedder(&self.embedder, &self.embed)?;
-        let options = match mode {
-            RetrievalMode::Semantic => RetrieveOptions {
-                candidates: self.options.candidates,
-                rrf_k: self.options.rrf_k,
-                ..RetrieveOptions::preset("semantic").expect("preset")
-            },
-            _ => RetrieveOptions {
-                // As the `hybrid` preset: the shipped file ranker learned without vectors.
-                rerank_candidates: 0,
-                vector_weight: codectx_retrieve::signals::HYBRID_VECTOR_WEIGHT,
-                vector_file_weight: codectx_retrieve::signals::HYBRID_VECTOR_FILE_WEIGHT,
-                ..self.options.clone()
-            },
-        };
         let hits = vectors
             .query(
                 snapshot,
                 embedder.as_ref(),
-                &codectx_retrieve::query::prose(query, codectx_retrieve::query::EMBEDDED_PROSE_BYTES),
+                &codectx_retrieve::plan::embedded_text(query),
                 options.vector_candidates,
             )?
             .into_iter()

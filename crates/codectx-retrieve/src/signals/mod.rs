@@ -2,7 +2,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use codectx_core::{is_auxiliary_path, Result, Signal, SignalHit};
+use codectx_core::{is_auxiliary_path, Result, RetrievalMode, Signal, SignalHit};
 use codectx_index::{IndexSnapshot, SymbolRef};
 
 use crate::filter::PathMatcher;
@@ -145,24 +145,9 @@ impl RetrieveOptions {
             }),
             "lexical" => Some(RetrieveOptions { graph_weight: 0.0, ..RetrieveOptions::default() }),
             "graph" => Some(RetrieveOptions { graph_weight: 1.0, rerank_candidates: 0, ..RetrieveOptions::default() }),
-            "semantic" => Some(RetrieveOptions {
-                rerank_candidates: 0,
-                bm25_weight: 0.0,
-                symbol_weight: 0.0,
-                path_weight: 0.0,
-                stack_weight: 0.0,
-                message_weight: 0.0,
-                graph_weight: 0.0,
-                vector_weight: 1.0,
-                ..RetrieveOptions::default()
-            }),
-            "hybrid" => Some(RetrieveOptions {
-                // The shipped ranker learned without the vector signal: not measured with it yet.
-                rerank_candidates: 0,
-                vector_weight: HYBRID_VECTOR_WEIGHT,
-                vector_file_weight: HYBRID_VECTOR_FILE_WEIGHT,
-                ..RetrieveOptions::default()
-            }),
+            // As the service plans these modes (crate::plan).
+            "semantic" => Some(crate::plan::mode_options(&RetrieveOptions::default(), RetrievalMode::Semantic)),
+            "hybrid" => Some(crate::plan::mode_options(&RetrieveOptions::default(), RetrievalMode::Hybrid)),
             _ => None,
         }
     }
