@@ -59,6 +59,43 @@ struct RepoArgs {
     index_dir: Option<PathBuf>,
 }
 
+/// Where `eval` and `train-ranker` get their instances: a dataset over clones,
+/// or a repository's own history.
+#[derive(Args, Clone)]
+struct InstanceArgs {
+    /// JSON-lines file of instances (instance_id, repo, base_commit, problem_statement, gold_files, gold_functions).
+    #[arg(long, value_name = "FILE.jsonl", required_unless_present = "from_history")]
+    dataset: Option<PathBuf>,
+    /// Folder of git clones, as DIR/<owner>/<name> (bare or not).
+    #[arg(long, value_name = "DIR", required_unless_present = "from_history")]
+    repos: Option<PathBuf>,
+    /// Use the repository's own history instead of a dataset: each of the newest --last
+    /// commits that survive the filters (no merges, reverts, bots, formatting, tests-only
+    /// or huge commits) is an instance whose query is the commit message and whose gold is
+    /// the source files and functions it modified, ranked at its parent commit. The
+    /// instances are saved to <work-dir>/history.jsonl.
+    #[arg(long, conflicts_with_all = ["dataset", "repos"])]
+    from_history: bool,
+    /// With --from-history: the repository (a work tree or a bare git folder).
+    #[arg(short = 'C', long = "repo", default_value = ".", value_name = "PATH")]
+    repo: PathBuf,
+    /// With --from-history: how many of the newest qualifying commits.
+    #[arg(long, default_value_t = 150, value_name = "N")]
+    last: usize,
+}
+
+impl InstanceArgs {
+    /// The instances and the clones folder that holds their repositories.
+    fn load(&self, work_dir: &Path) -> Result<(Vec<codectx_eval::dataset::Instance>, PathBuf)> {
+        match (&self.dataset, &self.repos) {
+            (Some(dataset), Some(repos)) if !self.from_history => {
+                Ok((codectx_eval::dataset::load(dataset)?, repos.clone()))
+            }
+            _ => history_instances(&self.repo, self.last, work_dir),
+        }
+    }
+}
+
 /// How `train-ranker` and `tune` train.
 #[derive(Args, Clone)]
 struct TrainArgs {
@@ -283,26 +320,8 @@ enum Command {
     /// Measure retrieval quality on SWE-bench-style instances (file/function Acc@k, MRR, bundle recall),
     /// or on a repository's own history (--from-history).
     Eval {
-        /// JSON-lines file of instances (instance_id, repo, base_commit, problem_statement, gold_files, gold_functions).
-        #[arg(long, value_name = "FILE.jsonl", required_unless_present = "from_history")]
-        dataset: Option<PathBuf>,
-        /// Folder of git clones, as DIR/<owner>/<name> (bare or not).
-        #[arg(long, value_name = "DIR", required_unless_present = "from_history")]
-        repos: Option<PathBuf>,
-        /// Evaluate on the repository's own history instead of a dataset: each of the
-        /// newest --last commits that survive the filters (no merges, reverts, bots,
-        /// formatting, tests-only or huge commits) is an instance whose query is the
-        /// commit message and whose gold is the source files and functions it modified,
-        /// ranked at its parent commit. The instances are saved to
-        /// <work-dir>/history.jsonl.
-        #[arg(long, conflicts_with_all = ["dataset", "repos"])]
-        from_history: bool,
-        /// With --from-history: the repository (a work tree or a bare git folder).
-        #[arg(short = 'C', long = "repo", default_value = ".", value_name = "PATH")]
-        repo: PathBuf,
-        /// With --from-history: how many of the newest qualifying commits to evaluate.
-        #[arg(long, default_value_t = 100, value_name = "N")]
-        last: usize,
+        #[command(flatten)]
+        source: InstanceArgs,
         /// Configurations to compare, comma-separated: bm25, lexical, graph, semantic,
         /// hybrid, each optionally tuned as PRESET+KEY=VALUE (e.g. hybrid+vector_weight=2).
         #[arg(long, value_delimiter = ',', default_value = "bm25,lexical")]
@@ -341,21 +360,8 @@ enum Command {
     /// of the shipped model; the newest share of the instances is held out and scored
     /// before and after. Needs Python 3 with lightgbm and numpy.
     TrainRanker {
-        /// JSON-lines file of instances (as for `eval`).
-        #[arg(long, value_name = "FILE.jsonl", required_unless_present = "from_history")]
-        dataset: Option<PathBuf>,
-        /// Folder of git clones, as DIR/<owner>/<name>.
-        #[arg(long, value_name = "DIR", required_unless_present = "from_history")]
-        repos: Option<PathBuf>,
-        /// Train on the repository's own history (as `eval --from-history`).
-        #[arg(long, conflicts_with_all = ["dataset", "repos"])]
-        from_history: bool,
-        /// With --from-history: the repository (a work tree or a bare git folder).
-        #[arg(short = 'C', long = "repo", default_value = ".", value_name = "PATH")]
-        repo: PathBuf,
-        /// With --from-history: how many of the newest qualifying commits.
-        #[arg(long, default_value_t = 200, value_name = "N")]
-        last: usize,
+        #[command(flatten)]
+        source: InstanceArgs,
         #[command(flatten)]
         train: TrainArgs,
         /// Where the model goes (LightGBM text format; its manifest and held-out scores beside it).
@@ -377,7 +383,7 @@ enum Command {
         #[arg(short = 'C', long = "repo", default_value = ".", value_name = "PATH")]
         repo: PathBuf,
         /// How many of the newest qualifying commits to learn from and score.
-        #[arg(long, default_value_t = 200, value_name = "N")]
+        #[arg(long, default_value_t = 150, value_name = "N")]
         last: usize,
         #[command(flatten)]
         train: TrainArgs,
@@ -721,12 +727,9 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Repo { action, server } => repo_command(cli.config.as_deref(), server, action).await,
         Command::Secrets { action, repo, json } => secrets_command(cli.config.as_deref(), action, &repo, json),
-        Command::TrainRanker { dataset, repos, from_history, repo, last, train, out, work_dir, keep_if_better } => {
+        Command::TrainRanker { source, train, out, work_dir, keep_if_better } => {
             let config = Config::discover(cli.config.as_deref(), None)?;
-            let (instances, repos) = match (dataset, repos) {
-                (Some(dataset), Some(repos)) if !from_history => (codectx_eval::dataset::load(&dataset)?, repos),
-                _ => history_instances(&repo, last, &work_dir)?,
-            };
+            let (instances, repos) = source.load(&work_dir)?;
             let options = train_options(instances, repos, work_dir, config.index, &train, out, keep_if_better);
             tokio::task::spawn_blocking(move || train::train(options)).await?
         }
@@ -748,32 +751,14 @@ async fn run(cli: Cli) -> Result<()> {
             codectx_mcp::serve_stdio(Arc::new(engine), LOCAL_REPOSITORY).await?;
             Ok(())
         }
-        Command::Eval {
-            dataset,
-            repos,
-            from_history,
-            repo,
-            last,
-            mode,
-            limit,
-            work_dir,
-            budget,
-            report,
-            json,
-            embed,
-            dump_features,
-            ranker_model,
-        } => {
+        Command::Eval { source, mode, limit, work_dir, budget, report, json, embed, dump_features, ranker_model } => {
             let ranker = match &ranker_model {
                 Some(path) => Some(Arc::new(codectx_retrieve::rerank::FileRanker::load(path)?)),
                 None => None,
             };
             let mut config = Config::discover(cli.config.as_deref(), None)?;
             embed.apply(&mut config.embed)?;
-            let (mut instances, repos) = match (dataset, repos) {
-                (Some(dataset), Some(repos)) if !from_history => (codectx_eval::dataset::load(&dataset)?, repos),
-                _ => history_instances(&repo, last, &work_dir)?,
-            };
+            let (mut instances, repos) = source.load(&work_dir)?;
             if let Some(limit) = limit {
                 instances.truncate(limit);
             }

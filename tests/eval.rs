@@ -3,20 +3,8 @@
 //! metrics, the per-instance report and resuming from the cache.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::util::{codectx, run, temp_dir};
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=t", "-c", "user.email=t@t", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .output()
-        .expect("run git");
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
+use crate::util::{codectx, git, run, temp_dir};
 
 fn write(dir: &Path, path: &str, text: &str) {
     let full = dir.join(path);

@@ -4,7 +4,6 @@
 //! `wait_for_pending` and `RefreshRepository` bring an unwatched tree up to date.
 
 use std::path::Path;
-use std::process::Command;
 use std::time::{Duration, Instant};
 
 use codectx_core::{Config, EmbedProvider};
@@ -12,24 +11,13 @@ use codectx_proto::v1::{self as pb, code_context_client::CodeContextClient};
 use codectx_service::{Engine, RepositorySpec};
 use tonic::transport::Channel;
 
-use crate::util::{self, TestServer};
+use crate::util::{self, git, TestServer};
 
 /// The bound this project states for "file saved → visible in a bundle" on a small
 /// repository: the watcher's debounce plus one incremental index run, with a wide
 /// margin for a loaded CI machine (measured figures are in the closing notes).
 const VISIBLE_WITHIN: Duration = Duration::from_secs(30);
 const REPO: &str = "live";
-
-fn git(dir: &Path, args: &[&str]) -> String {
-    let output = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=codectx", "-c", "user.email=codectx@example.com", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .output()
-        .expect("git runs");
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-    String::from_utf8(output.stdout).unwrap().trim().to_string()
-}
 
 fn write(root: &Path, path: &str, text: &str) {
     let path = root.join(path);

@@ -4,19 +4,8 @@
 //! `scripts/setup.sh`), the model written and then used by `codectx eval`.
 
 use std::path::Path;
-use std::process::Command;
 
-use crate::util::{codectx, run, temp_dir};
-
-fn git(dir: &Path, args: &[&str]) {
-    let output = Command::new("git")
-        .current_dir(dir)
-        .args(["-c", "user.name=Ada", "-c", "user.email=ada@example.org", "-c", "commit.gpgsign=false"])
-        .args(args)
-        .output()
-        .expect("run git");
-    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
-}
+use crate::util::{codectx, git, run, temp_dir};
 
 /// `modules` Python files of `functions` functions each, then one commit per
 /// (module, function) that changes that function, its message naming it.

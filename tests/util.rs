@@ -32,6 +32,19 @@ const CLEARED_ENV: &[&str] = &[
     "CODECTX_EMBED_API_KEY",
 ];
 
+/// Runs `git args` in `dir` as a fixed test identity (no signing) and returns
+/// its trimmed standard output; panics with git's stderr when it fails.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let output = Command::new("git")
+        .current_dir(dir)
+        .args(["-c", "user.name=Ada", "-c", "user.email=ada@example.org", "-c", "commit.gpgsign=false"])
+        .args(args)
+        .output()
+        .expect("git runs");
+    assert!(output.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
 /// Server authentication with two bearer tokens: `reader`, allowed the named
 /// repositories, and `admin`, allowed every repository with admin rights.
 pub fn reader_and_admin(
