@@ -1132,9 +1132,11 @@ fn run_eval(options: codectx_eval::EvalOptions, report_path: Option<PathBuf>, js
         writeln!(out)?;
         return Ok(());
     }
+    // The mode column fits the longest configuration name.
+    let width = report.summaries.iter().map(|summary| summary.config.len()).max().unwrap_or(0).max(10);
     writeln!(
         out,
-        "{:<10} {:>4} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>6} {:>22} {:>14} {:>6}",
+        "{:<width$} {:>4} {:>6} {:>6} {:>6} {:>6} {:>6} {:>7} {:>7} {:>6} {:>22} {:>14} {:>6}",
         "mode",
         "n",
         "Acc@1",
@@ -1153,7 +1155,7 @@ fn run_eval(options: codectx_eval::EvalOptions, report_path: Option<PathBuf>, js
         let bundle: Vec<String> = summary.bundle_file_recall.values().map(|value| format!("{value:.3}")).collect();
         writeln!(
             out,
-            "{:<10} {:>4} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>7.3} {:>7.3} {:>6.3} {:>22} {:>14.3} {:>6.1}",
+            "{:<width$} {:>4} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>6.3} {:>7.3} {:>7.3} {:>6.3} {:>22} {:>14.3} {:>6.1}",
             summary.config,
             summary.instances,
             summary.file_acc[&1],
