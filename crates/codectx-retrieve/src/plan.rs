@@ -16,7 +16,11 @@ use crate::signals::{RetrieveOptions, HYBRID_VECTOR_FILE_WEIGHT, HYBRID_VECTOR_W
 ///   path, stack-trace, error-message and graph lists off; no reranking);
 /// * [`RetrievalMode::Hybrid`]: `served` plus the vector signal at
 ///   [`HYBRID_VECTOR_WEIGHT`] (chunks) and [`HYBRID_VECTOR_FILE_WEIGHT`] (files),
-///   without the file ranker, which learned without vectors.
+///   then the served file ranker. It learned from lexical features only (the
+///   vector features were absent, so no tree splits on them) and reorders the
+///   hybrid fusion's candidates by the lexical evidence: on pallets/click, a
+///   repository it never saw (60 history instances), hybrid file Acc@5 went
+///   0.817 → 0.850 and MRR 0.819 → 0.850 (README).
 pub fn mode_options(served: &RetrieveOptions, mode: RetrievalMode) -> RetrieveOptions {
     match mode {
         RetrievalMode::Lexical => RetrieveOptions { vector_weight: 0.0, vector_file_weight: 0.0, ..served.clone() },
@@ -32,7 +36,6 @@ pub fn mode_options(served: &RetrieveOptions, mode: RetrievalMode) -> RetrieveOp
             ..served.clone()
         },
         RetrievalMode::Hybrid => RetrieveOptions {
-            rerank_candidates: 0,
             vector_weight: HYBRID_VECTOR_WEIGHT,
             vector_file_weight: HYBRID_VECTOR_FILE_WEIGHT,
             ..served.clone()
@@ -60,7 +63,8 @@ mod tests {
         let semantic = mode_options(&served, RetrievalMode::Semantic);
         assert_eq!((semantic.bm25_weight, semantic.vector_weight, semantic.rerank_candidates), (0.0, 1.0, 0));
         let hybrid = mode_options(&served, RetrievalMode::Hybrid);
-        assert_eq!((hybrid.vector_weight, hybrid.rerank_candidates), (HYBRID_VECTOR_WEIGHT, 0));
+        assert_eq!(hybrid.vector_weight, HYBRID_VECTOR_WEIGHT);
+        assert!(hybrid.rerank_candidates > 0 && hybrid.file_ranker.is_some());
         for options in [lexical, semantic, hybrid] {
             assert_eq!((options.candidates, options.rrf_k), (77, 12.0));
         }
