@@ -96,23 +96,6 @@ impl InstanceArgs {
     }
 }
 
-/// How `train-ranker` and `tune` train.
-#[derive(Args, Clone)]
-struct TrainArgs {
-    /// Share of the instances (the newest) held out and scored before and after.
-    #[arg(long, default_value_t = 0.2, value_name = "SHARE")]
-    holdout: f64,
-    /// Boosting rounds (trees added).
-    #[arg(long, default_value_t = 30, value_name = "N")]
-    rounds: usize,
-    /// Train a new model instead of boosting on top of the shipped one.
-    #[arg(long)]
-    from_scratch: bool,
-    /// The Python 3 interpreter to run training/train_ranker.py with.
-    #[arg(long, env = "CODECTX_PYTHON", default_value = "python3", value_name = "PATH")]
-    python: String,
-}
-
 /// Which embedder computes chunk vectors (overrides `[embed]` in the config).
 #[derive(Args, Clone, Default)]
 struct EmbedArgs {
@@ -363,7 +346,7 @@ enum Command {
         #[command(flatten)]
         source: InstanceArgs,
         #[command(flatten)]
-        train: TrainArgs,
+        train: train::TrainArgs,
         /// Where the model goes (LightGBM text format; its manifest and held-out scores beside it).
         #[arg(long, default_value = "file-ranker.txt", value_name = "FILE")]
         out: PathBuf,
@@ -386,7 +369,7 @@ enum Command {
         #[arg(long, default_value_t = 150, value_name = "N")]
         last: usize,
         #[command(flatten)]
-        train: TrainArgs,
+        train: train::TrainArgs,
     },
     /// Serve one repository over the Model Context Protocol on stdin/stdout (for coding agents).
     Mcp {
@@ -730,7 +713,8 @@ async fn run(cli: Cli) -> Result<()> {
         Command::TrainRanker { source, train, out, work_dir, keep_if_better } => {
             let config = Config::discover(cli.config.as_deref(), None)?;
             let (instances, repos) = source.load(&work_dir)?;
-            let options = train_options(instances, repos, work_dir, config.index, &train, out, keep_if_better);
+            let options =
+                train::TrainOptions { instances, repos, work_dir, index: config.index, train, out, keep_if_better };
             tokio::task::spawn_blocking(move || train::train(options)).await?
         }
         Command::Tune { repo, last, train } => {
@@ -739,7 +723,16 @@ async fn run(cli: Cli) -> Result<()> {
             let dir = root.join(codectx_core::DEFAULT_INDEX_DIR);
             let work_dir = dir.join("tune");
             let (instances, repos) = history_instances(&root, last, &work_dir)?;
-            let options = train_options(instances, repos, work_dir, config.index, &train, dir.join("ranker.txt"), true);
+            let out = dir.join("ranker.txt");
+            let options = train::TrainOptions {
+                instances,
+                repos,
+                work_dir,
+                index: config.index,
+                train,
+                out,
+                keep_if_better: true,
+            };
             tokio::task::spawn_blocking(move || train::train(options)).await?
         }
         Command::Mcp { repo } => {
@@ -1040,30 +1033,6 @@ async fn ask_model(engine: &Engine, request: GenerateRequest, json: bool) -> Res
         }
     }
     Ok(())
-}
-
-/// The options of `train-ranker` and `tune`.
-fn train_options(
-    instances: Vec<codectx_eval::dataset::Instance>,
-    repos: PathBuf,
-    work_dir: PathBuf,
-    index: codectx_core::IndexConfig,
-    args: &TrainArgs,
-    out: PathBuf,
-    keep_if_better: bool,
-) -> train::TrainOptions {
-    train::TrainOptions {
-        instances,
-        repos,
-        work_dir,
-        index,
-        holdout: args.holdout,
-        rounds: args.rounds,
-        from_scratch: args.from_scratch,
-        out,
-        keep_if_better,
-        python: args.python.clone(),
-    }
 }
 
 /// `codectx eval --from-history`: the instances of the repository's newest

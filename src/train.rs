@@ -10,9 +10,27 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{bail, Context, Result};
+use clap::Args;
 
 /// The training script, as in the repository's `training/` folder.
 const TRAIN_SCRIPT: &str = include_str!("../training/train_ranker.py");
+
+/// How `train-ranker` and `tune` train.
+#[derive(Args, Clone)]
+pub struct TrainArgs {
+    /// Share of the instances (the newest) held out and scored before and after.
+    #[arg(long, default_value_t = 0.2, value_name = "SHARE")]
+    pub holdout: f64,
+    /// Boosting rounds (trees added).
+    #[arg(long, default_value_t = 30, value_name = "N")]
+    pub rounds: usize,
+    /// Train a new model instead of boosting on top of the shipped one.
+    #[arg(long)]
+    pub from_scratch: bool,
+    /// The Python 3 interpreter to run training/train_ranker.py with.
+    #[arg(long, env = "CODECTX_PYTHON", default_value = "python3", value_name = "PATH")]
+    pub python: String,
+}
 
 /// What to train on and how.
 pub struct TrainOptions {
@@ -24,19 +42,13 @@ pub struct TrainOptions {
     pub work_dir: PathBuf,
     /// Index options.
     pub index: codectx_core::IndexConfig,
-    /// Share of the instances (the last ones) held out and scored before and after, in (0, 1).
-    pub holdout: f64,
-    /// Boosting rounds.
-    pub rounds: usize,
-    /// Train a model from nothing instead of boosting on top of the shipped one.
-    pub from_scratch: bool,
+    /// How to train.
+    pub train: TrainArgs,
     /// Where the model goes.
     pub out: PathBuf,
     /// Write `out` only when the held-out instances rank better (Acc@5 and MRR
     /// not lower, one of them higher).
     pub keep_if_better: bool,
-    /// The Python 3 interpreter (with lightgbm and numpy).
-    pub python: String,
 }
 
 /// File metrics of the held-out instances, as `train_ranker.py` writes them.
@@ -65,10 +77,10 @@ impl Scores {
 /// Errors: the evaluation's errors; a one-line error when Python, lightgbm or
 /// numpy is missing or the script fails (its last line of output quoted).
 pub fn train(options: TrainOptions) -> Result<()> {
-    if !(options.holdout > 0.0 && options.holdout < 1.0) {
-        bail!("invalid argument: --holdout {} is outside (0, 1)", options.holdout);
+    if !(options.train.holdout > 0.0 && options.train.holdout < 1.0) {
+        bail!("invalid argument: --holdout {} is outside (0, 1)", options.train.holdout);
     }
-    let held = ((options.instances.len() as f64) * options.holdout).ceil() as usize;
+    let held = ((options.instances.len() as f64) * options.train.holdout).ceil() as usize;
     if options.instances.len() < 10 || held == 0 || held >= options.instances.len() {
         bail!(
             "invalid argument: {} instances are too few to train on and hold some out (at least 10)",
@@ -116,7 +128,7 @@ pub fn train(options: TrainOptions) -> Result<()> {
     let holdout = work.join("holdout.txt");
     std::fs::write(&holdout, held_ids.join("\n") + "\n")?;
     let out_dir = work.join("model");
-    let mut command = Command::new(&options.python);
+    let mut command = Command::new(&options.train.python);
     // scripts/setup.sh installs lightgbm and numpy under the codectx data folder.
     if let Some(packages) = codectx_core::data_home().map(|home| home.join("python")).filter(|dir| dir.is_dir()) {
         let mut paths = vec![packages];
@@ -134,16 +146,19 @@ pub fn train(options: TrainOptions) -> Result<()> {
         .arg("--holdout")
         .arg(&holdout)
         .arg("--rounds")
-        .arg(options.rounds.to_string())
+        .arg(options.train.rounds.to_string())
         .arg("--out-dir")
         .arg(&out_dir);
-    if !options.from_scratch {
+    if !options.train.from_scratch {
         let shipped = work.join("shipped-file-ranker.txt");
         std::fs::write(&shipped, codectx_retrieve::rerank::FileRanker::shipped_text())?;
         command.arg("--init-model").arg(&shipped);
     }
     let output = command.output().map_err(|error| {
-        anyhow::anyhow!("cannot run {} ({error}): training needs Python 3 with lightgbm and numpy", options.python)
+        anyhow::anyhow!(
+            "cannot run {} ({error}): training needs Python 3 with lightgbm and numpy",
+            options.train.python
+        )
     })?;
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -153,7 +168,7 @@ pub fn train(options: TrainOptions) -> Result<()> {
     }
     let holdout_json: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("holdout.json"))?)?;
     let (before, after) = (Scores::from_json(&holdout_json["before"])?, Scores::from_json(&holdout_json["after"])?);
-    let baseline = if options.from_scratch { "fused order" } else { "shipped model" };
+    let baseline = if options.train.from_scratch { "fused order" } else { "shipped model" };
     println!(
         "held out {} instances: {baseline} Acc@1 {:.3} Acc@5 {:.3} MRR {:.3} -> trained Acc@1 {:.3} Acc@5 {:.3} MRR {:.3}",
         after.instances,

@@ -63,16 +63,17 @@ ROUNDS = 100
 KS = (1, 3, 5, 10)
 
 
-FEATURE_NAMES: list[str] = []  # --feature-names: given by `codectx train-ranker`, which has no source tree
+FEATURE_NAMES: list[str] = []  # read once; or --feature-names from `codectx train-ranker`, which has no source tree
 
 
 def feature_names() -> list[str]:
-    """FILE_FEATURES from the Rust source, so that the model's names match what serving computes."""
-    if FEATURE_NAMES:
-        return FEATURE_NAMES
-    source = (pathlib.Path(__file__).resolve().parents[1] / "crates/codectx-retrieve/src/rerank.rs").read_text()
-    block = source.split("pub const FILE_FEATURES: [&str; ")[1].split("];")[0]
-    return [line.strip().strip('",') for line in block.splitlines() if line.strip().startswith('"')]
+    """FILE_FEATURES from the Rust source (read once), so that the model's names match what serving
+    computes."""
+    if not FEATURE_NAMES:
+        source = (pathlib.Path(__file__).resolve().parents[1] / "crates/codectx-retrieve/src/rerank.rs").read_text()
+        block = source.split("pub const FILE_FEATURES: [&str; ")[1].split("];")[0]
+        FEATURE_NAMES.extend(line.strip().strip('",') for line in block.splitlines() if line.strip().startswith('"'))
+    return FEATURE_NAMES
 
 
 # `--repo-name SHORT=OWNER/NAME`: `codectx eval --from-history` names a repository by its folder.

@@ -16,7 +16,6 @@ use std::path::Path;
 use std::sync::LazyLock;
 
 use codectx_core::{is_auxiliary_path, is_vendored_path, Error, Language, Result};
-use serde::{Deserialize, Serialize};
 
 /// Which commits [`scan`] reads and which it keeps.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,7 +51,7 @@ impl Default for HistoryOptions {
 }
 
 /// One kept commit: its message and what it modified.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct HistoryPair {
     /// The commit (40 hex digits).
     pub commit: String,
@@ -76,8 +75,7 @@ pub struct HistoryPair {
 }
 
 /// Why a commit was not kept, in the order the checks run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Dropped {
     /// No parent: nothing to diff against.
     Root,
@@ -106,7 +104,7 @@ pub enum Dropped {
 }
 
 impl Dropped {
-    /// The reason's name, as serialized: `root`, `merge`, `bot`, `revert`,
+    /// The reason's name: `root`, `merge`, `bot`, `revert`,
     /// `mechanical`, `short_message`, `tests_docs_only`, `no_source`, `huge`,
     /// `missing_blob`.
     pub fn name(self) -> &'static str {
@@ -126,7 +124,7 @@ impl Dropped {
 }
 
 /// What [`scan`] found.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct HistoryScan {
     /// The kept commits, oldest first (so that an evaluation that re-indexes from
     /// one base commit to the next moves by small steps).
