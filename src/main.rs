@@ -327,9 +327,10 @@ enum Command {
         /// The embedder for semantic and hybrid modes (default: `[embed]` of the config).
         #[command(flatten)]
         embed: EmbedArgs,
-        /// Write the learned ranker's file features of every instance and configuration
-        /// (the first 50 fused files, before reranking, with their gold label) to this
-        /// JSON-lines file, for `training/train_ranker.py`. Bypasses the result cache.
+        /// Write the learned rankers' features of every instance and configuration to this
+        /// JSON-lines file, for `training/train_ranker.py`: the first 50 fused files, before
+        /// reranking, and the function ranker's candidate definitions, each with its gold
+        /// label. Bypasses the result cache.
         #[arg(long, value_name = "FILE.jsonl")]
         dump_features: Option<PathBuf>,
         /// Rerank with this LightGBM model (text format, from `training/train_ranker.py`)
@@ -337,9 +338,14 @@ enum Command {
         /// (`+rerank_candidates=N`, or a preset that does).
         #[arg(long, value_name = "FILE")]
         ranker_model: Option<PathBuf>,
+        /// Order definitions with this function ranker (from `training/train_ranker.py
+        /// --unit function` or `train-ranker --unit function`) in every configuration
+        /// (`+function_files=N` uses the shipped one).
+        #[arg(long, value_name = "FILE")]
+        function_ranker_model: Option<PathBuf>,
     },
-    /// Train a learned file ranker on your own data: labelled instances (--dataset and
-    /// --repos) or the repository's history (--from-history). By default it boosts on top
+    /// Train a learned file (or, with --unit function, function) ranker on your own data:
+    /// labelled instances (--dataset and --repos) or the repository's history (--from-history). By default it boosts on top
     /// of the shipped model; the newest share of the instances is held out and scored
     /// before and after. Needs Python 3 with lightgbm and numpy.
     TrainRanker {
@@ -347,9 +353,10 @@ enum Command {
         source: InstanceArgs,
         #[command(flatten)]
         train: train::TrainArgs,
-        /// Where the model goes (LightGBM text format; its manifest and held-out scores beside it).
-        #[arg(long, default_value = "file-ranker.txt", value_name = "FILE")]
-        out: PathBuf,
+        /// Where the model goes (LightGBM text format; its manifest and held-out scores beside
+        /// it). Default: file-ranker.txt or function-ranker.txt.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
         /// Work folder: work trees, indexes, features (resumable).
         #[arg(long, default_value = ".codectx-train", value_name = "DIR")]
         work_dir: PathBuf,
@@ -357,10 +364,10 @@ enum Command {
         #[arg(long)]
         keep_if_better: bool,
     },
-    /// Adapt the learned file ranker to this repository from its own history: boosts on
-    /// top of the shipped model with the older commits, scores the newest ones before and
-    /// after, and keeps the result (<repo>/.codectx/ranker.txt) only when it ranks them
-    /// better. Needs Python 3 with lightgbm and numpy.
+    /// Adapt the learned file ranker (--unit function: the function ranker) to this
+    /// repository from its own history: boosts on top of the shipped model with the older
+    /// commits, scores the newest ones before and after, and keeps the result
+    /// (<repo>/.codectx/ranker.txt, function-ranker.txt) only when it ranks them better. Needs Python 3 with lightgbm and numpy.
     Tune {
         /// The repository (a work tree or a bare git folder).
         #[arg(short = 'C', long = "repo", default_value = ".", value_name = "PATH")]
@@ -713,6 +720,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::TrainRanker { source, train, out, work_dir, keep_if_better } => {
             let config = Config::discover(cli.config.as_deref(), None)?;
             let (instances, repos) = source.load(&work_dir)?;
+            let out = out.unwrap_or_else(|| PathBuf::from(format!("{}-ranker.txt", train.unit.name())));
             let options =
                 train::TrainOptions { instances, repos, work_dir, index: config.index, train, out, keep_if_better };
             tokio::task::spawn_blocking(move || train::train(options)).await?
@@ -723,7 +731,10 @@ async fn run(cli: Cli) -> Result<()> {
             let dir = root.join(codectx_core::DEFAULT_INDEX_DIR);
             let work_dir = dir.join("tune");
             let (instances, repos) = history_instances(&root, last, &work_dir)?;
-            let out = dir.join("ranker.txt");
+            let out = dir.join(match train.unit {
+                train::Unit::File => "ranker.txt",
+                train::Unit::Function => "function-ranker.txt",
+            });
             let options = train::TrainOptions {
                 instances,
                 repos,
@@ -744,9 +755,25 @@ async fn run(cli: Cli) -> Result<()> {
             codectx_mcp::serve_stdio(Arc::new(engine), LOCAL_REPOSITORY).await?;
             Ok(())
         }
-        Command::Eval { source, mode, limit, work_dir, budget, report, json, embed, dump_features, ranker_model } => {
+        Command::Eval {
+            source,
+            mode,
+            limit,
+            work_dir,
+            budget,
+            report,
+            json,
+            embed,
+            dump_features,
+            ranker_model,
+            function_ranker_model,
+        } => {
             let ranker = match &ranker_model {
                 Some(path) => Some(Arc::new(codectx_retrieve::rerank::FileRanker::load(path)?)),
+                None => None,
+            };
+            let function_ranker = match &function_ranker_model {
+                Some(path) => Some(Arc::new(codectx_retrieve::rerank::FunctionRanker::load(path)?)),
                 None => None,
             };
             let mut config = Config::discover(cli.config.as_deref(), None)?;
@@ -762,6 +789,12 @@ async fn run(cli: Cli) -> Result<()> {
                 if let Some(ranker) = &ranker {
                     if options.rerank_candidates > 0 {
                         options.file_ranker = Some(ranker.clone());
+                    }
+                }
+                if let Some(ranker) = &function_ranker {
+                    options.function_ranker = Some(ranker.clone());
+                    if options.function_files == 0 {
+                        options.function_files = codectx_retrieve::definitions::DEFAULT_FUNCTION_FILES;
                     }
                 }
                 configs.push(codectx_eval::EvalConfig { name: name.clone(), options });

@@ -1,5 +1,5 @@
-//! `codectx train-ranker` and `codectx tune`: a file ranker learned from the
-//! user's own data. codectx ranks the instances (labelled ones, or commits of
+//! `codectx train-ranker` and `codectx tune`: a file or function ranker
+//! learned from the user's own data. codectx ranks the instances (labelled ones, or commits of
 //! the repository's history) and dumps the learned ranker's features of their
 //! candidates (`codectx eval --dump-features`), holds out the newest share, and
 //! runs `training/train_ranker.py` (compiled into the binary; LightGBM
@@ -15,9 +15,62 @@ use clap::Args;
 /// The training script, as in the repository's `training/` folder.
 const TRAIN_SCRIPT: &str = include_str!("../training/train_ranker.py");
 
+/// Which learned ranker to train.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// The file ranker (`codectx_retrieve::rerank`; config key `ranker_model`).
+    File,
+    /// The function ranker (`codectx_retrieve::definitions`; config key `function_ranker_model`).
+    Function,
+}
+
+impl Unit {
+    /// `file` or `function`: the script's `--unit` and the model's file name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Unit::File => "file",
+            Unit::Function => "function",
+        }
+    }
+
+    /// The config key that selects a model of this unit.
+    fn config_key(self) -> &'static str {
+        match self {
+            Unit::File => "ranker_model",
+            Unit::Function => "function_ranker_model",
+        }
+    }
+
+    /// Prefix of the script's side files (`holdout.json`, `manifest.json`).
+    fn prefix(self) -> &'static str {
+        match self {
+            Unit::File => "",
+            Unit::Function => "function-",
+        }
+    }
+
+    fn features(self) -> &'static [&'static str] {
+        match self {
+            Unit::File => &codectx_retrieve::rerank::FILE_FEATURES,
+            Unit::Function => &codectx_retrieve::definitions::FUNCTION_FEATURES,
+        }
+    }
+
+    fn shipped_text(self) -> &'static str {
+        match self {
+            Unit::File => codectx_retrieve::rerank::FileRanker::shipped_text(),
+            Unit::Function => codectx_retrieve::rerank::FunctionRanker::shipped_text(),
+        }
+    }
+}
+
 /// How `train-ranker` and `tune` train.
 #[derive(Args, Clone)]
 pub struct TrainArgs {
+    /// Which ranker to train: the file ranker, or the function ranker that orders the
+    /// definitions of the first files.
+    #[arg(long, value_enum, default_value_t = Unit::File)]
+    pub unit: Unit,
     /// Share of the instances (the newest) held out and scored before and after.
     #[arg(long, default_value_t = 0.2, value_name = "SHARE")]
     pub holdout: f64,
@@ -51,7 +104,7 @@ pub struct TrainOptions {
     pub keep_if_better: bool,
 }
 
-/// File metrics of the held-out instances, as `train_ranker.py` writes them.
+/// Metrics of the held-out instances (files or functions), as `train_ranker.py` writes them.
 struct Scores {
     acc1: f64,
     acc5: f64,
@@ -90,9 +143,10 @@ pub fn train(options: TrainOptions) -> Result<()> {
     std::fs::create_dir_all(&options.work_dir)
         .with_context(|| format!("cannot create {}", options.work_dir.display()))?;
     let work = std::fs::canonicalize(&options.work_dir)?;
-    // The features of the fused order, as serving computes them before reranking.
-    let mut fused = codectx_retrieve::RetrieveOptions::preset("lexical").expect("the lexical preset");
-    fused.rerank_candidates = 0;
+    // The features as serving computes them: the file features of the fused order
+    // (before the file ranker), the function features after it.
+    let served = codectx_retrieve::RetrieveOptions::preset("lexical").expect("the lexical preset");
+    let unit = options.train.unit;
     let dump = work.join("features.jsonl");
     let dataset = work.join("instances.jsonl");
     codectx_eval::dataset::save(&dataset, &options.instances)?;
@@ -104,7 +158,7 @@ pub fn train(options: TrainOptions) -> Result<()> {
         instances: options.instances.clone(),
         repos: options.repos.clone(),
         work_dir: work.join("eval"),
-        configs: vec![codectx_eval::EvalConfig { name: "lexical+rerank_candidates=0".into(), options: fused }],
+        configs: vec![codectx_eval::EvalConfig { name: "lexical".into(), options: served }],
         index: options.index.clone(),
         budgets: vec![codectx_core::DEFAULT_TOKEN_BUDGET],
         embedder: None,
@@ -124,7 +178,7 @@ pub fn train(options: TrainOptions) -> Result<()> {
     let script = work.join("train_ranker.py");
     std::fs::write(&script, TRAIN_SCRIPT)?;
     let names = work.join("feature-names.json");
-    std::fs::write(&names, serde_json::to_string(&codectx_retrieve::rerank::FILE_FEATURES.to_vec())?)?;
+    std::fs::write(&names, serde_json::to_string(unit.features())?)?;
     let holdout = work.join("holdout.txt");
     std::fs::write(&holdout, held_ids.join("\n") + "\n")?;
     let out_dir = work.join("model");
@@ -137,6 +191,8 @@ pub fn train(options: TrainOptions) -> Result<()> {
     }
     command
         .arg(&script)
+        .arg("--unit")
+        .arg(unit.name())
         .arg("--features")
         .arg(&dump)
         .arg("--dataset")
@@ -150,8 +206,8 @@ pub fn train(options: TrainOptions) -> Result<()> {
         .arg("--out-dir")
         .arg(&out_dir);
     if !options.train.from_scratch {
-        let shipped = work.join("shipped-file-ranker.txt");
-        std::fs::write(&shipped, codectx_retrieve::rerank::FileRanker::shipped_text())?;
+        let shipped = work.join(format!("shipped-{}-ranker.txt", unit.name()));
+        std::fs::write(&shipped, unit.shipped_text())?;
         command.arg("--init-model").arg(&shipped);
     }
     let output = command.output().map_err(|error| {
@@ -166,11 +222,13 @@ pub fn train(options: TrainOptions) -> Result<()> {
         let hint = if stderr.contains("No module named") { " (pip install lightgbm numpy)" } else { "" };
         bail!("training failed{hint}: {last}");
     }
-    let holdout_json: serde_json::Value = serde_json::from_slice(&std::fs::read(out_dir.join("holdout.json"))?)?;
+    let holdout_json: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out_dir.join(format!("{}holdout.json", unit.prefix())))?)?;
     let (before, after) = (Scores::from_json(&holdout_json["before"])?, Scores::from_json(&holdout_json["after"])?);
     let baseline = if options.train.from_scratch { "fused order" } else { "shipped model" };
     println!(
-        "held out {} instances: {baseline} Acc@1 {:.3} Acc@5 {:.3} MRR {:.3} -> trained Acc@1 {:.3} Acc@5 {:.3} MRR {:.3}",
+        "{} ranker, held out {} instances: {baseline} Acc@1 {:.3} Acc@5 {:.3} MRR {:.3} -> trained Acc@1 {:.3} Acc@5 {:.3} MRR {:.3}",
+        unit.name(),
         after.instances,
         before.acc1,
         before.acc5,
@@ -185,13 +243,14 @@ pub fn train(options: TrainOptions) -> Result<()> {
         println!("not kept: the trained model does not rank the held-out instances better; the shipped model stays");
         return Ok(());
     }
-    install(&out_dir.join("file-ranker.txt"), &options.out)?;
+    install(&out_dir.join(format!("{}-ranker.txt", unit.name())), &options.out)?;
     for side in ["manifest.json", "holdout.json"] {
-        install(&out_dir.join(side), &options.out.with_extension(side))?;
+        install(&out_dir.join(format!("{}{side}", unit.prefix())), &options.out.with_extension(side))?;
     }
     println!(
-        "wrote {}; use it with\n  [retrieval]\n  ranker_model = \"{}\"",
+        "wrote {}; use it with\n  [retrieval]\n  {} = \"{}\"",
         options.out.display(),
+        unit.config_key(),
         std::fs::canonicalize(&options.out)?.display()
     );
     Ok(())

@@ -511,11 +511,12 @@ fn function_level_ranking_lists_definitions_not_variables_or_nested_helpers() {
     assert!(!names.iter().any(|name| name.contains("retry.wrap")), "nested helpers stand for retry: {names:?}");
     let distinct: std::collections::HashSet<&String> = names.iter().collect();
     assert_eq!(distinct.len(), names.len(), "each definition once: {names:?}");
-    assert!(definitions.windows(2).all(|pair| pair[0].score >= pair[1].score), "best first");
+    let fused = codectx_retrieve::definitions::fused_definitions(snapshot, &ranking, &options);
+    assert!(fused.windows(2).all(|pair| pair[0].score >= pair[1].score), "fused order: best first");
 
-    // A large file prior gives the file-then-function order: the first file's
-    // definitions, then the second's.
-    let grouped = RetrieveOptions { definition_file_prior: 1000.0, ..options };
+    // In the fused order, a large file prior gives the file-then-function order:
+    // the first file's definitions, then the second's.
+    let grouped = RetrieveOptions { definition_file_prior: 1000.0, function_files: 0, ..options };
     let files: Vec<u32> =
         codectx_retrieve::ranked_definitions(snapshot, &ranking, &grouped).iter().map(|d| d.file).collect();
     let mut order: Vec<u32> = files.clone();
@@ -523,4 +524,63 @@ fn function_level_ranking_lists_definitions_not_variables_or_nested_helpers() {
     let ranked_files: Vec<u32> =
         ranking.files.iter().map(|(file, _)| *file).filter(|file| files.contains(file)).collect();
     assert_eq!(order, ranked_files, "definitions grouped by file, in file order");
+}
+
+#[test]
+fn the_function_ranker_sees_every_definition_of_the_first_files_and_orders_them_by_its_model() {
+    use codectx_retrieve::definitions::{definition_features, fused_definitions, FUNCTION_FEATURES};
+    let snapshot = &shared_index().snapshot;
+    let options = RetrieveOptions::parse("lexical+function_files=10").expect("options");
+    assert!(options.function_ranker.is_some(), "function_files turns the shipped function ranker on");
+    let query = "the retry decorator logs 'attempt failed, retrying' on ConnectionError";
+    let ranking =
+        codectx_retrieve::rank(snapshot, query, &codectx_retrieve::PathMatcher::all(), &options).expect("rank");
+    let fused = fused_definitions(snapshot, &ranking, &options);
+    let candidates = definition_features(snapshot, &ranking, &options, &fused);
+    // Every definition of the first file is a candidate, ranked chunk or not.
+    let first = ranking.files[0].0;
+    let parsed = &snapshot.file_at(first).parsed;
+    for (index, symbol) in parsed.symbols.iter().enumerate() {
+        if symbol.kind.is_definition() && symbol.parent.is_none() {
+            assert!(
+                candidates
+                    .iter()
+                    .any(|(definition, _)| definition.file == first && definition.symbol == Some(index as u32)),
+                "{} is not a candidate",
+                symbol.qualified_name
+            );
+        }
+    }
+    assert!(candidates.iter().all(|(_, features)| features.len() == FUNCTION_FEATURES.len()));
+    assert!(candidates.len() > fused.iter().filter(|definition| definition.file == first).count());
+
+    // A model that prefers long definitions (log2_lines above 3) puts them first,
+    // then the rest of the fused order follows.
+    let lines = FUNCTION_FEATURES.iter().position(|name| *name == "log2_lines").expect("feature");
+    let model = format!(
+        "tree\nmax_feature_idx={}\nfeature_names={}\n\nTree=0\nnum_leaves=2\nsplit_feature={lines}\nthreshold=3\n\
+         decision_type=0\nleft_child=-1\nright_child=-2\nleaf_value=0 1\n\nend of trees\n",
+        FUNCTION_FEATURES.len() - 1,
+        FUNCTION_FEATURES.join(" ")
+    );
+    let ranker = codectx_retrieve::rerank::FunctionRanker::parse(&model, "long first").expect("model");
+    let ranked = codectx_retrieve::ranked_definitions(
+        snapshot,
+        &ranking,
+        &RetrieveOptions { function_ranker: Some(std::sync::Arc::new(ranker)), ..options.clone() },
+    );
+    let long = |definition: &codectx_retrieve::RankedDefinition| {
+        candidates
+            .iter()
+            .find(|(candidate, _)| (candidate.file, candidate.symbol) == (definition.file, definition.symbol))
+            .is_some_and(|(_, features)| features[lines] > 3.0)
+    };
+    let boundary = ranked.iter().position(|definition| !long(definition)).expect("a short definition");
+    assert!(boundary > 0, "a long definition comes first");
+    assert!(ranked[boundary..candidates.len()].iter().all(|definition| !long(definition)), "long ones first");
+    assert_eq!(
+        ranked.len(),
+        candidates.len() + fused.len()
+            - fused.iter().filter(|d| candidates.iter().any(|(c, _)| (c.file, c.symbol) == (d.file, d.symbol))).count()
+    );
 }

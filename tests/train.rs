@@ -54,7 +54,7 @@ fn train_ranker_learns_from_history_and_eval_uses_the_model() {
         .arg("--out")
         .arg(&model))
     .success();
-    assert!(trained.stdout.contains("held out 4 instances: shipped model Acc@1"), "{}", trained.stdout);
+    assert!(trained.stdout.contains("file ranker, held out 4 instances: shipped model Acc@1"), "{}", trained.stdout);
     assert!(trained.stdout.contains("ranker_model = "), "{}", trained.stdout);
     // The model is the shipped one plus 5 boosted trees, with its manifest and held-out scores.
     let text = std::fs::read_to_string(&model).unwrap();
@@ -80,6 +80,46 @@ fn train_ranker_learns_from_history_and_eval_uses_the_model() {
     let report: serde_json::Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
     assert_eq!(report["summaries"][0]["instances"], 4, "{report}");
     assert_eq!(report["failures"].as_array().unwrap().len(), 0, "{report}");
+
+    // The function ranker trains the same way, on the functions each commit changed,
+    // and `eval --function-ranker-model` ranks with it.
+    let functions = dir.path().join("models/staged-function-ranker.txt");
+    let trained = run(codectx()
+        .args(["train-ranker", "--unit", "function", "--from-history", "--last", "16", "--rounds", "5"])
+        .args(["--holdout", "0.25", "-C"])
+        .arg(&repo)
+        .arg("--work-dir")
+        .arg(dir.path().join("work"))
+        .arg("--out")
+        .arg(&functions))
+    .success();
+    assert!(trained.stdout.contains("function ranker, held out 4 instances"), "{}", trained.stdout);
+    assert!(trained.stdout.contains("function_ranker_model = "), "{}", trained.stdout);
+    let manifest: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(functions.with_extension("manifest.json")).unwrap()).unwrap();
+    assert_eq!(manifest["features"].as_array().unwrap().len(), codectx_retrieve::definitions::FUNCTION_FEATURES.len());
+    run(codectx()
+        .args(["eval", "--from-history", "--last", "4", "--mode", "lexical", "-C"])
+        .arg(&repo)
+        .arg("--work-dir")
+        .arg(dir.path().join("eval"))
+        .arg("--function-ranker-model")
+        .arg(&functions))
+    .success();
+    // A file ranker is not a function ranker: refused in one line naming the file.
+    let refused = run(codectx()
+        .args(["eval", "--from-history", "--last", "4", "--mode", "lexical", "-C"])
+        .arg(&repo)
+        .arg("--work-dir")
+        .arg(dir.path().join("eval"))
+        .arg("--function-ranker-model")
+        .arg(&model));
+    assert_ne!(refused.code, Some(0));
+    assert!(
+        refused.stderr.contains("staged-ranker.txt") && refused.stderr.contains("function features"),
+        "{}",
+        refused.stderr
+    );
 }
 
 #[test]
@@ -89,7 +129,7 @@ fn tune_keeps_its_model_only_when_the_held_out_commits_rank_better() {
     repository_with_history(&repo, 4, 4);
     let tuned =
         run(codectx().args(["tune", "--last", "16", "--rounds", "5", "--holdout", "0.25", "-C"]).arg(&repo)).success();
-    assert!(tuned.stdout.contains("held out 4 instances: shipped model"), "{}", tuned.stdout);
+    assert!(tuned.stdout.contains("file ranker, held out 4 instances: shipped model"), "{}", tuned.stdout);
     let model = repo.join(".codectx/ranker.txt");
     // Kept (and said so) or not kept (and said so), never half of each.
     if tuned.stdout.contains("not kept") {
@@ -137,9 +177,23 @@ fn a_configured_ranker_model_that_does_not_load_is_a_one_line_error_naming_it() 
     let message = failed.stderr.trim();
     assert!(message.contains("no-such-ranker.txt") && message.lines().count() == 1, "{message}");
 
-    // With the ranker turned off, the same repository answers.
-    std::fs::write(repo.join(".codectx.toml"), "[retrieval]\nrerank = false\n").unwrap();
-    run(codectx().arg("index").arg(&repo)).success();
-    let found = run(codectx().args(["search", "compute_0_1", "-C"]).arg(&repo)).success();
-    assert!(found.stdout.contains("pkg/stage_0.py"), "{}", found.stdout);
+    // The same for a function ranker, once rank_functions turns it on.
+    std::fs::write(
+        repo.join(".codectx.toml"),
+        "[retrieval]\nrank_functions = true\nfunction_ranker_model = \"no-such-function-ranker.txt\"\n",
+    )
+    .unwrap();
+    let failed = run(codectx().arg("index").arg(&repo));
+    assert_ne!(failed.code, Some(0));
+    let message = failed.stderr.trim();
+    assert!(message.contains("no-such-function-ranker.txt") && message.lines().count() == 1, "{message}");
+
+    // With the rankers turned off, the same repository answers; with the shipped
+    // function ranker on, too.
+    for config in ["[retrieval]\nrerank = false\n", "[retrieval]\nrank_functions = true\n"] {
+        std::fs::write(repo.join(".codectx.toml"), config).unwrap();
+        run(codectx().arg("index").arg(&repo)).success();
+        let found = run(codectx().args(["search", "compute_0_1", "-C"]).arg(&repo)).success();
+        assert!(found.stdout.contains("pkg/stage_0.py"), "{config}: {}", found.stdout);
+    }
 }

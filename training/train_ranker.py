@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
-"""Trains codectx's learned file ranker (LambdaMART, LightGBM) from `codectx eval --dump-features`.
+"""Trains codectx's learned file or function ranker (LambdaMART, LightGBM) from `codectx eval --dump-features`.
 
 Input: one or more JSON-lines feature dumps (`codectx eval --dataset D --repos R --mode lexical
 --dump-features F`), one row per candidate file of an instance: `instance_id, repo, config, file,
 label (1 = gold file), gold_files (how many the instance has), rank (fused rank), features` (the
 vector named by `FILE_FEATURES` in `crates/codectx-retrieve/src/rerank.rs`, as serving computes it),
 and the datasets the dumps were made from (for the manifest: which repositories and commits the
-model learned from).
+model learned from). With `--unit function` it reads the dumps' function rows instead (they have a
+`function` field: the candidate definitions of `definition_features` in
+`crates/codectx-retrieve/src/definitions.rs`, label 1 = gold function, `gold_functions`, features named by
+`FUNCTION_FEATURES`) and writes `function-ranker.txt`, `function-ranker.check.json`,
+`function-manifest.json` and `function-cv.json`; the baseline order is then the fused order of
+definitions (the `fused_rank` feature), not the candidate order.
 
 Output, in --out-dir (default `training/ranker/`):
   file-ranker.txt         the model, LightGBM's text format, read by `codectx_retrieve::gbdt`;
@@ -64,16 +69,28 @@ KS = (1, 3, 5, 10)
 
 
 FEATURE_NAMES: list[str] = []  # read once; or --feature-names from `codectx train-ranker`, which has no source tree
+UNIT = "file"  # --unit: what the model ranks
+# Per unit: the Rust file and constant that name the features.
+SOURCES = {
+    "file": ("crates/codectx-retrieve/src/rerank.rs", "FILE_FEATURES"),
+    "function": ("crates/codectx-retrieve/src/definitions.rs", "FUNCTION_FEATURES"),
+}
 
 
 def feature_names() -> list[str]:
-    """FILE_FEATURES from the Rust source (read once), so that the model's names match what serving
-    computes."""
+    """The unit's feature names from the Rust source (read once), so that the model's names match what
+    serving computes."""
     if not FEATURE_NAMES:
-        source = (pathlib.Path(__file__).resolve().parents[1] / "crates/codectx-retrieve/src/rerank.rs").read_text()
-        block = source.split("pub const FILE_FEATURES: [&str; ")[1].split("];")[0]
+        path, constant = SOURCES[UNIT]
+        source = (pathlib.Path(__file__).resolve().parents[1] / path).read_text()
+        block = source.split(f"pub const {constant}: [&str; ")[1].split("];")[0]
         FEATURE_NAMES.extend(line.strip().strip('",') for line in block.splitlines() if line.strip().startswith('"'))
     return FEATURE_NAMES
+
+
+def prefix() -> str:
+    """Output file prefix: none for the file ranker (its historical names), `function-` for the other."""
+    return "" if UNIT == "file" else f"{UNIT}-"
 
 
 # `--repo-name SHORT=OWNER/NAME`: `codectx eval --from-history` names a repository by its folder.
@@ -94,14 +111,21 @@ def read_jsonl(paths: list[str]):
 
 
 def load_groups(paths: list[str]) -> list[dict]:
-    """Rows grouped by (instance, configuration), in fused order."""
+    """The unit's rows grouped by (instance, configuration), in candidate order; `gold` is how many gold
+    files (functions) the instance has. Instances without any gold function are left out of the function
+    unit (history commits that only touch module-level code of a language without functions)."""
     groups: dict[tuple[str, str], dict] = {}
     for row in read_jsonl(paths):
+        if ("function" in row) != (UNIT == "function"):
+            continue
+        gold = row["gold_functions"] if UNIT == "function" else row["gold_files"]
+        if not gold:
+            continue
         key = (row["instance_id"], row["config"])
         group = groups.setdefault(
             key,
             {"instance_id": row["instance_id"], "repo": row["repo"], "config": row["config"],
-             "gold_files": row["gold_files"], "rows": []},
+             "gold": gold, "rows": []},
         )
         group["rows"].append(row)
     for group in groups.values():
@@ -110,26 +134,38 @@ def load_groups(paths: list[str]) -> list[dict]:
 
 
 def metrics(groups: list[dict], scores: list[np.ndarray] | None) -> dict:
-    """File Acc@k (every gold file in the first k) and MRR of the first gold file, over all groups.
-    `scores` None: the fused order."""
+    """Acc@k (every gold file or function in the first k) and MRR of the first gold one, over all
+    groups. `scores` None: the fused order ([`baseline`])."""
+    if scores is None:
+        scores = baseline(groups)
     acc = collections.Counter()
     reciprocal = 0.0
     for index, group in enumerate(groups):
         labels = np.array([row["label"] for row in group["rows"]])
-        order = np.arange(len(labels)) if scores is None else np.argsort(-scores[index], kind="stable")
+        order = np.argsort(-scores[index], kind="stable")
         ranked = labels[order]
         hits = np.nonzero(ranked)[0]
         found = len(hits)
         if found:
             reciprocal += 1.0 / (hits[0] + 1)
         for k in KS:
-            if found == group["gold_files"] and found and hits[-1] < k:
+            if found == group["gold"] and found and hits[-1] < k:
                 acc[k] += 1
     count = max(len(groups), 1)
     out = {f"acc@{k}": round(acc[k] / count, 4) for k in KS}
     out["mrr"] = round(reciprocal / count, 4)
     out["instances"] = len(groups)
     return out
+
+
+def baseline(groups: list[dict]) -> list[np.ndarray]:
+    """Scores of the order without the model: the candidate order for files (the fused order); for
+    functions the fused order of definitions (`fused_rank`; candidates it does not hold keep their
+    candidate order after it)."""
+    if UNIT == "file":
+        return [-np.arange(len(group["rows"]), dtype=np.float64) for group in groups]
+    column = feature_names().index("fused_rank")
+    return [-np.array([row["features"][column] + row["rank"] * 1e-6 for row in group["rows"]]) for group in groups]
 
 
 def matrices(groups: list[dict]) -> tuple[np.ndarray, np.ndarray, list[int]]:
@@ -149,13 +185,13 @@ def train(groups: list[dict], names: list[str], init_model: str | None = None) -
 
 
 def score(booster: lgb.Booster, groups: list[dict]) -> list[np.ndarray]:
-    """The order serving computes (`rerank_files` in rerank.rs): the model's scores, except that the fused
-    first file stays first when it is also the innermost stack frame's file (frame_file_rank 1)."""
-    frame = feature_names().index("frame_file_rank")
+    """The order serving computes: the model's scores; for files (`rerank_files` in rerank.rs) except that
+    the fused first file stays first when it is also the innermost stack frame's file (frame_file_rank 1)."""
+    frame = feature_names().index("frame_file_rank") if UNIT == "file" else None
     out = []
     for group in groups:
         scores = booster.predict(np.array([row["features"] for row in group["rows"]], dtype=np.float64), raw_score=True)
-        if group["rows"] and group["rows"][0]["features"][frame] == 1.0:
+        if frame is not None and group["rows"] and group["rows"][0]["features"][frame] == 1.0:
             scores[0] = np.inf
         out.append(scores)
     return out
@@ -183,7 +219,7 @@ def manifest_sources(datasets: list[str], used: set[str]) -> dict:
 
 
 def main() -> int:
-    global ROUNDS
+    global ROUNDS, UNIT
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--features", action="append", required=True, help="a --dump-features file (repeatable)")
     parser.add_argument("--dataset", action="append", default=[], help="a dataset the dumps came from (repeatable)")
@@ -191,7 +227,8 @@ def main() -> int:
     parser.add_argument("--source-note", action="append", default=[], help="a line for the manifest's notes")
     parser.add_argument("--repo-name", action="append", default=[], metavar="SHORT=OWNER/NAME",
                         help="the full name of a repository that a dump names by its folder (repeatable)")
-    parser.add_argument("--feature-names", help="a JSON list of the feature names (default: from rerank.rs)")
+    parser.add_argument("--unit", choices=sorted(SOURCES), default="file", help="what the model ranks (default file)")
+    parser.add_argument("--feature-names", help="a JSON list of the feature names (default: from the Rust source)")
     parser.add_argument("--rounds", type=int, default=ROUNDS, help=f"boosting rounds (default {ROUNDS})")
     parser.add_argument("--init-model", help="boost on top of this model (LightGBM text format)")
     parser.add_argument("--holdout", help="a file of instance ids (one per line) held out of training and "
@@ -199,6 +236,7 @@ def main() -> int:
                         "no cross-validation then")
     args = parser.parse_args()
     ROUNDS = args.rounds
+    UNIT = args.unit
     if args.feature_names:
         FEATURE_NAMES.extend(json.loads(pathlib.Path(args.feature_names).read_text()))
     for pair in args.repo_name:
@@ -221,7 +259,7 @@ def main() -> int:
         test_groups = [group for group in groups if group["instance_id"] in held]
         groups = [group for group in groups if group["instance_id"] not in held]
         if not any(any(row["label"] for row in group["rows"]) for group in groups):
-            print("no training query has a gold file among its candidates", file=sys.stderr)
+            print(f"no training query has a gold {UNIT} among its candidates", file=sys.stderr)
             return 2
     # Leave-one-repository-out cross-validation.
     cv = {"folds": {}, "params": PARAMS, "rounds": ROUNDS}
@@ -263,18 +301,18 @@ def main() -> int:
         before = metrics(test_groups, score(lgb.Booster(model_file=args.init_model), test_groups)
                          if args.init_model else None)
         after = metrics(test_groups, score(booster, test_groups))
-        (out / "holdout.json").write_text(json.dumps({"before": before, "after": after}) + "\n")
+        (out / f"{prefix()}holdout.json").write_text(json.dumps({"before": before, "after": after}) + "\n")
         print(f"held out: before {before} -> after {after}", file=sys.stderr)
-    booster.save_model(str(out / "file-ranker.txt"))
+    booster.save_model(str(out / f"{UNIT}-ranker.txt"))
     rng = random.Random(17)
     rows = [row for group in groups for row in group["rows"]]
     sample = rng.sample(rows, min(200, len(rows)))
     predictions = booster.predict(np.array([row["features"] for row in sample], dtype=np.float64), raw_score=True)
     check = {"rows": [{"features": row["features"], "lightgbm": float(p)} for row, p in zip(sample, predictions)]}
-    (out / "file-ranker.check.json").write_text(json.dumps(check) + "\n")
+    (out / f"{UNIT}-ranker.check.json").write_text(json.dumps(check) + "\n")
     used = {group["instance_id"] for group in groups}
     manifest = {
-        "model": "file-ranker.txt",
+        "model": f"{UNIT}-ranker.txt",
         "trained": datetime.date.today().isoformat(),
         "method": "LambdaMART (LightGBM lambdarank), one query per instance and configuration",
         "lightgbm": lgb.__version__,
@@ -289,9 +327,9 @@ def main() -> int:
         "notes": args.source_note,
         "sources": manifest_sources(args.dataset, used),
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
-    (out / "cv.json").write_text(json.dumps(cv, indent=1) + "\n")
-    print(f"wrote {out}/file-ranker.txt ({booster.num_trees()} trees) and its manifest, check and cv", file=sys.stderr)
+    (out / f"{prefix()}manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+    (out / f"{prefix()}cv.json").write_text(json.dumps(cv, indent=1) + "\n")
+    print(f"wrote {out}/{UNIT}-ranker.txt ({booster.num_trees()} trees) and its manifest, check and cv", file=sys.stderr)
     return 0
 
 

@@ -17,4 +17,7 @@ pub mod dataset;
 pub mod metrics;
 mod run;
 
-pub use run::{run, EvalConfig, EvalOptions, EvalProgress, EvalReport, FeatureRow, IndexTotals, DUMPED_CANDIDATES};
+pub use run::{
+    run, EvalConfig, EvalOptions, EvalProgress, EvalReport, FeatureRow, FunctionFeatureRow, IndexTotals,
+    DUMPED_CANDIDATES,
+};

@@ -39,7 +39,8 @@ pub struct InstanceResult {
     /// Per budget: whether the bundle held every gold function's whole body
     /// (`None` when the instance has no gold functions that exist in the index).
     pub bundle_has_functions: BTreeMap<usize, Option<bool>>,
-    /// Milliseconds spent ranking (first stage, no assembly).
+    /// Milliseconds spent ranking files and functions (every signal, the fusion and
+    /// the learned rankers; no assembly).
     pub rank_ms: f64,
 }
 

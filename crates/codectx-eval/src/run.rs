@@ -76,6 +76,32 @@ pub struct FeatureRow {
     pub features: Vec<f64>,
 }
 
+/// One line of a `--dump-features` file for a candidate definition of the
+/// learned function ranker ([`codectx_retrieve::definitions::definition_features`]):
+/// told apart from a [`FeatureRow`] by its `function` field. Its features are
+/// named by [`codectx_retrieve::definitions::FUNCTION_FEATURES`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionFeatureRow {
+    /// The instance.
+    pub instance_id: String,
+    /// Its repository, `owner/name`.
+    pub repo: String,
+    /// The configuration's name (`lexical`, `hybrid`).
+    pub config: String,
+    /// The candidate's file, repository-relative.
+    pub file: String,
+    /// The candidate's qualified name; empty for the file's module-level code.
+    pub function: String,
+    /// 1 when the candidate is a gold function, else 0.
+    pub label: u8,
+    /// How many gold functions the instance has (some may not be candidates).
+    pub gold_functions: usize,
+    /// The candidate's place in the candidate order, 1-based.
+    pub rank: usize,
+    /// The features.
+    pub features: Vec<f64>,
+}
+
 /// Progress of a run, one event per instance.
 #[derive(Debug, Clone)]
 pub struct EvalProgress {
@@ -285,6 +311,11 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
                             let mut ranked = config.clone();
                             if dump.is_some() {
                                 ranked.options.feature_candidates = DUMPED_CANDIDATES;
+                                // The function ranker's candidates, whether or not it ranks.
+                                if ranked.options.function_files == 0 {
+                                    ranked.options.function_files =
+                                        codectx_retrieve::definitions::DEFAULT_FUNCTION_FILES;
+                                }
                             }
                             let (result, features) = evaluate(&snapshot, instance, &ranked, &vector_hits, &budgets)?;
                             if let Some((path, writer)) = &mut dump {
@@ -339,14 +370,35 @@ fn symbol_matches(symbol_path: &str, wanted: &str) -> bool {
     normalized == wanted || normalized.ends_with(&format!(".{wanted}"))
 }
 
-/// Writes one [`FeatureRow`] per candidate of `features` (path, features).
+/// Writes one [`FeatureRow`] per candidate file and one [`FunctionFeatureRow`]
+/// per candidate definition of `features`.
 fn write_features(
     writer: &mut impl std::io::Write,
     instance: &Instance,
     config: &str,
-    features: &[(String, Vec<f64>)],
+    features: &Dumped,
 ) -> std::io::Result<()> {
-    for (index, (file, vector)) in features.iter().enumerate() {
+    let gold_functions = instance.gold_functions.values().map(Vec::len).sum();
+    for (index, (file, function, vector)) in features.functions.iter().enumerate() {
+        let gold = instance
+            .gold_functions
+            .get(file)
+            .is_some_and(|names| names.iter().any(|name| symbol_matches(function, name)));
+        let row = FunctionFeatureRow {
+            instance_id: instance.instance_id.clone(),
+            repo: instance.repo.clone(),
+            config: config.to_string(),
+            file: file.clone(),
+            function: function.clone(),
+            label: u8::from(gold),
+            gold_functions,
+            rank: index + 1,
+            features: vector.clone(),
+        };
+        serde_json::to_writer(&mut *writer, &row)?;
+        writer.write_all(b"\n")?;
+    }
+    for (index, (file, vector)) in features.files.iter().enumerate() {
         let row = FeatureRow {
             instance_id: instance.instance_id.clone(),
             repo: instance.repo.clone(),
@@ -363,39 +415,46 @@ fn write_features(
     Ok(())
 }
 
-/// File features of one ranking: (repository-relative path, vector of
-/// [`codectx_retrieve::rerank::FILE_FEATURES`]).
-type PathFeatures = Vec<(String, Vec<f64>)>;
+/// The learned rankers' features of one ranking, for `--dump-features`.
+#[derive(Default)]
+struct Dumped {
+    /// (repository-relative path, vector of [`codectx_retrieve::rerank::FILE_FEATURES`]).
+    files: Vec<(String, Vec<f64>)>,
+    /// (path, qualified name or empty for module level, vector of
+    /// [`codectx_retrieve::definitions::FUNCTION_FEATURES`]).
+    functions: Vec<(String, String, Vec<f64>)>,
+}
 
 /// Ranks one instance under one configuration and assembles its bundles; also
-/// returns the file features the ranking computed (path, vector), if any.
+/// returns the file features the ranking computed, if any, and with
+/// `feature_candidates` above 0 (`--dump-features`) the function ranker's
+/// candidates and features.
 fn evaluate(
     snapshot: &IndexSnapshot,
     instance: &Instance,
     config: &EvalConfig,
     vector_hits: &[(ChunkRef, f32)],
     budgets: &[usize],
-) -> Result<(InstanceResult, PathFeatures)> {
+) -> Result<(InstanceResult, Dumped)> {
     let matcher = PathMatcher::all();
     let started = Instant::now();
     let ranking =
         codectx_retrieve::rank_hybrid(snapshot, &instance.problem_statement, vector_hits, &matcher, &config.options)?;
-    let rank_ms = started.elapsed().as_secs_f64() * 1000.0;
-
     let files: Vec<String> =
         ranking.files.iter().map(|(file, _)| snapshot.file_at(*file).record.path.clone()).collect();
     // Functions in ranked order: each ranked chunk stands for its definition
     // (codectx_retrieve::definitions); module-level code is the empty name.
-    let functions: Vec<(String, String)> = codectx_retrieve::ranked_definitions(snapshot, &ranking, &config.options)
-        .into_iter()
-        .map(|definition| {
-            let entry = snapshot.file_at(definition.file);
-            let name = definition
-                .symbol
-                .map_or_else(String::new, |symbol| entry.parsed.symbols[symbol as usize].qualified_name.clone());
-            (entry.record.path.clone(), name)
-        })
-        .collect();
+    let name_of = |file: u32, symbol: Option<u32>| {
+        let entry = snapshot.file_at(file);
+        let name =
+            symbol.map_or_else(String::new, |symbol| entry.parsed.symbols[symbol as usize].qualified_name.clone());
+        (entry.record.path.clone(), name)
+    };
+    let definitions = codectx_retrieve::ranked_definitions(snapshot, &ranking, &config.options);
+    // Ranking time: files and functions (the learned rankers included).
+    let rank_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let functions: Vec<(String, String)> =
+        definitions.into_iter().map(|definition| name_of(definition.file, definition.symbol)).collect();
 
     let mut result = InstanceResult {
         instance_id: instance.instance_id.clone(),
@@ -441,12 +500,24 @@ fn evaluate(
         result.bundle_has_files.insert(budget, has_files);
         result.bundle_has_functions.insert(budget, functions_held(snapshot, instance, &bundle));
     }
-    let features = ranking
+    let mut dumped = Dumped::default();
+    if config.options.feature_candidates > 0 {
+        let fused = codectx_retrieve::definitions::fused_definitions(snapshot, &ranking, &config.options);
+        dumped.functions =
+            codectx_retrieve::definitions::definition_features(snapshot, &ranking, &config.options, &fused)
+                .into_iter()
+                .map(|(definition, vector)| {
+                    let (path, name) = name_of(definition.file, definition.symbol);
+                    (path, name, vector)
+                })
+                .collect();
+    }
+    dumped.files = ranking
         .file_features
         .into_iter()
         .map(|(file, vector)| (snapshot.file_at(file).record.path.clone(), vector))
         .collect();
-    Ok((result, features))
+    Ok((result, dumped))
 }
 
 /// Whether the bundle's code blocks cover every gold function's whole line span.

@@ -101,12 +101,9 @@ pub fn sync_vectors(
         TableState::Missing => HashMap::new(),
         TableState::Files(files) => files,
         TableState::OtherModel { model_id: old, dimension: old_dimension } => {
+            // Shown by the CLI's default `warn` filter.
             tracing::warn!(
-                "embedding model changed ({} × {old_dimension} → {model_id} × {dimension}): re-embedding every chunk",
-                if old.is_empty() { "unknown" } else { old.as_str() }
-            );
-            eprintln!(
-                "codectx: embedding model changed ({} × {old_dimension} → {model_id} × {dimension}): re-embedding \
+                "embedding model changed ({} × {old_dimension} → {model_id} × {dimension}): re-embedding every chunk \
                  (cached vectors of the new model are reused)",
                 if old.is_empty() { "unknown" } else { old.as_str() }
             );

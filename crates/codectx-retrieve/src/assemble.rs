@@ -69,13 +69,21 @@ pub fn assemble_hybrid(
     let mut remaining = chunk_budget;
     let mut selected: Vec<Selected> = Vec::new();
     let mut files_used: HashSet<u32> = HashSet::new();
-    // The best chunk of each of the top files first, then everything by score.
-    let mut order: Vec<&RankedChunk> = Vec::with_capacity(ranking.chunks.len());
+    // The chunks of the first definitions of the learned function ranking, then
+    // the best chunk of each of the top files, then everything by score.
+    let definition_chunks = leading_definition_chunks(snapshot, &ranking, options);
+    let mut order: Vec<&RankedChunk> = Vec::with_capacity(ranking.chunks.len() + definition_chunks.len());
     let mut leading: HashSet<ChunkRef> = HashSet::new();
+    for chunk in &definition_chunks {
+        if leading.insert(chunk.chunk) {
+            order.push(chunk);
+        }
+    }
     for (file, _) in ranking.files.iter().take(options.diverse_files) {
         if let Some(best) = ranking.chunks.iter().find(|candidate| candidate.chunk.file == *file) {
-            leading.insert(best.chunk);
-            order.push(best);
+            if leading.insert(best.chunk) {
+                order.push(best);
+            }
         }
     }
     order.extend(ranking.chunks.iter().filter(|candidate| !leading.contains(&candidate.chunk)));
@@ -178,6 +186,48 @@ pub fn assemble_hybrid(
         fingerprint: manifest.fingerprint.clone(),
         commit: manifest.commit.clone(),
     })
+}
+
+/// Most chunks one leading definition contributes (a long function's first windows).
+const CHUNKS_PER_DEFINITION: usize = 4;
+
+/// The chunks of the first [`RetrieveOptions::leading_definitions`] definitions
+/// of the learned function ranking ([`crate::ranked_definitions`]), in that
+/// order, at most [`CHUNKS_PER_DEFINITION`] each; none without a function
+/// ranker. A chunk the chunk ranking holds keeps its score and signals; one it
+/// does not (the function ranker found the definition by other evidence) gets
+/// its file's best chunk score.
+fn leading_definition_chunks(
+    snapshot: &IndexSnapshot,
+    ranking: &crate::signals::Ranking,
+    options: &RetrieveOptions,
+) -> Vec<RankedChunk> {
+    if options.leading_definitions == 0 || options.function_ranker.is_none() || options.function_files == 0 {
+        return Vec::new();
+    }
+    let ranked: HashMap<ChunkRef, &RankedChunk> = ranking.chunks.iter().map(|chunk| (chunk.chunk, chunk)).collect();
+    let mut file_best: HashMap<u32, f32> = HashMap::new();
+    for chunk in &ranking.chunks {
+        file_best.entry(chunk.chunk.file).or_insert(chunk.score);
+    }
+    let mut out = Vec::new();
+    for definition in crate::ranked_definitions(snapshot, ranking, options).iter().take(options.leading_definitions) {
+        let parsed = &snapshot.file_at(definition.file).parsed;
+        for ordinal in
+            crate::definitions::definition_chunks(parsed, definition.symbol).into_iter().take(CHUNKS_PER_DEFINITION)
+        {
+            let chunk = ChunkRef { file: definition.file, ordinal };
+            out.push(match ranked.get(&chunk) {
+                Some(ranked) => (*ranked).clone(),
+                None => RankedChunk {
+                    chunk,
+                    score: file_best.get(&definition.file).copied().unwrap_or(0.0),
+                    signals: Vec::new(),
+                },
+            });
+        }
+    }
+    out
 }
 
 /// Groups selections by file, merges touching spans, orders files by their best

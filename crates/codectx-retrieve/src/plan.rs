@@ -26,6 +26,7 @@ pub fn mode_options(served: &RetrieveOptions, mode: RetrievalMode) -> RetrieveOp
         RetrievalMode::Lexical => RetrieveOptions { vector_weight: 0.0, vector_file_weight: 0.0, ..served.clone() },
         RetrievalMode::Semantic => RetrieveOptions {
             rerank_candidates: 0,
+            function_files: 0,
             bm25_weight: 0.0,
             symbol_weight: 0.0,
             path_weight: 0.0,
@@ -62,6 +63,7 @@ mod tests {
         assert!(lexical.rerank_candidates > 0 && lexical.file_ranker.is_some());
         let semantic = mode_options(&served, RetrievalMode::Semantic);
         assert_eq!((semantic.bm25_weight, semantic.vector_weight, semantic.rerank_candidates), (0.0, 1.0, 0));
+        assert_eq!(semantic.function_files, 0);
         let hybrid = mode_options(&served, RetrievalMode::Hybrid);
         assert_eq!(hybrid.vector_weight, HYBRID_VECTOR_WEIGHT);
         assert!(hybrid.rerank_candidates > 0 && hybrid.file_ranker.is_some());

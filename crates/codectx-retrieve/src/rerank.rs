@@ -30,16 +30,18 @@ use crate::gbdt::{Forest, ModelError};
 use crate::query::AnalyzedQuery;
 use crate::signals::{is_reexport_module, ChunkRef};
 
-/// The chunk-level signals whose lists give per-file features, in feature order.
-const CHUNK_SIGNALS: [Signal; 5] =
+/// The chunk-level signals whose lists give per-file (and per-definition,
+/// [`crate::definitions`]) features, in feature order.
+pub(crate) const CHUNK_SIGNALS: [Signal; 5] =
     [Signal::Bm25, Signal::Symbol, Signal::StackTrace, Signal::ErrorMessage, Signal::Vector];
 
 /// Files the learned ranker reorders in the presets that use it, and the files
 /// per instance `codectx eval --dump-features` writes.
 pub const DEFAULT_RERANK_CANDIDATES: usize = 50;
 
-/// Rank given to a file that a list does not hold (larger than any list).
-const ABSENT_RANK: f64 = 1000.0;
+/// Rank given to a file or definition that a list does not hold (larger than
+/// any list the features read).
+pub(crate) const ABSENT_RANK: f64 = 1000.0;
 
 /// Names of the file features, in vector order. Ranks are 1-based (a file a
 /// list does not hold has rank 1000); "best" is the best of the file's chunks.
@@ -240,7 +242,8 @@ pub(crate) fn file_features(
         .collect()
 }
 
-fn flag(value: bool) -> f64 {
+/// 1 for true, 0 for false: a feature value.
+pub(crate) fn flag(value: bool) -> f64 {
     if value {
         1.0
     } else {
@@ -256,72 +259,145 @@ fn words(text: &str) -> HashSet<String> {
         .collect()
 }
 
-/// A file ranker: a LightGBM model over [`FILE_FEATURES`]. Its `Debug` shows
-/// the id and the number of trees, not the trees.
-#[derive(Clone, PartialEq)]
-pub struct FileRanker {
-    /// Where it came from: `shipped:<version>` or the model file's path.
-    pub id: String,
-    forest: Forest,
+/// What a learned ranker orders: files ([`Files`]) or definitions
+/// ([`Functions`]). Fixes the feature names a model must have and the model
+/// codectx ships for it.
+pub trait RankUnit: Send + Sync + 'static {
+    /// `file` or `function`, in messages.
+    const NAME: &'static str;
+    /// The feature names, in vector order.
+    const FEATURES: &'static [&'static str];
+    /// The shipped model's text (LightGBM text format).
+    const SHIPPED_MODEL: &'static str;
+    /// The shipped model's version, part of its id (and so of `codectx eval`'s cache key).
+    const SHIPPED_VERSION: &'static str;
+    /// The shipped model, parsed once.
+    fn shipped_cell() -> &'static LazyLock<Result<Arc<Ranker<Self>>, ModelError>>
+    where
+        Self: Sized;
 }
 
-/// The model codectx ships (`training/ranker/file-ranker.txt`; its manifest and
-/// cross-validation are beside it).
-const SHIPPED_MODEL: &str = include_str!("../../../training/ranker/file-ranker.txt");
+/// Candidate files, with [`FILE_FEATURES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Files;
 
-/// Version of the shipped model, part of its id (and so of `codectx eval`'s cache key).
+/// Candidate definitions, with [`crate::definitions::FUNCTION_FEATURES`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Functions;
+
+/// Version of the shipped file ranker, part of its id (and so of `codectx eval`'s cache key).
 pub const SHIPPED_VERSION: &str = "file-ranker-v2";
 
-static SHIPPED: LazyLock<Result<Arc<FileRanker>, ModelError>> =
-    LazyLock::new(|| FileRanker::parse(SHIPPED_MODEL, format!("shipped:{SHIPPED_VERSION}")).map(Arc::new));
+/// Version of the shipped function ranker.
+pub const SHIPPED_FUNCTION_VERSION: &str = "function-ranker-v1";
 
-impl std::fmt::Debug for FileRanker {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileRanker").field("id", &self.id).field("trees", &self.forest.len()).finish()
+impl RankUnit for Files {
+    const NAME: &'static str = "file";
+    const FEATURES: &'static [&'static str] = &FILE_FEATURES;
+    const SHIPPED_MODEL: &'static str = include_str!("../../../training/ranker/file-ranker.txt");
+    const SHIPPED_VERSION: &'static str = SHIPPED_VERSION;
+    fn shipped_cell() -> &'static LazyLock<Result<Arc<Ranker<Self>>, ModelError>> {
+        static CELL: LazyLock<Result<Arc<FileRanker>, ModelError>> = LazyLock::new(Ranker::parse_shipped);
+        &CELL
     }
 }
 
-impl FileRanker {
+impl RankUnit for Functions {
+    const NAME: &'static str = "function";
+    const FEATURES: &'static [&'static str] = &crate::definitions::FUNCTION_FEATURES;
+    const SHIPPED_MODEL: &'static str = include_str!("../../../training/ranker/function-ranker.txt");
+    const SHIPPED_VERSION: &'static str = SHIPPED_FUNCTION_VERSION;
+    fn shipped_cell() -> &'static LazyLock<Result<Arc<Ranker<Self>>, ModelError>> {
+        static CELL: LazyLock<Result<Arc<FunctionRanker>, ModelError>> = LazyLock::new(Ranker::parse_shipped);
+        &CELL
+    }
+}
+
+/// A learned ranker: a LightGBM model over the features of its unit
+/// ([`RankUnit::FEATURES`]). Its `Debug` shows the id and the number of trees,
+/// not the trees.
+pub struct Ranker<U: RankUnit> {
+    /// Where it came from: `shipped:<version>` or the model file's path.
+    pub id: String,
+    forest: Forest,
+    unit: std::marker::PhantomData<U>,
+}
+
+/// The learned file ranker ([`FILE_FEATURES`]; `training/ranker/file-ranker.txt`).
+pub type FileRanker = Ranker<Files>;
+
+/// The learned function ranker ([`crate::definitions::FUNCTION_FEATURES`];
+/// `training/ranker/function-ranker.txt`).
+pub type FunctionRanker = Ranker<Functions>;
+
+impl<U: RankUnit> Clone for Ranker<U> {
+    fn clone(&self) -> Self {
+        Ranker { id: self.id.clone(), forest: self.forest.clone(), unit: std::marker::PhantomData }
+    }
+}
+
+impl<U: RankUnit> PartialEq for Ranker<U> {
+    fn eq(&self, other: &Self) -> bool {
+        self.id == other.id && self.forest == other.forest
+    }
+}
+
+impl<U: RankUnit> std::fmt::Debug for Ranker<U> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Ranker")
+            .field("unit", &U::NAME)
+            .field("id", &self.id)
+            .field("trees", &self.forest.len())
+            .finish()
+    }
+}
+
+impl<U: RankUnit> Ranker<U> {
     /// Reads a model from LightGBM's text format; `id` names it in logs and
     /// reports.
     ///
     /// Errors: [`ModelError`] for an unreadable model, or one trained on other
-    /// features than [`FILE_FEATURES`] (their names must match, in order).
-    pub fn parse(text: &str, id: impl Into<String>) -> Result<FileRanker, ModelError> {
+    /// features than the unit's [`RankUnit::FEATURES`] (their names must match, in order).
+    pub fn parse(text: &str, id: impl Into<String>) -> Result<Ranker<U>, ModelError> {
         let forest = Forest::parse(text)?;
-        if forest.feature_names() != FILE_FEATURES {
+        if forest.feature_names() != U::FEATURES {
             return Err(ModelError(format!(
-                "the model's {} features are not codectx's {} file features (names and order must match)",
+                "the model's {} features are not codectx's {} {} features (names and order must match)",
                 forest.feature_names().len(),
-                FILE_FEATURES.len()
+                U::FEATURES.len(),
+                U::NAME
             )));
         }
-        Ok(FileRanker { id: id.into(), forest })
+        Ok(Ranker { id: id.into(), forest, unit: std::marker::PhantomData })
+    }
+
+    fn parse_shipped() -> Result<Arc<Ranker<U>>, ModelError> {
+        Ranker::parse(U::SHIPPED_MODEL, format!("shipped:{}", U::SHIPPED_VERSION)).map(Arc::new)
     }
 
     /// Reads a model file (LightGBM text format, from `training/train_ranker.py`).
     ///
     /// Errors: [`codectx_core::Error::Io`] if unreadable;
     /// [`codectx_core::Error::InvalidArgument`] naming the file and the problem if
-    /// it is not a model over [`FILE_FEATURES`].
-    pub fn load(path: &Path) -> codectx_core::Result<FileRanker> {
+    /// it is not a model over the unit's features.
+    pub fn load(path: &Path) -> codectx_core::Result<Ranker<U>> {
         let text = std::fs::read_to_string(path).map_err(|error| codectx_core::Error::io(path, error))?;
-        FileRanker::parse(&text, path.display().to_string())
+        Ranker::parse(&text, path.display().to_string())
             .map_err(|error| codectx_core::Error::InvalidArgument(format!("{}: {error}", path.display())))
     }
 
     /// The text of the model codectx ships (LightGBM text format), e.g. to boost on
     /// top of it (`codectx train-ranker`).
     pub fn shipped_text() -> &'static str {
-        SHIPPED_MODEL
+        U::SHIPPED_MODEL
     }
 
     /// The model codectx ships, parsed once.
-    pub fn shipped() -> Arc<FileRanker> {
-        match &*SHIPPED {
+    pub fn shipped() -> Arc<Ranker<U>> {
+        match &**U::shipped_cell() {
             Ok(ranker) => ranker.clone(),
-            // The shipped file is checked by a unit test; a broken one is a build defect.
-            Err(error) => panic!("the shipped file ranker does not load: {error}"),
+            // The shipped files are checked by unit tests; a broken one is a build defect.
+            Err(error) => panic!("the shipped {} ranker does not load: {error}", U::NAME),
         }
     }
 
@@ -368,14 +444,11 @@ mod tests {
         assert_eq!(FILE_FEATURES[FRAME_FILE_RANK], "frame_file_rank");
     }
 
-    #[test]
-    fn the_shipped_model_reads_codectx_features_and_matches_lightgbm() {
-        let ranker = FileRanker::shipped();
+    /// LightGBM's own raw scores of feature vectors from the training data,
+    /// written by training/train_ranker.py next to each model, against ours.
+    fn matches_lightgbm<U: RankUnit>(ranker: &Ranker<U>, check: &str) {
         assert!(!ranker.forest.is_empty());
-        // LightGBM's own raw scores of feature vectors from the training data,
-        // written by training/train_ranker.py next to the model.
-        let check: serde_json::Value =
-            serde_json::from_str(include_str!("../../../training/ranker/file-ranker.check.json")).expect("JSON");
+        let check: serde_json::Value = serde_json::from_str(check).expect("JSON");
         let rows = check["rows"].as_array().expect("rows");
         assert!(rows.len() >= 100, "{} check rows", rows.len());
         for row in rows {
@@ -388,10 +461,21 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_models_read_codectx_features_and_match_lightgbm() {
+        matches_lightgbm(&FileRanker::shipped(), include_str!("../../../training/ranker/file-ranker.check.json"));
+        matches_lightgbm(
+            &FunctionRanker::shipped(),
+            include_str!("../../../training/ranker/function-ranker.check.json"),
+        );
+    }
+
+    #[test]
     fn a_model_over_other_features_is_refused() {
         let text = "tree\nmax_feature_idx=0\nfeature_names=x\n\nTree=0\nnum_leaves=1\nleaf_value=1\n\nend of trees\n";
         let error = FileRanker::parse(text, "t").unwrap_err();
         assert!(error.0.contains("not codectx's 44 file features"), "{error}");
+        let error = FunctionRanker::parse(FileRanker::shipped_text(), "t").unwrap_err();
+        assert!(error.0.contains("function features"), "{error}");
     }
 
     #[test]

@@ -171,8 +171,20 @@ impl Engine {
             (Some(path), true) => Some(Arc::new(codectx_retrieve::rerank::FileRanker::load(path)?)),
             (None, true) => Some(codectx_retrieve::rerank::FileRanker::shipped()),
         };
+        let rank_functions = config.retrieval.rerank && config.retrieval.rank_functions;
+        let function_ranker = match (&config.retrieval.function_ranker_model, rank_functions) {
+            (_, false) => None,
+            (Some(path), true) => Some(Arc::new(codectx_retrieve::rerank::FunctionRanker::load(path)?)),
+            (None, true) => Some(codectx_retrieve::rerank::FunctionRanker::shipped()),
+        };
         let options = RetrieveOptions {
             candidates: config.retrieval.candidates_per_signal.max(10),
+            function_files: if function_ranker.is_some() {
+                codectx_retrieve::definitions::DEFAULT_FUNCTION_FILES
+            } else {
+                0
+            },
+            function_ranker,
             rrf_k: config.retrieval.rrf_k,
             rerank_candidates: if file_ranker.is_some() {
                 codectx_retrieve::rerank::DEFAULT_RERANK_CANDIDATES

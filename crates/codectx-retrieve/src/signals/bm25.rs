@@ -206,18 +206,16 @@ pub fn bm25_terms(
 
 pub(super) fn bm25(
     snapshot: &IndexSnapshot,
-    query: &str,
-    analyzed: &AnalyzedQuery,
+    terms: &[(String, f32)],
     matcher: &PathMatcher,
-    options: &RetrieveOptions,
+    limit: usize,
 ) -> Result<Vec<(ChunkRef, f32)>> {
-    let terms = bm25_terms(snapshot, query, analyzed, options.max_terms);
     if terms.is_empty() {
         return Ok(Vec::new());
     }
     let accept = |path: &str| matcher.accepts(path);
     let filter: Option<&(dyn Fn(&str) -> bool + Sync)> = if matcher.is_all() { None } else { Some(&accept) };
-    let hits = snapshot.text().search(&terms, options.candidates, filter).map_err(codectx_core::Error::from)?;
+    let hits = snapshot.text().search(terms, limit, filter).map_err(codectx_core::Error::from)?;
     Ok(hits
         .into_iter()
         .filter_map(|hit| {
