@@ -28,10 +28,16 @@ use indicatif::{ProgressBar, ProgressStyle};
 /// Name under which the CLI serves the repository it works on.
 const LOCAL_REPOSITORY: &str = "local";
 
+/// `--version`: the crate version and the index format it reads and writes
+/// (an index of another format is rebuilt by `codectx index`).
+static VERSION: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!("{} (index format {})", env!("CARGO_PKG_VERSION"), codectx_core::INDEX_FORMAT_VERSION)
+});
+
 #[derive(Parser)]
 #[command(
     name = "codectx",
-    version,
+    version = VERSION.as_str(),
     about = "Repository-scale context engine: index a repository, then assemble the most relevant multi-file context for a question within a token budget."
 )]
 struct Cli {
@@ -161,6 +167,15 @@ impl FilterArgs {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Print a shell completion script to stdout (e.g. `codectx completions bash >
+    /// ~/.local/share/bash-completion/completions/codectx`).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the man page (roff) to stdout (e.g. `codectx man > ~/.local/share/man/man1/codectx.1`).
+    Man,
     /// Index a repository (incremental: unchanged files are not re-parsed).
     Index {
         /// Repository root.
@@ -717,6 +732,22 @@ async fn run(cli: Cli) -> Result<()> {
         }
         Command::Repo { action, server } => repo_command(cli.config.as_deref(), server, action).await,
         Command::Secrets { action, repo, json } => secrets_command(cli.config.as_deref(), action, &repo, json),
+        Command::Completions { shell } => {
+            clap_complete::generate(
+                shell,
+                &mut <Cli as clap::CommandFactory>::command(),
+                "codectx",
+                &mut std::io::stdout(),
+            );
+            Ok(())
+        }
+        Command::Man => {
+            match clap_mangen::Man::new(<Cli as clap::CommandFactory>::command()).render(&mut std::io::stdout()) {
+                // `codectx man | head` closes the pipe early: not an error.
+                Err(error) if error.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+                other => Ok(other?),
+            }
+        }
         Command::TrainRanker { source, train, out, work_dir, keep_if_better } => {
             let config = Config::discover(cli.config.as_deref(), None)?;
             let (instances, repos) = source.load(&work_dir)?;

@@ -237,3 +237,21 @@ fn an_invalid_glob_is_rejected() {
     run(&mut cmd).assert_user_error(&["include glob", "src/[a"]);
     run(&mut on_fixture("ask", &["--exclude", "a[", "redirects"])).assert_user_error(&["invalid path glob"]);
 }
+
+#[test]
+fn version_names_the_index_format_and_completions_and_man_page_are_printed() {
+    let version = run(codectx().arg("--version")).success();
+    assert_eq!(
+        version.stdout.trim(),
+        format!("codectx {} (index format {})", env!("CARGO_PKG_VERSION"), codectx_core::INDEX_FORMAT_VERSION)
+    );
+    let bash = run(codectx().args(["completions", "bash"])).success();
+    assert!(bash.stdout.contains("complete -F _codectx") && bash.stdout.contains("train-ranker"), "{}", bash.stdout);
+    let zsh = run(codectx().args(["completions", "zsh"])).success();
+    assert!(zsh.stdout.starts_with("#compdef codectx"), "{}", zsh.stdout);
+    let man = run(codectx().arg("man")).success();
+    assert!(man.stdout.contains(".TH codectx 1") && man.stdout.contains("index format"), "{}", man.stdout);
+    let unknown = run(codectx().args(["completions", "tcsh"]));
+    assert_ne!(unknown.code, Some(0));
+    assert!(unknown.stderr.contains("invalid value 'tcsh'"), "{}", unknown.stderr);
+}
