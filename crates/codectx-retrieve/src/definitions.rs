@@ -34,7 +34,7 @@ use codectx_core::{is_auxiliary_path, Chunk, ChunkKind, ParsedFile, SymbolKind};
 use codectx_index::IndexSnapshot;
 
 use crate::rerank::{flag, ABSENT_RANK, CHUNK_SIGNALS};
-use crate::signals::{Ranking, RetrieveOptions};
+use crate::signals::{ChunkRef, Ranking, RetrieveOptions};
 
 /// A definition a ranking points at.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -235,13 +235,37 @@ pub const FUNCTION_FEATURES: [&str; 42] = [
     "candidates",
 ];
 
-/// What the chunk ranking says of one definition.
+/// What a ranked list of chunks says of one definition: the best (1-based)
+/// rank and score of its chunks, how many of its chunks the list holds, and its
+/// place among its file's definitions in the list's order.
 #[derive(Clone, Copy)]
-struct ChunkFacts {
+struct ListFacts {
     rank: f64,
     score: f64,
     count: f64,
-    signals: [f64; 5],
+    rank_in_file: f64,
+}
+
+/// [`ListFacts`] of every definition that a chunk of `list` (best first) stands
+/// for; `units_of` gives a chunk's units (`None`: not a candidate file's).
+fn per_unit<'a>(
+    list: impl Iterator<Item = (ChunkRef, f32)>,
+    units_of: &impl Fn(&ChunkRef) -> Option<&'a Vec<Option<u32>>>,
+) -> HashMap<(u32, Option<u32>), ListFacts> {
+    let mut facts: HashMap<(u32, Option<u32>), ListFacts> = HashMap::new();
+    let mut per_file: HashMap<u32, f64> = HashMap::new();
+    for (index, (chunk, score)) in list.enumerate() {
+        let Some(units) = units_of(&chunk) else { continue };
+        for unit in units {
+            let entry = facts.entry((chunk.file, *unit)).or_insert_with(|| {
+                let place = per_file.entry(chunk.file).or_insert(0.0);
+                *place += 1.0;
+                ListFacts { rank: (index + 1) as f64, score: f64::from(score), count: 0.0, rank_in_file: *place }
+            });
+            entry.count += 1.0;
+        }
+    }
+    facts
 }
 
 /// The learned function ranker's candidates for `ranking` and their feature
@@ -288,69 +312,37 @@ pub fn definition_features(
     }
     let files: HashSet<u32> = candidates.iter().map(|(file, _)| *file).collect();
 
-    // The chunk ranking, per definition of a candidate file.
-    let top_chunk_score = ranking.chunks.first().map_or(0.0, |chunk| f64::from(chunk.score));
-    let mut chunk_facts: HashMap<Key, ChunkFacts> = HashMap::new();
-    let mut rank_in_file: HashMap<Key, f64> = HashMap::new();
-    let mut ranked_per_file: HashMap<u32, f64> = HashMap::new();
-    for (index, ranked) in ranking.chunks.iter().enumerate() {
-        let file = ranked.chunk.file;
-        if !files.contains(&file) {
-            continue;
-        }
-        let Some(chunk) = snapshot.chunk(file, ranked.chunk.ordinal) else { continue };
-        let parsed = &snapshot.file_at(file).parsed;
-        let mut signals = [ABSENT_RANK; 5];
-        for hit in &ranked.signals {
-            if let Some(slot) = CHUNK_SIGNALS.iter().position(|signal| *signal == hit.signal) {
-                signals[slot] = f64::from(hit.rank);
-            }
-        }
-        for unit in chunk_units(parsed, chunk) {
-            let key = (file, unit);
-            let facts = chunk_facts.entry(key).or_insert_with(|| {
-                let next = ranked_per_file.entry(file).or_insert(0.0);
-                *next += 1.0;
-                rank_in_file.insert(key, *next);
-                ChunkFacts {
-                    rank: (index + 1) as f64,
-                    score: f64::from(ranked.score),
-                    count: 0.0,
-                    signals: [ABSENT_RANK; 5],
-                }
-            });
-            facts.count += 1.0;
-            for (slot, rank) in signals.iter().enumerate() {
-                facts.signals[slot] = facts.signals[slot].min(*rank);
-            }
-        }
-    }
+    // Each chunk's units, once per candidate file.
+    let units: HashMap<u32, Vec<Vec<Option<u32>>>> = files
+        .iter()
+        .map(|file| {
+            let parsed = &snapshot.file_at(*file).parsed;
+            (*file, parsed.chunks.iter().map(|chunk| chunk_units(parsed, chunk)).collect())
+        })
+        .collect();
+    let units_of =
+        |chunk: &ChunkRef| units.get(&chunk.file).and_then(|per_chunk| per_chunk.get(chunk.ordinal as usize));
 
-    // The deep BM25 list, per definition of a candidate file: (best rank, best
-    // score, chunks), and the definitions' order within each file.
-    let bm25_top = ranking.bm25_hits.first().map_or(0.0, |(_, score)| f64::from(*score));
-    let mut deep: HashMap<Key, (f64, f64, f64)> = HashMap::new();
-    let mut deep_in_file: HashMap<Key, f64> = HashMap::new();
-    let mut deep_per_file: HashMap<u32, f64> = HashMap::new();
-    for (index, (chunk, score)) in ranking.bm25_hits.iter().enumerate() {
-        if !files.contains(&chunk.file) {
-            continue;
-        }
-        let Some(found) = snapshot.chunk(chunk.file, chunk.ordinal) else { continue };
-        let parsed = &snapshot.file_at(chunk.file).parsed;
-        for unit in chunk_units(parsed, found) {
-            let key = (chunk.file, unit);
-            let entry = deep.entry(key).or_insert_with(|| {
-                let next = deep_per_file.entry(chunk.file).or_insert(0.0);
-                *next += 1.0;
-                deep_in_file.insert(key, *next);
-                ((index + 1) as f64, f64::from(*score), 0.0)
-            });
-            entry.2 += 1.0;
+    // The chunk ranking, per definition of a candidate file, with the signal ranks.
+    let top_chunk_score = ranking.chunks.first().map_or(0.0, |chunk| f64::from(chunk.score));
+    let chunk_list = per_unit(ranking.chunks.iter().map(|ranked| (ranked.chunk, ranked.score)), &units_of);
+    let mut signal_ranks: HashMap<Key, [f64; 5]> = HashMap::new();
+    for ranked in &ranking.chunks {
+        let Some(chunk_units) = units_of(&ranked.chunk) else { continue };
+        for hit in &ranked.signals {
+            let Some(slot) = CHUNK_SIGNALS.iter().position(|signal| *signal == hit.signal) else { continue };
+            for unit in chunk_units {
+                let ranks = signal_ranks.entry((ranked.chunk.file, *unit)).or_insert([ABSENT_RANK; 5]);
+                ranks[slot] = ranks[slot].min(f64::from(hit.rank));
+            }
         }
     }
+    // The deep BM25 list, per definition of a candidate file.
+    let bm25_top = ranking.bm25_hits.first().map_or(0.0, |(_, score)| f64::from(*score));
+    let deep = per_unit(ranking.bm25_hits.iter().copied(), &units_of);
 
     // The query's terms, weighted by query weight × IDF, as bits of a mask.
+    // (The IDF as `bm25_terms` computes it, in f64: the features the model learned from.)
     let total = snapshot.text().num_chunks().max(1) as f64;
     let terms: Vec<(String, f64)> = ranking
         .terms
@@ -417,8 +409,8 @@ pub fn definition_features(
     let mut unit_texts: HashMap<Key, UnitText> = HashMap::new();
     for file in &files {
         let parsed = &snapshot.file_at(*file).parsed;
-        for chunk in &parsed.chunks {
-            for unit in chunk_units(parsed, chunk) {
+        for (chunk, chunk_units) in parsed.chunks.iter().zip(&units[file]) {
+            for unit in chunk_units.iter().copied() {
                 let text = unit_texts.entry((*file, unit)).or_insert_with(|| UnitText {
                     chunks: 0.0,
                     lines: 0.0,
@@ -462,23 +454,20 @@ pub fn definition_features(
             let definitions = parsed.symbols.iter().filter(|symbol| symbol.kind.is_definition()).count();
             features.extend([rank, score, definitions as f64, flag(is_auxiliary_path(&entry.record.path))]);
 
-            let facts = chunk_facts.get(&key);
+            let ratio = |score: f64, top: f64| if top > 0.0 { score / top } else { 0.0 };
             let (fused_at, fused_score) = fused_rank.get(&key).copied().unwrap_or((0, 0.0));
-            features.extend([
-                facts.map_or(ABSENT_RANK, |facts| facts.rank),
-                facts.map_or(0.0, |facts| if top_chunk_score > 0.0 { facts.score / top_chunk_score } else { 0.0 }),
-                facts.map_or(0.0, |facts| facts.count),
-                rank_in_file.get(&key).copied().unwrap_or(ABSENT_RANK),
-                if fused_at == 0 { ABSENT_RANK } else { fused_at as f64 },
-            ]);
-            features.extend(facts.map_or([ABSENT_RANK; 5], |facts| facts.signals));
+            match chunk_list.get(&key) {
+                Some(facts) => {
+                    features.extend([facts.rank, ratio(facts.score, top_chunk_score), facts.count, facts.rank_in_file])
+                }
+                None => features.extend([ABSENT_RANK, 0.0, 0.0, ABSENT_RANK]),
+            }
+            features.push(if fused_at == 0 { ABSENT_RANK } else { fused_at as f64 });
+            features.extend(signal_ranks.get(&key).copied().unwrap_or([ABSENT_RANK; 5]));
             match deep.get(&key) {
-                Some((rank, score, chunks)) => features.extend([
-                    *rank,
-                    if bm25_top > 0.0 { score / bm25_top } else { 0.0 },
-                    *chunks,
-                    deep_in_file.get(&key).copied().unwrap_or(ABSENT_RANK),
-                ]),
+                Some(facts) => {
+                    features.extend([facts.rank, ratio(facts.score, bm25_top), facts.count, facts.rank_in_file])
+                }
                 None => features.extend([ABSENT_RANK, 0.0, 0.0, ABSENT_RANK]),
             }
 
