@@ -251,6 +251,23 @@ fn version_names_the_index_format_and_completions_and_man_page_are_printed() {
     assert!(zsh.stdout.starts_with("#compdef codectx"), "{}", zsh.stdout);
     let man = run(codectx().arg("man")).success();
     assert!(man.stdout.contains(".TH codectx 1") && man.stdout.contains("index format"), "{}", man.stdout);
+    // Every subcommand is described in the help, each by its own text.
+    let help = run(codectx().arg("--help")).success();
+    let commands: Vec<&str> = help
+        .stdout
+        .lines()
+        .skip_while(|line| *line != "Commands:")
+        .skip(1)
+        .take_while(|line| !line.is_empty())
+        .collect();
+    assert!(commands.len() >= 16, "{}", help.stdout);
+    for line in &commands {
+        assert!(line.trim().split_once(' ').is_some_and(|(_, about)| !about.trim().is_empty()), "undescribed: {line}");
+    }
+    let serve = commands.iter().find(|line| line.trim().starts_with("serve ")).expect("serve is listed");
+    assert!(serve.contains("over gRPC"), "{serve}");
+    let repo = commands.iter().find(|line| line.trim().starts_with("repo ")).expect("repo is listed");
+    assert!(!repo.contains("over gRPC") && repo.contains("running `codectx serve`"), "{repo}");
     let unknown = run(codectx().args(["completions", "tcsh"]));
     assert_ne!(unknown.code, Some(0));
     assert!(unknown.stderr.contains("invalid value 'tcsh'"), "{}", unknown.stderr);

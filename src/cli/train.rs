@@ -13,7 +13,7 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 
 /// The training script, as in the repository's `training/` folder.
-const TRAIN_SCRIPT: &str = include_str!("../training/train_ranker.py");
+const TRAIN_SCRIPT: &str = include_str!("../../training/train_ranker.py");
 
 /// Which learned ranker to train.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
