@@ -250,7 +250,7 @@ pub struct RetrievalConfig {
     pub rerank: bool,
     /// Whether the learned function ranker (`codectx_retrieve::definitions`) orders
     /// the definitions of the first 10 files and its first 3 lead the context;
-    /// default false (on the dev set: function Acc@5 up, Acc@10 down, slower; README).
+    /// default false (on the dev set: function Acc@5 up, Acc@10 down, slower; docs/evaluation.md).
     pub rank_functions: bool,
     /// A file ranker to use instead of the shipped one: a LightGBM text model from
     /// `training/train_ranker.py` (relative paths from the working directory).
@@ -328,7 +328,7 @@ impl ModelVariant {
     }
 }
 
-/// Embedding options (`[embed]`). See the README's "Embeddings" section for the
+/// Embedding options (`[embed]`). See docs/configuration.md (Embeddings) for the
 /// default model and why.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
@@ -346,7 +346,7 @@ pub struct EmbedConfig {
     /// Tokens of a chunk that are embedded (the model's word pieces; default 128,
     /// capped by the model's own limit). Longer chunks are truncated: the path,
     /// container header, signature, docstring and first lines of the body carry
-    /// the meaning, and 128 tokens embed twice as fast as 256 (README, Embeddings).
+    /// the meaning, and 128 tokens embed twice as fast as 256 (docs/configuration.md, Embeddings).
     pub max_tokens: usize,
     /// Texts per inference batch (default 32); chunks are batched by similar length.
     pub batch_size: usize,

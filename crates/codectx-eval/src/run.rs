@@ -290,16 +290,15 @@ pub fn run(options: &EvalOptions, progress: &dyn Fn(&EvalProgress)) -> Result<Ev
                         let started = Instant::now();
                         vectors.prepare()?;
                         report.index.vector_open_ms += started.elapsed().as_millis() as u64;
-                        let started = Instant::now();
-                        let text = codectx_retrieve::plan::embedded_text(&instance.problem_statement);
-                        let vector = vectors.embed_query(embedder.as_ref(), &text)?;
-                        report.index.query_embed_ms += started.elapsed().as_millis() as u64;
-                        let started = Instant::now();
-                        let hits = vectors.nearest(&snapshot, &vector, vector_depth)?;
-                        report.index.vector_search_ms.push(started.elapsed().as_secs_f64() * 1000.0);
-                        hits.into_iter()
-                            .map(|((file, ordinal), similarity)| (ChunkRef { file, ordinal }, similarity))
-                            .collect()
+                        let search = codectx_retrieve::plan::vector_search(
+                            &snapshot,
+                            embedder.as_ref(),
+                            &instance.problem_statement,
+                            vector_depth,
+                        )?;
+                        report.index.query_embed_ms += search.embed_ms as u64;
+                        report.index.vector_search_ms.push(search.search_ms);
+                        search.hits
                     }
                     _ => Vec::new(),
                 };

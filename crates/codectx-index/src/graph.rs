@@ -23,23 +23,11 @@
 use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
-use serde::{Deserialize, Serialize};
 
-use crate::store::FileEntry;
+use crate::store::{FileEdge, FileEntry};
 
 /// Names defined in more files than this are not linked by reference.
 pub const MAX_AMBIGUOUS_DEFINITIONS: usize = 3;
-
-/// One stored out-edge of a file: the file it depends on (repository-relative
-/// path) and the edge's weight (imports and test links 1 each; a resolved reference
-/// 1, or 0.5 split over up to [`MAX_AMBIGUOUS_DEFINITIONS`] candidates; summed per target).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct FileEdge {
-    /// Path of the file depended on.
-    pub target: String,
-    /// Sum of the edge weights to it (> 0).
-    pub weight: f32,
-}
 
 /// A directed, weighted file graph in compressed sparse row form.
 #[derive(Debug, Clone, Default)]

@@ -31,6 +31,17 @@ const MANIFEST_FILE: &str = "manifest.json";
 const STORE_FILE: &str = "store.bin";
 const TEXT_DIR: &str = "text";
 
+/// One stored out-edge of a file: the file it depends on (repository-relative
+/// path) and the edge's weight (imports and test links 1 each; a resolved reference
+/// 1, or 0.5 split over up to `graph::MAX_AMBIGUOUS_DEFINITIONS` candidates; summed per target).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FileEdge {
+    /// Path of the file depended on.
+    pub target: String,
+    /// Sum of the edge weights to it (> 0).
+    pub weight: f32,
+}
+
 /// One file of a generation: its manifest record and what the parser extracted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FileEntry {
@@ -39,8 +50,8 @@ pub struct FileEntry {
     /// Symbols, chunks and imports (imports resolved against the generation's file set).
     pub parsed: ParsedFile,
     /// The file's out-edges in the dependency graph, by target path, in path order
-    /// (see [`crate::graph`]); kept across generations while still valid.
-    pub dependencies: Vec<crate::graph::FileEdge>,
+    /// (resolved by `graph::update_dependencies`); kept across generations while still valid.
+    pub dependencies: Vec<FileEdge>,
 }
 
 /// The metadata of a generation, as JSON (human-readable on purpose).

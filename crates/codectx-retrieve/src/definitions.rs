@@ -26,7 +26,7 @@
 //!    because none of their chunks was ranked at all; the ranker lists 109 of
 //!    the 131 gold functions instead of 70 and raises function Acc@5 0.276 →
 //!    0.316, but not Acc@10 (0.398 → 0.378), and its features cost about 210 ms
-//!    per query in the dev profile, so it is off by default (README).
+//!    per query in the dev profile, so it is off by default (docs/evaluation.md).
 
 use std::collections::{HashMap, HashSet};
 

@@ -35,7 +35,7 @@ use notify_debouncer_full::notify::{EventKind, RecommendedWatcher, RecursiveMode
 use notify_debouncer_full::{new_debouncer, DebounceEventResult, Debouncer, RecommendedCache};
 use tokio::sync::{broadcast, watch, Notify, Semaphore};
 
-use crate::engine::{load_embedder, EmbedderSlot};
+use crate::embedder::{load_embedder, EmbedderSlot};
 
 /// What the index queue of a repository has done, as published to waiters.
 #[derive(Debug, Clone, Default)]

@@ -8,9 +8,12 @@
 //! runtime never stalls, and calls the model through `codectx-model`.
 #![deny(missing_docs)]
 
+mod embedder;
 mod engine;
 mod freshness;
+mod generations;
 pub mod registry;
+mod service;
 pub mod telemetry;
 
 use std::future::Future;

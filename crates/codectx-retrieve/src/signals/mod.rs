@@ -44,7 +44,7 @@ pub struct RetrieveOptions {
     /// [`crate::ranked_definitions`] in its order, and its first definitions lead
     /// the context ([`RetrieveOptions::leading_definitions`]). Off by default
     /// (`None`, and [`RetrieveOptions::function_files`] 0): on the dev set it
-    /// traded function Acc@10 for Acc@5 and cost ranking time (see the README);
+    /// traded function Acc@10 for Acc@5 and cost ranking time (see docs/evaluation.md);
     /// `+function_files=10` turns the shipped model on.
     pub function_ranker: Option<std::sync::Arc<crate::rerank::FunctionRanker>>,
     /// Files whose every definition is a candidate of the function ranker
@@ -111,7 +111,7 @@ pub struct RetrieveOptions {
     pub vector_rerank: bool,
     /// Nearest chunks fetched for the vector list (default 100: on the dev set 100
     /// and 200 ranked the same, 50 lost; the search cost grows with it, as IVF-PQ
-    /// re-ranks 10 candidates per hit — see the README).
+    /// re-ranks 10 candidates per hit — see docs/evaluation.md).
     pub vector_candidates: usize,
     /// Factor on the scores of re-export modules: files with imports and no
     /// definition of a function, method, class or type (a package's
@@ -127,7 +127,7 @@ pub struct RetrieveOptions {
     /// hierarchical localization (Agentless, SweRank), the functions of a likely
     /// file come before a slightly better chunk of an unlikely one. On the dev
     /// set the function ranking then gained function Acc@10 (hybrid 0.378 →
-    /// 0.429 at 2, see the README); the same weight on chunks cost bundle recall,
+    /// 0.429 at 2, see docs/evaluation.md); the same weight on chunks cost bundle recall,
     /// so the two are apart.
     pub definition_file_prior: f32,
 }
@@ -233,14 +233,14 @@ impl RetrieveOptions {
 
 impl Default for RetrieveOptions {
     /// The `lexical` configuration, with weights chosen on the SWE-bench Lite dev
-    /// set (103 instances, `codectx eval`; see the README): among the settings
+    /// set (103 instances, `codectx eval`; see docs/evaluation.md): among the settings
     /// tried, these gave the best MRR with file Acc@5 0.757 (MRR 0.599, 8k bundle
     /// recall 0.845 with expansion on); the error-message signal then added file
     /// Acc@5 0.767 and function Acc@10 0.357 for MRR 0.596; the re-export factor
     /// then MRR 0.610 and Acc@10 0.864. Before tuning (all weights 1, k = 60, no
     /// test/doc factor): MRR 0.545, Acc@5 0.718. The shipped learned file ranker
     /// then reorders the first [`crate::rerank::DEFAULT_RERANK_CANDIDATES`] files
-    /// (`rerank_candidates=0` turns it off; figures in the README).
+    /// (`rerank_candidates=0` turns it off; figures in docs/evaluation.md).
     fn default() -> Self {
         RetrieveOptions {
             rerank_candidates: crate::rerank::DEFAULT_RERANK_CANDIDATES,
@@ -273,9 +273,9 @@ impl Default for RetrieveOptions {
     }
 }
 
-/// Weight of the chunk-level vector list in `hybrid` (chosen on the dev set; see the README).
+/// Weight of the chunk-level vector list in `hybrid` (chosen on the dev set; see docs/evaluation.md).
 pub const HYBRID_VECTOR_WEIGHT: f32 = 1.0;
-/// Weight of the file-level vector list in `hybrid` (chosen on the dev set; see the README).
+/// Weight of the file-level vector list in `hybrid` (chosen on the dev set; see docs/evaluation.md).
 pub const HYBRID_VECTOR_FILE_WEIGHT: f32 = 0.0;
 
 /// A fused chunk.
