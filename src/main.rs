@@ -1,4 +1,4 @@
-//! The `codectx` command line: `index`, `search`, `ask`, `symbols`, `refs`, `graph`,
+//! The `codectx` command line: `index`, `embed`, `search`, `ask`, `symbols`, `refs`, `graph`,
 //! `deps`, `eval`, `train-ranker`, `tune`, `mcp`, `secrets`, `repo`, `serve`.
 //!
 //! Each subcommand is a module of [`cli`]: its clap arguments and its `run`. Every
@@ -55,6 +55,9 @@ enum Command {
     Man,
     /// Index a repository (incremental: unchanged files are not re-parsed).
     Index(cli::index::IndexArgs),
+    /// Bring the index's embeddings up to date with its current generation (the run
+    /// `codectx index` starts in the background; waits for one in progress).
+    Embed(cli::embed::EmbedCommandArgs),
     /// Ranked chunks and symbols for a query.
     Search(cli::search::SearchArgs),
     /// Assemble the context for a question; with a model configured, ask it and stream the answer.
@@ -154,6 +157,7 @@ async fn run(cli: Cli) -> Result<()> {
             }
         }
         Command::Index(args) => cli::index::run(args, config).await,
+        Command::Embed(args) => cli::embed::run(args, config).await,
         Command::Search(args) => cli::search::run(args, config).await,
         Command::Ask(args) => cli::ask::run(args, config).await,
         Command::Symbols(args) => cli::symbols::run(args, config).await,

@@ -415,7 +415,7 @@ fn cli_index_embeds_and_search_reports_the_vector_signal() {
         .arg(index_dir.path())
         .args(["--embedder", "fastembed", "--embed-model"])
         .arg(tiny_model_dir())
-        .arg("--json"))
+        .args(["--wait", "--json"]))
     .success();
     let stats: serde_json::Value = serde_json::from_str(&done.stdout).unwrap();
     assert!(stats["embeddings"]["vectors"].as_u64().unwrap() >= 3, "{}", done.stdout);
@@ -438,4 +438,142 @@ fn cli_index_embeds_and_search_reports_the_vector_signal() {
         "{}",
         search.stdout
     );
+}
+
+#[test]
+fn index_answers_before_the_embeddings_and_embed_waits_for_them() {
+    let repo = util::temp_dir();
+    let index_dir = util::temp_dir();
+    write_repo(repo.path());
+    std::fs::write(
+        repo.path().join(".codectx.toml"),
+        format!("[embed]\nmodel = {:?}\nbatch_size = 2\n", tiny_model_dir().display().to_string()),
+    )
+    .unwrap();
+    let with_embedder = |command: &mut std::process::Command| {
+        command.arg("-C").arg(repo.path()).arg("--index-dir").arg(index_dir.path()).env("CODECTX_EMBEDDER", "fastembed");
+    };
+    let done = run(codectx()
+        .arg("index")
+        .arg(repo.path())
+        .arg("--index-dir")
+        .arg(index_dir.path())
+        .env("CODECTX_EMBEDDER", "fastembed"))
+    .success();
+    // The lexical index is published and answers before any vector exists.
+    assert!(done.stdout.contains("embeddings: computing in the background (pid "), "{}", done.stdout);
+    let mut search = codectx();
+    search.args(["search", "transfer_blob", "--mode", "lexical", "--json"]);
+    with_embedder(&mut search);
+    let hits = run(&mut search).success().json();
+    assert_eq!(hits[0]["path"], "storage/transfer.py", "{hits:#}");
+
+    // `codectx embed` waits for the background run (or does the work itself).
+    let mut embed = codectx();
+    embed.arg("embed");
+    with_embedder(&mut embed);
+    let embedded = run(&mut embed).success();
+    assert!(embedded.stdout.starts_with("embeddings ("), "{}", embedded.stdout);
+    let progress = codectx_index::vectors::read_progress(index_dir.path()).expect("a progress record");
+    assert!(progress.complete && progress.embedded == progress.chunks && progress.chunks >= 3, "{progress:?}");
+
+    // Complete now: no note, and the vector signal answers.
+    let mut ask = codectx();
+    ask.args(["ask", "bucket blob transient failure", "--json"]);
+    with_embedder(&mut ask);
+    let asked = run(&mut ask).success();
+    assert!(asked.json().get("vector_coverage").is_none(), "{}", asked.stdout);
+    assert!(!asked.stderr.contains("vector signal covers"), "{}", asked.stderr);
+    let mut semantic = codectx();
+    semantic.args(["search", "bucket blob transient failure", "--mode", "semantic", "--json"]);
+    with_embedder(&mut semantic);
+    let hits = run(&mut semantic).success().json();
+    assert!(
+        hits[0]["signals"].as_array().unwrap().iter().any(|signal| signal["signal"] == "vector"),
+        "{hits:#}"
+    );
+    assert!(std::fs::read_to_string(index_dir.path().join("embed.log")).is_ok(), "the background run's log");
+}
+
+/// A deterministic embedder (a vector from the text's bytes) that fails once it
+/// has embedded `budget` texts, as a killed or failing model would.
+#[derive(Debug)]
+struct Budgeted {
+    budget: std::sync::atomic::AtomicUsize,
+}
+
+impl Embedder for Budgeted {
+    fn model_id(&self) -> &str {
+        "budgeted"
+    }
+    fn dimension(&self) -> usize {
+        4
+    }
+    fn batch_size(&self) -> usize {
+        32
+    }
+    fn embed(&self, texts: &[&str]) -> codectx_core::Result<Vec<Vec<f32>>> {
+        let left = self.budget.load(std::sync::atomic::Ordering::SeqCst);
+        if texts.len() > left {
+            return Err(codectx_core::Error::Embedding("the model went away".into()));
+        }
+        self.budget.store(left - texts.len(), std::sync::atomic::Ordering::SeqCst);
+        Ok(texts
+            .iter()
+            .map(|text| {
+                let sum: u32 = text.bytes().map(u32::from).sum();
+                let vector = [1.0, (sum % 7) as f32, (sum % 11) as f32, (text.len() % 13) as f32];
+                let norm = vector.iter().map(|value| value * value).sum::<f32>().sqrt();
+                vector.iter().map(|value| value / norm).collect()
+            })
+            .collect())
+    }
+}
+
+#[test]
+fn embeddings_become_visible_batch_by_batch_central_files_first_and_resume() {
+    let repo = util::temp_dir();
+    let index_dir = util::temp_dir();
+    // `core.py` is what every other module imports: the most central file.
+    std::fs::write(repo.path().join("core.py"), "def shared_helper(value):\n    return value * 2\n").unwrap();
+    for module in 0..60 {
+        let mut text = String::from("from core import shared_helper\n\n");
+        for function in 0..4 {
+            text.push_str(&format!(
+                "def handler_{module}_{function}(request):\n    total = shared_helper(request)\n    return total + {function}\n\n"
+            ));
+        }
+        std::fs::write(repo.path().join(format!("module_{module:02}.py")), text).unwrap();
+    }
+    let indexer = |budget: usize| {
+        Indexer::new(repo.path(), Some(index_dir.path()), util::index_config()).expect("indexer").with_embedder(
+            Arc::new(Budgeted { budget: std::sync::atomic::AtomicUsize::new(budget) }),
+            EmbedConfig::default(),
+        )
+    };
+    // The model fails after the first group of texts: the run still publishes
+    // the lexical generation, and what was embedded is in the table.
+    let stats = indexer(150).run(&|_| {}).expect("the lexical index is built");
+    let embeddings = stats.embeddings.expect("the embedding phase ran");
+    assert!(embeddings.error.as_deref().is_some_and(|error| error.contains("went away")), "{embeddings:?}");
+    let snapshot = IndexSnapshot::open(index_dir.path()).unwrap();
+    let coverage = snapshot.vector_coverage().expect("coverage is known");
+    assert!(coverage.is_partial() && coverage.embedded >= 100, "{coverage:?}");
+    let vectors = snapshot.vectors().expect("the first batch is in the table");
+    let store = vectors.store();
+    let state = store.state("budgeted", 4).unwrap();
+    let codectx_vector::TableState::Files(files) = state else { panic!("a table of the same model: {state:?}") };
+    assert!(files.contains_key("core.py"), "the central file is embedded first: {:?}", files.keys());
+    assert!(files.len() < 61, "{}", files.len());
+
+    // The next run finishes from there: only the files without rows are embedded.
+    let finished = indexer(usize::MAX).embed_current(&|_| {}).expect("embeddings complete");
+    assert_eq!(finished.chunks_updated, coverage.total - coverage.embedded, "{finished:?}");
+    let coverage = IndexSnapshot::open(index_dir.path()).unwrap().vector_coverage().unwrap();
+    assert_eq!(coverage.embedded, coverage.total, "{coverage:?}");
+    assert!(!coverage.is_partial());
+    // The long-lived snapshot sees the rows appended since it opened the table.
+    let reopened = snapshot.vectors().expect("the table");
+    let codectx_vector::TableState::Files(files) = reopened.store().state("budgeted", 4).unwrap() else { panic!() };
+    assert_eq!(files.len(), 61);
 }

@@ -78,7 +78,15 @@ pub(crate) async fn run(args: AskArgs, config_path: Option<&Path>) -> Result<()>
     ask_model(&engine, generate, json).await
 }
 
+/// On stderr, when the bundle's vector signal covers only part of the index.
+fn note_coverage(bundle: &ContextBundle) {
+    if let Some(coverage) = bundle.vector_coverage.filter(codectx_core::VectorCoverage::is_partial) {
+        eprintln!("codectx: note: {}", coverage.note());
+    }
+}
+
 fn print_context(bundle: &ContextBundle, json: bool) -> Result<()> {
+    note_coverage(bundle);
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, bundle)?;
@@ -111,7 +119,10 @@ async fn ask_model(engine: &Engine, request: GenerateRequest, json: bool) -> Res
     let mut bundle = None;
     while let Some(event) = events.next().await {
         match event? {
-            GenerateEvent::Context(context) => bundle = Some(context),
+            GenerateEvent::Context(context) => {
+                note_coverage(&context);
+                bundle = Some(context)
+            }
             GenerateEvent::Token(token) => {
                 if !json {
                     out.write_all(token.as_bytes())?;

@@ -11,6 +11,7 @@ use codectx_service::{Engine, RepositorySpec};
 
 pub(crate) mod ask;
 pub(crate) mod deps;
+pub(crate) mod embed;
 pub(crate) mod eval;
 pub(crate) mod graph;
 pub(crate) mod index;
@@ -79,6 +80,24 @@ impl EmbedArgs {
             config.url = Some(url.clone());
         }
         Ok(())
+    }
+
+    /// The flags given, as command-line arguments again (for the background
+    /// `codectx embed` that `codectx index` starts).
+    pub(crate) fn to_args(&self) -> Vec<String> {
+        let mut args = Vec::new();
+        let mut flag = |name: &str, value: Option<String>| {
+            if let Some(value) = value {
+                args.push(format!("--{name}"));
+                args.push(value);
+            }
+        };
+        flag("embedder", self.embedder.clone());
+        flag("embed-model", self.embed_model.clone());
+        flag("embed-variant", self.embed_variant.clone());
+        flag("embed-max-tokens", self.embed_max_tokens.map(|tokens| tokens.to_string()));
+        flag("embed-url", self.embed_url.clone());
+        args
     }
 }
 

@@ -147,6 +147,15 @@ async fn repo_command(config_path: Option<&Path>, server: Option<String>, action
                     run.elapsed_ms as f64 / 1000.0
                 )?;
             }
+            if let Some(coverage) = &status.vector_coverage {
+                writeln!(
+                    out,
+                    "vectors: {} of {} chunks embedded{}",
+                    coverage.embedded_chunks,
+                    coverage.total_chunks,
+                    if coverage.embedded_chunks < coverage.total_chunks { " (embedding in progress)" } else { "" }
+                )?;
+            }
             if !status.last_error.is_empty() {
                 writeln!(out, "last error: {}", status.last_error)?;
             }

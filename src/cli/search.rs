@@ -36,6 +36,7 @@ pub(crate) async fn run(args: SearchArgs, config_path: Option<&Path>) -> Result<
     let (engine, _) = open_engine(&repo, config_path)?;
     let request = SearchRequest { query, limit, filter: filter.filter(), mode };
     let hits = engine.search(LOCAL_REPOSITORY, request).await?;
+    note_partial_vectors(&engine).await;
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &hits)?;
@@ -63,4 +64,14 @@ pub(crate) async fn run(args: SearchArgs, config_path: Option<&Path>) -> Result<
         writeln!(out, "no results")?;
     }
     Ok(())
+}
+
+/// On stderr, when the vector signal covers only part of the index (the
+/// embeddings are still being computed).
+async fn note_partial_vectors(engine: &codectx_service::Engine) {
+    if let Ok(status) = engine.index_status(LOCAL_REPOSITORY).await {
+        if let Some(coverage) = status.vector_coverage.filter(codectx_core::VectorCoverage::is_partial) {
+            eprintln!("codectx: note: {}", coverage.note());
+        }
+    }
 }

@@ -464,6 +464,43 @@ pub struct ContextBundle {
     /// The git commit `HEAD` pointed at when the generation was indexed (40 hex),
     /// or empty when the repository is not a git work tree.
     pub commit: String,
+    /// How much of the generation the vector signal covers, when it does not yet
+    /// cover all of it (embedding still running or interrupted); `None` when it is
+    /// complete or the index has no embeddings at all.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vector_coverage: Option<VectorCoverage>,
+}
+
+/// How many of a generation's chunks have a vector in the embedding table.
+///
+/// The lexical, symbol and graph index answer as soon as a generation is
+/// published; the embeddings follow in batches (in the background of
+/// `codectx index`, in `codectx embed`, or in `codectx serve`'s index run), and a
+/// query meanwhile uses the vectors already written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VectorCoverage {
+    /// Chunks of the generation with a current vector.
+    pub embedded: u64,
+    /// Chunks of the generation.
+    pub total: u64,
+}
+
+impl VectorCoverage {
+    /// Whether some chunks still lack a vector.
+    pub fn is_partial(&self) -> bool {
+        self.embedded < self.total
+    }
+
+    /// The one-line note the CLI and the MCP tools print with a partial answer:
+    /// `the vector signal covers 1234 of 5678 chunks so far (21.7%); ...`.
+    pub fn note(&self) -> String {
+        format!(
+            "the vector signal covers {} of {} chunks so far ({:.1}%); `codectx embed` waits for (or runs) the rest",
+            self.embedded,
+            self.total,
+            100.0 * self.embedded as f64 / self.total.max(1) as f64
+        )
+    }
 }
 
 impl ContextBundle {
@@ -677,7 +714,8 @@ impl EmbedStats {
 /// Progress of an indexing run, reported to CLI progress bars and gRPC streams.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexProgress {
-    /// The phase: `"walk"`, `"parse"`, `"write"`, `"commit"`, `"done"`.
+    /// The phase: `"walk"`, `"parse"`, `"write"`, `"commit"`, `"embed"` (chunks
+    /// embedded of those that need the model), `"done"`.
     pub phase: String,
     /// Items done in this phase.
     pub done: u64,
@@ -820,6 +858,10 @@ pub struct IndexStatus {
     /// started succeeds. `None` when no damage is known.
     #[serde(default)]
     pub damage: Option<String>,
+    /// How many of the served generation's chunks have a vector (`None`: the
+    /// index has no embeddings).
+    #[serde(default)]
+    pub vector_coverage: Option<VectorCoverage>,
 }
 
 /// Which way [`SymbolGraphRequest`] walks from the symbol.

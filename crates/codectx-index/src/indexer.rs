@@ -231,7 +231,7 @@ impl Indexer {
                     store::relabel_generation(&self.index_dir, &from, stats.generation, &relabelled)?;
                     store::prune(&self.index_dir, *number);
                 }
-                stats.embeddings = self.embed(&data.files, progress);
+                stats.embeddings = self.embed(&data.files, stats.generation, progress);
                 stats.elapsed_ms = started.elapsed().as_millis() as u64;
                 report(progress, "done", stats.files, stats.files);
                 return Ok(stats);
@@ -345,7 +345,7 @@ impl Indexer {
         store::prune(&self.index_dir, number.saturating_sub(1));
         // Embeddings come after the switch: the new generation answers lexical
         // queries at once, and its vector hits fill in as the table catches up.
-        stats.embeddings = self.embed(&data.files, progress);
+        stats.embeddings = self.embed(&data.files, number, progress);
         stats.elapsed_ms = started.elapsed().as_millis() as u64;
         report(progress, "done", stats.files, stats.files);
         drop(lock);
@@ -354,20 +354,15 @@ impl Indexer {
 
     /// The embedding phase, if configured. A failure is reported in the stats (and
     /// the log), not as an error: the lexical generation is already published.
-    fn embed(&self, files: &[FileEntry], progress: &(dyn Fn(&IndexProgress) + Sync)) -> Option<EmbedStats> {
-        let (embedder, config) = self.embedder.as_ref()?;
-        report(progress, "embed", 0, 0);
+    fn embed(
+        &self,
+        files: &[FileEntry],
+        generation: u64,
+        progress: &(dyn Fn(&IndexProgress) + Sync),
+    ) -> Option<EmbedStats> {
+        let (embedder, _) = self.embedder.as_ref()?;
         let started = Instant::now();
-        let result = crate::vectors::sync_vectors(
-            &self.index_dir,
-            &self.root,
-            files,
-            embedder.as_ref(),
-            config,
-            &self.secrets,
-            &mut |step| report(progress, "embed", step.done as u64, step.total as u64),
-        );
-        Some(result.unwrap_or_else(|error| {
+        Some(self.embed_files(files, generation, progress).unwrap_or_else(|error| {
             tracing::warn!(%error, "embedding phase failed; the lexical index is up to date");
             EmbedStats {
                 model_id: embedder.model_id().to_string(),
@@ -377,6 +372,67 @@ impl Indexer {
                 ..EmbedStats::default()
             }
         }))
+    }
+
+    /// [`crate::vectors::sync_vectors`] for `files` of `generation`, holding the
+    /// embedding lock ([`store::EMBED_LOCK_FILE`]; waits for another process's
+    /// embedding run of the same index to finish first, so that one writer at a
+    /// time appends to the table).
+    fn embed_files(
+        &self,
+        files: &[FileEntry],
+        generation: u64,
+        progress: &(dyn Fn(&IndexProgress) + Sync),
+    ) -> Result<EmbedStats> {
+        let Some((embedder, config)) = self.embedder.as_ref() else {
+            return Err(Error::Embedding("no embedder configured ([embed] provider = \"none\")".into()));
+        };
+        let lock_path = self.index_dir.join(store::EMBED_LOCK_FILE);
+        let lock = File::create(&lock_path).map_err(|error| Error::io(&lock_path, error))?;
+        lock.lock().map_err(|error| Error::io(&lock_path, error))?;
+        report(progress, "embed", 0, 0);
+        let stats = crate::vectors::sync_vectors(
+            &self.index_dir,
+            &self.root,
+            files,
+            generation,
+            embedder.as_ref(),
+            config,
+            &self.secrets,
+            &mut |step| report(progress, "embed", step.done as u64, step.total as u64),
+        );
+        drop(lock);
+        stats
+    }
+
+    /// The embedding phase alone, for the generation now current (`codectx embed`,
+    /// and the background run that `codectx index` starts): brings the vector
+    /// table in line with it, and again with a newer generation published
+    /// meanwhile (up to 3 rounds), so that it ends current. Waits for another
+    /// embedding run of the same index to finish first. Progress goes out as the
+    /// phase `embed`.
+    ///
+    /// Errors: [`Error::NoIndex`] before the first `codectx index`; an index of
+    /// another format or a damaged one as [`IndexSnapshot::open`] reports them;
+    /// [`Error::Embedding`] when no embedder is configured or the model fails;
+    /// [`Error::Internal`] when LanceDB fails. What was appended before a failure
+    /// stays, and the next run resumes from it.
+    pub fn embed_current(&self, progress: &(dyn Fn(&IndexProgress) + Sync)) -> Result<EmbedStats> {
+        let mut last = None;
+        for _ in 0..3 {
+            let Some((number, generation)) = store::current_generation(&self.index_dir)? else {
+                return Err(Error::NoIndex(self.index_dir.clone()));
+            };
+            if last.as_ref().is_some_and(|(done, _): &(u64, EmbedStats)| *done == number) {
+                break;
+            }
+            // An index of another format version is refused here.
+            store::read_manifest(&self.index_dir, &generation)?;
+            let data = store::read_store(&self.index_dir, &generation)?;
+            let stats = self.embed_files(&data.files, number, progress)?;
+            last = Some((number, stats));
+        }
+        Ok(last.map(|(_, stats)| stats).unwrap_or_default())
     }
 
     fn chunk_options(&self) -> ChunkOptions {

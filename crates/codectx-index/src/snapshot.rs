@@ -1,7 +1,8 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use codectx_core::{Chunk, Error, Result, SecretRules, Symbol};
+use codectx_core::{Chunk, Error, Result, SecretRules, Symbol, VectorCoverage};
 use codectx_text::TextIndex;
 
 use crate::graph::FileGraph;
@@ -37,7 +38,9 @@ pub struct IndexSnapshot {
     text: TextIndex,
     graph: std::sync::OnceLock<FileGraph>,
     referrers: std::sync::OnceLock<HashMap<String, Vec<(u32, u32)>>>,
-    vectors: std::sync::OnceLock<Option<crate::VectorSearch>>,
+    /// The vector table as last opened, with the progress record's stamp it was
+    /// opened under: re-opened when the embedding phase has appended since.
+    vectors: std::sync::Mutex<Option<(Option<u64>, Option<Arc<crate::VectorSearch>>)>>,
 }
 
 impl std::fmt::Debug for IndexSnapshot {
@@ -105,7 +108,7 @@ impl IndexSnapshot {
             text,
             graph: std::sync::OnceLock::new(),
             referrers: std::sync::OnceLock::new(),
-            vectors: std::sync::OnceLock::new(),
+            vectors: std::sync::Mutex::new(None),
         })
     }
 
@@ -114,19 +117,48 @@ impl IndexSnapshot {
         self.generation
     }
 
-    /// The index's vector table (opened on first use), or `None` when the index has
-    /// no embeddings. Its hits are checked against this generation's chunks
-    /// ([`crate::VectorSearch::nearest`]).
-    pub fn vectors(&self) -> Option<&crate::VectorSearch> {
-        self.vectors
-            .get_or_init(|| match crate::VectorSearch::open(&self.index_dir) {
-                Ok(vectors) => vectors,
-                Err(error) => {
-                    tracing::warn!(%error, "vector table unreadable; answering without the vector signal");
-                    None
-                }
-            })
-            .as_ref()
+    /// The index's vector table, or `None` when the index has no embeddings. Its
+    /// hits are checked against this generation's chunks
+    /// ([`crate::VectorSearch::nearest`]). Opened on first use, and opened again
+    /// when the embedding phase has appended rows since (its progress record
+    /// changed), so that a long-lived snapshot sees the vectors as they arrive.
+    pub fn vectors(&self) -> Option<Arc<crate::VectorSearch>> {
+        let stamp = crate::vectors::read_progress(&self.index_dir).map(|progress| progress.updated_unix_ms);
+        let mut cached = self.vectors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((opened_at, vectors)) = cached.as_ref() {
+            if *opened_at == stamp {
+                return vectors.clone();
+            }
+        }
+        let vectors = match crate::VectorSearch::open(&self.index_dir) {
+            Ok(vectors) => vectors.map(Arc::new),
+            Err(error) => {
+                tracing::warn!(%error, "vector table unreadable; answering without the vector signal");
+                None
+            }
+        };
+        *cached = Some((stamp, vectors.clone()));
+        vectors
+    }
+
+    /// How many of this generation's chunks have a vector, from the embedding
+    /// phase's progress record ([`crate::vectors::PROGRESS_FILE`]): exact when the
+    /// record is about this generation; when it is about an older one (this
+    /// generation's embedding has not started), what it counted, at most this
+    /// generation's chunks, and never complete. `None` when the index has no
+    /// embeddings (no record and no table). An index embedded before progress
+    /// records existed counts as complete.
+    pub fn vector_coverage(&self) -> Option<VectorCoverage> {
+        let total = self.manifest.stats.chunks;
+        match crate::vectors::read_progress(&self.index_dir) {
+            Some(progress) if progress.generation == self.generation => {
+                let embedded = if progress.complete { total } else { progress.embedded.min(total) };
+                Some(VectorCoverage { embedded, total })
+            }
+            Some(progress) => Some(VectorCoverage { embedded: progress.embedded.min(total.saturating_sub(1)), total }),
+            None if crate::VectorSearch::exists(&self.index_dir) => Some(VectorCoverage { embedded: total, total }),
+            None => None,
+        }
     }
 
     /// The index folder.

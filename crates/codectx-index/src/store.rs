@@ -27,6 +27,9 @@ use serde::{Deserialize, Serialize};
 pub const CURRENT_FILE: &str = "CURRENT";
 /// Name of the writer lock file.
 pub const LOCK_FILE: &str = "index.lock";
+/// Held by the embedding phase (one writer of the vector table at a time; a
+/// second embedding run of the same index waits for it).
+pub const EMBED_LOCK_FILE: &str = "embed.lock";
 const MANIFEST_FILE: &str = "manifest.json";
 const STORE_FILE: &str = "store.bin";
 const TEXT_DIR: &str = "text";

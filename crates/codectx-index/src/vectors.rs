@@ -11,9 +11,13 @@
 //!    the embedding cache; only misses go to the model, batched by similar length.
 //!    Editing one function therefore embeds that function's chunks alone, and
 //!    another commit of the same repository embeds only what differs.
-//! 3. The rows of changed and removed files are replaced in one delete and one
-//!    append; the table is compacted, old versions pruned, and an IVF-PQ index is
-//!    built above [`EmbedConfig::ann_threshold`] rows.
+//! 3. The rows of changed and removed files are deleted first; then files are
+//!    embedded most useful first ([`embedding_order`]: recently modified and
+//!    central in the dependency graph), and each batch appends the files it
+//!    completes, so queries use the vectors as they arrive
+//!    ([`PROGRESS_FILE`] says how many of the generation's chunks have one).
+//!    At the end the table is compacted, old versions pruned, and an IVF-PQ
+//!    index is built above [`EmbedConfig::ann_threshold`] rows.
 //!
 //! The table is checked against the generation on every run, so a crash or an
 //! interrupted embedding leaves nothing stale: the next run finishes the work.
@@ -27,12 +31,16 @@ use std::time::Instant;
 use codectx_core::{Chunk, EmbedConfig, EmbedStats, Error, Result, SecretRules};
 use codectx_embed::{embed_batched, EmbedProgress, Embedder};
 use codectx_vector::{Searcher, TableState, VectorRow, VectorStore};
+use serde::{Deserialize, Serialize};
 
 use crate::store::FileEntry;
 
-/// Texts embedded between two writes to the embedding cache: an interrupted run
-/// loses at most this much model work.
+/// Texts embedded between two writes to the embedding cache and the table, at
+/// most: an interrupted run loses at most this much model work.
 const CACHE_FLUSH_TEXTS: usize = 2048;
+/// The first group of texts embedded: groups start small, so that the first
+/// vectors reach the table within seconds, and double up to [`CACHE_FLUSH_TEXTS`].
+const FIRST_GROUP_TEXTS: usize = 128;
 /// Characters of a chunk kept before the model's tokenizer truncates to
 /// `max_tokens` (saves tokenizing text that would be cut anyway).
 const CHARS_PER_TOKEN_CAP: usize = 8;
@@ -74,20 +82,145 @@ pub fn cache_key(model_id: &str, path: &str, chunk: &Chunk) -> String {
 /// Progress of the embedding phase: chunks embedded, of those that need the model.
 pub type EmbedProgressFn<'a> = dyn FnMut(EmbedProgress) + 'a;
 
-/// Brings the vector table of `index_dir` in line with `files` (the generation
-/// just published for the repository at `root`). See the module docs.
+/// Where the embedding phase records how far the vector table covers a
+/// generation, relative to the index folder (JSON, [`VectorProgress`]).
+pub const PROGRESS_FILE: &str = "vectors/progress.json";
+
+/// How far the vector table covers a generation, written by the embedding phase
+/// after each batch it makes visible ([`PROGRESS_FILE`]) and read by snapshots
+/// ([`crate::IndexSnapshot::vector_coverage`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VectorProgress {
+    /// The generation the table is being brought in line with.
+    pub generation: u64,
+    /// The model that writes the table.
+    pub model_id: String,
+    /// Chunks of that generation.
+    pub chunks: u64,
+    /// Of those, chunks with a current vector in the table.
+    pub embedded: u64,
+    /// Whether the phase finished (every chunk it could read has its vector).
+    pub complete: bool,
+    /// When this was written, milliseconds since the Unix epoch.
+    pub updated_unix_ms: u64,
+}
+
+/// The embedding phase's progress record of `index_dir`, if there is a readable one.
+pub fn read_progress(index_dir: &Path) -> Option<VectorProgress> {
+    let bytes = std::fs::read(index_dir.join(PROGRESS_FILE)).ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// Records that the embeddings of generation `generation` (`chunks` chunks) are
+/// pending, when the index has no progress record yet (its first embedding
+/// run): from then on its snapshots report the vector signal as partial
+/// ([`crate::IndexSnapshot::vector_coverage`]) instead of absent. An existing
+/// record is kept: it still counts the rows that remain valid.
+///
+/// Errors: [`Error::Io`] when the record cannot be written.
+pub fn mark_pending(index_dir: &Path, generation: u64, chunks: u64) -> Result<()> {
+    if read_progress(index_dir).is_some() {
+        return Ok(());
+    }
+    let dir = index_dir.join(codectx_vector::VECTORS_DIR);
+    std::fs::create_dir_all(&dir).map_err(|error| Error::io(&dir, error))?;
+    write_progress(
+        index_dir,
+        &VectorProgress {
+            generation,
+            model_id: String::new(),
+            chunks,
+            embedded: 0,
+            complete: false,
+            updated_unix_ms: unix_ms(),
+        },
+    )
+}
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |time| time.as_millis() as u64)
+}
+
+/// Writes `progress` atomically (a temporary file renamed over the old one).
+fn write_progress(index_dir: &Path, progress: &VectorProgress) -> Result<()> {
+    let path = index_dir.join(PROGRESS_FILE);
+    let tmp = path.with_extension("json.tmp");
+    let bytes = serde_json::to_vec_pretty(progress).map_err(|error| Error::Internal(error.to_string()))?;
+    std::fs::write(&tmp, bytes).map_err(|error| Error::io(&tmp, error))?;
+    std::fs::rename(&tmp, &path).map_err(|error| Error::io(&path, error))
+}
+
+/// Constant k of the reciprocal rank fusion that orders files for embedding
+/// (Cormack et al., SIGIR 2009, use 60).
+const PRIORITY_RRF_K: f64 = 60.0;
+
+/// The order in which the embedding phase embeds the files of a generation
+/// (indexes into `files`), most useful first: the reciprocal rank fusion of two
+/// orders, the most recently modified files first (file mtime under `root`;
+/// what a user works on now is what they ask about) and the files that global
+/// PageRank over the dependency graph ([`crate::graph::personalized_pagerank`]
+/// with uniform restart) ranks most central first (the definitions much of the
+/// repository uses). Ties keep path order.
+pub fn embedding_order(root: &Path, files: &[FileEntry]) -> Vec<usize> {
+    if files.is_empty() {
+        return Vec::new();
+    }
+    let graph = crate::graph::FileGraph::build(files);
+    let uniform: Vec<(u32, f32)> = (0..files.len() as u32).map(|file| (file, 1.0)).collect();
+    let centrality = crate::graph::personalized_pagerank(&graph, &uniform, 0.85, 20);
+    let modified: Vec<u128> = files
+        .iter()
+        .map(|entry| {
+            std::fs::metadata(root.join(&entry.record.path))
+                .and_then(|metadata| metadata.modified())
+                .ok()
+                .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+                .map_or(0, |age| age.as_nanos())
+        })
+        .collect();
+    let mut by_recency: Vec<usize> = (0..files.len()).collect();
+    by_recency.sort_by(|&a, &b| modified[b].cmp(&modified[a]).then(a.cmp(&b)));
+    let mut by_centrality: Vec<usize> = (0..files.len()).collect();
+    by_centrality.sort_by(|&a, &b| {
+        let (x, y) = (centrality.get(a).copied().unwrap_or(0.0), centrality.get(b).copied().unwrap_or(0.0));
+        y.total_cmp(&x).then(a.cmp(&b))
+    });
+    let mut score = vec![0.0f64; files.len()];
+    for order in [&by_recency, &by_centrality] {
+        for (rank, &file) in order.iter().enumerate() {
+            score[file] += 1.0 / (PRIORITY_RRF_K + rank as f64 + 1.0);
+        }
+    }
+    let mut order: Vec<usize> = (0..files.len()).collect();
+    order.sort_by(|&a, &b| score[b].total_cmp(&score[a]).then(a.cmp(&b)));
+    order
+}
+
+/// Brings the vector table of `index_dir` in line with `files` (generation
+/// `generation`, just published for the repository at `root`). See the module
+/// docs.
+///
+/// Files are embedded in [`embedding_order`], and the table grows batch by
+/// batch: the rows of changed and removed files are deleted first, the files
+/// whose every chunk is in the embedding cache are appended at once, and then
+/// each group of embedded texts (from [`FIRST_GROUP_TEXTS`], doubling up to
+/// [`CACHE_FLUSH_TEXTS`]) appends the files it
+/// completes, so queries use the vectors written so far. After each append,
+/// [`PROGRESS_FILE`] says how many of the generation's chunks have a vector.
 ///
 /// The text given to `embedder` is redacted with `secrets` first (a remote
 /// embedder sends it off the machine). Cached vectors are reused whatever the
 /// rules were when they were computed: they go nowhere, and hold no text.
 ///
 /// Errors: [`Error::Embedding`] when the model fails; [`Error::Internal`] when
-/// LanceDB fails. The lexical index is unaffected either way, and the next run
-/// resumes from what was cached.
+/// LanceDB fails. The lexical index is unaffected either way; what was appended
+/// stays, and the next run resumes from it and from the cache.
+#[allow(clippy::too_many_arguments)]
 pub fn sync_vectors(
     index_dir: &Path,
     root: &Path,
     files: &[FileEntry],
+    generation: u64,
     embedder: &dyn Embedder,
     config: &EmbedConfig,
     secrets: &SecretRules,
@@ -113,13 +246,32 @@ pub fn sync_vectors(
     };
 
     let current: HashSet<&str> = files.iter().map(|entry| entry.record.path.as_str()).collect();
-    let changed: Vec<&FileEntry> = files
-        .iter()
+    let chunks_total: u64 = files.iter().map(|entry| entry.parsed.chunks.len() as u64).sum();
+    let changed: Vec<&FileEntry> = embedding_order(root, files)
+        .into_iter()
+        .map(|index| &files[index])
         .filter(|entry| indexed.get(&entry.record.path) != Some(&entry.record.hash))
         .filter(|entry| !entry.parsed.chunks.is_empty())
         .collect();
     let mut replaced: Vec<String> = indexed.keys().filter(|path| !current.contains(path.as_str())).cloned().collect();
     replaced.extend(changed.iter().map(|entry| entry.record.path.clone()).filter(|path| indexed.contains_key(path)));
+    // Chunks whose file's rows are current already.
+    let mut embedded_chunks: u64 = files
+        .iter()
+        .filter(|entry| indexed.get(&entry.record.path) == Some(&entry.record.hash))
+        .map(|entry| entry.parsed.chunks.len() as u64)
+        .sum();
+    let record = |embedded: u64, complete: bool| {
+        let progress = VectorProgress {
+            generation,
+            model_id: model_id.clone(),
+            chunks: chunks_total,
+            embedded: embedded.min(chunks_total),
+            complete,
+            updated_unix_ms: unix_ms(),
+        };
+        write_progress(index_dir, &progress)
+    };
 
     let mut stats = EmbedStats { model_id: model_id.clone(), dimension: dimension as u64, ..EmbedStats::default() };
     if changed.is_empty() && replaced.is_empty() {
@@ -129,6 +281,7 @@ pub fn sync_vectors(
             // A table that grew past the threshold under an older setting.
             stats.ann_index = store.optimize(config.ann_threshold)?.ann_index;
         }
+        record(embedded_chunks, true)?;
         stats.elapsed_ms = started.elapsed().as_millis() as u64;
         return Ok(stats);
     }
@@ -144,8 +297,32 @@ pub fn sync_vectors(
     let mut vectors: HashMap<String, Vec<f32>> = store.cache_get(&model_id, dimension, &unique)?;
     stats.chunks_updated = keys.iter().map(Vec::len).sum::<usize>() as u64;
 
+    // The rows of changed and removed files go first: from here on the table
+    // holds only current rows, and grows as files complete.
+    store.replace_files(&model_id, dimension, &replaced, &[])?;
+    let mut written = vec![false; changed.len()];
+    let append_complete = |vectors: &HashMap<String, Vec<f32>>, written: &mut [bool]| -> Result<u64> {
+        let mut rows = Vec::new();
+        let mut chunks = 0;
+        for (index, (entry, file_keys)) in changed.iter().zip(&keys).enumerate() {
+            if written[index] || !file_keys.iter().all(|key| vectors.contains_key(key)) {
+                continue;
+            }
+            written[index] = true;
+            chunks += file_keys.len() as u64;
+            rows.extend(file_rows(entry, file_keys, vectors));
+        }
+        if !rows.is_empty() {
+            store.replace_files(&model_id, dimension, &[], &rows)?;
+        }
+        Ok(chunks)
+    };
+    embedded_chunks += append_complete(&vectors, &mut written)?;
+    record(embedded_chunks, false)?;
+
     // The texts of the misses, read from the files (checked against the hash the
-    // generation recorded; a file edited since is picked up by the next run).
+    // generation recorded; a file edited since is picked up by the next run), in
+    // embedding order.
     let mut pending: Vec<(String, String)> = Vec::new();
     let mut queued: HashSet<&str> = HashSet::new();
     for (entry, file_keys) in changed.iter().zip(&keys) {
@@ -168,11 +345,15 @@ pub fn sync_vectors(
         }
     }
 
-    // Embed the misses, flushing them to the cache every CACHE_FLUSH_TEXTS.
+    // Embed the misses; every CACHE_FLUSH_TEXTS, flush them to the cache and
+    // append the files they complete.
     let total = pending.len();
     let model_started = Instant::now();
     let mut done = 0;
-    for group in pending.chunks(CACHE_FLUSH_TEXTS) {
+    let mut size = FIRST_GROUP_TEXTS;
+    while done < total {
+        let group = &pending[done..(done + size).min(total)];
+        size = (size * 2).min(CACHE_FLUSH_TEXTS);
         let texts: Vec<&str> = group.iter().map(|(_, text)| text.as_str()).collect();
         let group_started = Instant::now();
         let embedded = embed_batched(embedder, &texts, &mut |step| {
@@ -186,45 +367,47 @@ pub fn sync_vectors(
         let entries: Vec<(String, Vec<f32>)> = group.iter().map(|(key, _)| key.clone()).zip(embedded).collect();
         store.cache_put(&model_id, dimension, &entries)?;
         vectors.extend(entries);
+        embedded_chunks += append_complete(&vectors, &mut written)?;
+        record(embedded_chunks, false)?;
     }
     if total > 0 {
         store.cache_optimize(dimension)?;
     }
     stats.embedded = total as u64;
     stats.embed_ms = model_started.elapsed().as_millis() as u64;
-
-    // Rows of the changed files (a file whose text could not be read keeps no
-    // rows; the next run retries it).
-    let mut rows = Vec::new();
-    let mut written: Vec<String> = Vec::new();
-    for (entry, file_keys) in changed.iter().zip(&keys) {
-        if !file_keys.iter().all(|key| vectors.contains_key(key)) {
-            continue;
-        }
-        written.push(entry.record.path.clone());
-        for (ordinal, (chunk, key)) in entry.parsed.chunks.iter().zip(file_keys).enumerate() {
-            rows.push(VectorRow {
-                path: entry.record.path.clone(),
-                ordinal: ordinal as u32,
-                start_byte: chunk.span.start_byte,
-                end_byte: chunk.span.end_byte,
-                start_line: chunk.span.start_line,
-                end_line: chunk.span.end_line,
-                symbol_path: chunk.symbol_path.clone(),
-                language: entry.record.language.name().to_string(),
-                file_hash: entry.record.hash.clone(),
-                content_hash: chunk.content_hash,
-                vector: vectors[key].clone(),
-            });
-        }
-    }
     stats.cache_hits = stats.chunks_updated.saturating_sub(stats.embedded);
-    store.replace_files(&model_id, dimension, &replaced, &rows)?;
     let report = store.optimize(config.ann_threshold)?;
     stats.vectors = report.rows as u64;
     stats.ann_index = report.ann_index;
+    // A file whose text could not be read (changed since) keeps no rows; the
+    // next run retries it.
+    record(embedded_chunks, true)?;
     stats.elapsed_ms = started.elapsed().as_millis() as u64;
     Ok(stats)
+}
+
+/// The table rows of one file, every chunk's vector found in `vectors`.
+fn file_rows(entry: &FileEntry, file_keys: &[String], vectors: &HashMap<String, Vec<f32>>) -> Vec<VectorRow> {
+    entry
+        .parsed
+        .chunks
+        .iter()
+        .zip(file_keys)
+        .enumerate()
+        .map(|(ordinal, (chunk, key))| VectorRow {
+            path: entry.record.path.clone(),
+            ordinal: ordinal as u32,
+            start_byte: chunk.span.start_byte,
+            end_byte: chunk.span.end_byte,
+            start_line: chunk.span.start_line,
+            end_line: chunk.span.end_line,
+            symbol_path: chunk.symbol_path.clone(),
+            language: entry.record.language.name().to_string(),
+            file_hash: entry.record.hash.clone(),
+            content_hash: chunk.content_hash,
+            vector: vectors[key].clone(),
+        })
+        .collect()
 }
 
 /// The file's text if its blake3 still matches the generation's record.
@@ -267,6 +450,11 @@ impl VectorSearch {
             model: std::sync::OnceLock::new(),
             searcher: std::sync::OnceLock::new(),
         }))
+    }
+
+    /// Whether `index_dir` has a vector table.
+    pub fn exists(index_dir: &Path) -> bool {
+        VectorStore::exists(index_dir)
     }
 
     /// The underlying store.

@@ -347,7 +347,8 @@ fn list_symbols(out: &mut String, title: &str, symbols: &[SymbolInfo]) {
 }
 
 /// The text of a `get_context` answer: the rendered bundle, then a footer of the
-/// ranked files and the token count.
+/// ranked files and the token count, and a note when the vector signal covers
+/// only part of the index (embeddings still being computed).
 pub fn render_context(bundle: &ContextBundle) -> String {
     let mut out = bundle.render();
     if bundle.blocks.is_empty() {
@@ -370,6 +371,9 @@ pub fn render_context(bundle: &ContextBundle) -> String {
             format!(", commit {}", &bundle.commit[..bundle.commit.len().min(12)])
         }
     );
+    if let Some(coverage) = bundle.vector_coverage.filter(codectx_core::VectorCoverage::is_partial) {
+        let _ = writeln!(out, "Note: {}.", coverage.note());
+    }
     out
 }
 
@@ -521,6 +525,7 @@ mod tests {
                     token_budget: request.token_budget as u32,
                     fingerprint: "0123456789abcdef".into(),
                     commit: String::new(),
+                    vector_coverage: None,
                 })
             })
         }
@@ -636,6 +641,23 @@ mod tests {
         assert!(text.starts_with("pyapp/sessions.py:40-41 (sessions.Session.resolve_redirects)\n```\n"), "{text}");
         assert!(text.contains("Ranked files:\n  1. pyapp/sessions.py  (0.5000)\n"), "{text}");
         assert!(text.contains("12 of 8000 tokens used in 1 blocks"), "default budget: {text}");
+    }
+
+    #[test]
+    fn a_partial_vector_signal_is_noted_under_the_context() {
+        let bundle = ContextBundle {
+            blocks: Vec::new(),
+            files: Vec::new(),
+            tokens_used: 0,
+            token_budget: 8000,
+            fingerprint: "0123456789abcdef".into(),
+            commit: String::new(),
+            vector_coverage: Some(codectx_core::VectorCoverage { embedded: 250, total: 1000 }),
+        };
+        let text = render_context(&bundle);
+        assert!(text.ends_with("Note: the vector signal covers 250 of 1000 chunks so far (25.0%); `codectx embed` waits for (or runs) the rest.\n"), "{text}");
+        let complete = ContextBundle { vector_coverage: None, ..bundle };
+        assert!(!render_context(&complete).contains("Note:"));
     }
 
     #[tokio::test]

@@ -503,6 +503,7 @@ mod tests {
             token_budget: 8000,
             fingerprint: "abc".into(),
             commit: String::new(),
+            vector_coverage: None,
         }
     }
 

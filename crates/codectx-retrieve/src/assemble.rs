@@ -185,6 +185,7 @@ pub fn assemble_hybrid(
         token_budget: budget as u32,
         fingerprint: manifest.fingerprint.clone(),
         commit: manifest.commit.clone(),
+        vector_coverage: snapshot.vector_coverage().filter(codectx_core::VectorCoverage::is_partial),
     })
 }
 

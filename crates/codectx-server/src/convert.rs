@@ -421,6 +421,10 @@ impl IntoProto for ContextBundle {
             token_budget: self.token_budget,
             fingerprint: self.fingerprint,
             commit: self.commit,
+            vector_coverage: self.vector_coverage.map(|coverage| pb::VectorCoverage {
+                embedded_chunks: coverage.embedded,
+                total_chunks: coverage.total,
+            }),
         }
     }
 }
@@ -434,6 +438,10 @@ impl FromProto<pb::ContextBundle> for ContextBundle {
             token_budget: proto.token_budget,
             fingerprint: proto.fingerprint,
             commit: proto.commit,
+            vector_coverage: proto.vector_coverage.map(|coverage| codectx_core::VectorCoverage {
+                embedded: coverage.embedded_chunks,
+                total: coverage.total_chunks,
+            }),
         })
     }
 }
@@ -564,6 +572,10 @@ impl IntoProto for codectx_core::IndexStatus {
             last_run_unix: self.last_run_unix,
             index_runs: self.index_runs,
             damage: self.damage.unwrap_or_default(),
+            vector_coverage: self.vector_coverage.map(|coverage| pb::VectorCoverage {
+                embedded_chunks: coverage.embedded,
+                total_chunks: coverage.total,
+            }),
         }
     }
 }
@@ -817,6 +829,7 @@ mod tests {
             token_budget: 8000,
             fingerprint: "0123456789abcdef".into(),
             commit: "a".repeat(40),
+            vector_coverage: Some(codectx_core::VectorCoverage { embedded: 10, total: 40 }),
         }
     }
 

@@ -49,6 +49,7 @@ fn bundle(budget: usize) -> ContextBundle {
         token_budget: budget as u32,
         fingerprint: "0123456789abcdef".into(),
         commit: String::new(),
+        vector_coverage: None,
     }
 }
 

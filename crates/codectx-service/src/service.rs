@@ -364,6 +364,7 @@ impl ContextService for Engine {
                 last_run_unix: state.finished_unix,
                 index_runs: fresh.runs(),
                 damage: fresh.damage(),
+                vector_coverage: snapshot.as_ref().and_then(|snapshot| snapshot.vector_coverage()),
             })
         })
     }
