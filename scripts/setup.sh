@@ -102,4 +102,13 @@ if [ "${1:-}" = "--deps-only" ]; then
 fi
 
 cargo build --release --locked --bin codectx
-echo "setup: built $(cargo metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')/release/codectx"
+TARGET_DIR="$(cargo metadata --format-version 1 --no-deps 2>/dev/null | sed -n 's/.*"target_directory":"\([^"]*\)".*/\1/p')"
+# The README's commands run target/release/codectx from the checkout, wherever
+# CARGO_TARGET_DIR puts the build.
+if [ -n "$TARGET_DIR" ] && [ "$TARGET_DIR/release/codectx" -ef "target/release/codectx" ]; then
+  :
+elif [ -n "$TARGET_DIR" ]; then
+  mkdir -p target/release
+  ln -sf "$TARGET_DIR/release/codectx" target/release/codectx
+fi
+echo "setup: built $TARGET_DIR/release/codectx"

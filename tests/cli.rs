@@ -272,3 +272,23 @@ fn version_names_the_index_format_and_completions_and_man_page_are_printed() {
     assert_ne!(unknown.code, Some(0));
     assert!(unknown.stderr.contains("invalid value 'tcsh'"), "{}", unknown.stderr);
 }
+
+#[test]
+fn index_json_streams_progress_events_and_prints_the_counters() {
+    let index_dir = util::temp_dir();
+    let done = run(codectx().arg("index").arg(fixture_root()).arg("--index-dir").arg(index_dir.path()).arg("--json"))
+        .success();
+    let stats: serde_json::Value = serde_json::from_str(&done.stdout).expect("the counters as one JSON value");
+    assert!(stats["files"].as_u64().unwrap() > 10, "{}", done.stdout);
+    let events: Vec<serde_json::Value> = done
+        .stderr
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}: {line:?}")))
+        .collect();
+    let phases: Vec<&str> = events.iter().filter_map(|event| event["phase"].as_str()).collect();
+    for phase in ["walk", "parse", "done"] {
+        assert!(phases.contains(&phase), "{phase} in {phases:?}");
+    }
+    let last = events.last().expect("events");
+    assert_eq!((last["phase"].as_str(), last["done"].as_u64()), (Some("done"), stats["files"].as_u64()));
+}

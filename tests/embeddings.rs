@@ -451,7 +451,12 @@ fn index_answers_before_the_embeddings_and_embed_waits_for_them() {
     )
     .unwrap();
     let with_embedder = |command: &mut std::process::Command| {
-        command.arg("-C").arg(repo.path()).arg("--index-dir").arg(index_dir.path()).env("CODECTX_EMBEDDER", "fastembed");
+        command
+            .arg("-C")
+            .arg(repo.path())
+            .arg("--index-dir")
+            .arg(index_dir.path())
+            .env("CODECTX_EMBEDDER", "fastembed");
     };
     let done = run(codectx()
         .arg("index")
@@ -488,10 +493,7 @@ fn index_answers_before_the_embeddings_and_embed_waits_for_them() {
     semantic.args(["search", "bucket blob transient failure", "--mode", "semantic", "--json"]);
     with_embedder(&mut semantic);
     let hits = run(&mut semantic).success().json();
-    assert!(
-        hits[0]["signals"].as_array().unwrap().iter().any(|signal| signal["signal"] == "vector"),
-        "{hits:#}"
-    );
+    assert!(hits[0]["signals"].as_array().unwrap().iter().any(|signal| signal["signal"] == "vector"), "{hits:#}");
     assert!(std::fs::read_to_string(index_dir.path().join("embed.log")).is_ok(), "the background run's log");
 }
 

@@ -82,6 +82,8 @@ impl RemoteEmbedder {
             .map(String::as_str)
             .chain(["CODECTX_EMBED_API_KEY", "OPENAI_API_KEY"])
             .find_map(|name| std::env::var(name).ok().filter(|value| !value.is_empty()));
+        // reqwest is built without a TLS crypto provider of its own: rustls's `ring`.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let client = Client::builder()
             .timeout(Duration::from_secs(config.timeout_secs.max(1)))
             .build()

@@ -186,6 +186,8 @@ impl ChatClient {
         if timeout.is_zero() {
             return Err(Error::InvalidArgument("the model request timeout is zero".into()));
         }
+        // reqwest is built without a TLS crypto provider of its own: rustls's `ring`.
+        let _ = rustls::crypto::ring::default_provider().install_default();
         let http = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(MAX_CONNECT_TIMEOUT))

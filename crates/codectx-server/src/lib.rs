@@ -641,9 +641,8 @@ pub async fn serve_with<S: ContextService>(
     Ok(())
 }
 
-/// Makes rustls use the `ring` crypto provider in this process. Needed before any
-/// TLS connection: the dependency tree compiles two providers (`ring` for tonic,
-/// `aws-lc-rs` for reqwest), and rustls refuses to guess. Idempotent.
+/// Makes rustls use the `ring` crypto provider in this process (the only one
+/// compiled in: reqwest is built without its `aws-lc-rs` default). Idempotent.
 pub fn install_crypto_provider() {
     let _ = rustls::crypto::ring::default_provider().install_default();
 }
