@@ -271,7 +271,10 @@ fn print_index_stats(stats: &IndexStats, json: bool, background: Option<&str>) -
             }
             if let Some(error) = &embed.error {
                 drop(out);
-                eprintln!("codectx: warning: embeddings skipped: {error}; the lexical index is complete");
+                eprintln!(
+                    "codectx: warning: embeddings skipped: {error}; the lexical index is complete, and queries use \
+                     lexical mode until `codectx embed` succeeds"
+                );
             }
         }
     }

@@ -111,7 +111,9 @@ impl FastembedEmbedder {
                 let model = TextEmbedding::try_new(options).map_err(|error| {
                     Error::Embedding(format!(
                         "fastembed model {code}: {error} (it is downloaded from the Hugging Face hub on first use; \
-                         offline, set [embed] model to a local model folder)"
+                         offline, give a local model folder: --embed-model DIR or [embed] model, or \
+                         CODECTX_MODEL_SOURCE=DIR scripts/setup.sh --deps-only; or an OpenAI-compatible \
+                         embeddings endpoint: [embed] provider = \"remote\" with url)"
                     ))
                 })?;
                 Self::finish(model, model_id, batch_size)

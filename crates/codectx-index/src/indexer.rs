@@ -250,12 +250,12 @@ impl Indexer {
             Some((previous_number, ..)) => {
                 let source =
                     GenerationDir { dir: self.index_dir.join(store::generation_name(*previous_number)) }.text();
-                TextIndex::fork(&source, &generation.text()).map_err(text_error)?;
-                TextIndex::open(&generation.text()).map_err(text_error)?
+                TextIndex::fork(&source, &generation.text())?;
+                TextIndex::open(&generation.text())?
             }
-            None => TextIndex::create(&generation.text()).map_err(text_error)?,
+            None => TextIndex::create(&generation.text())?,
         };
-        let writer = text.writer(WRITER_HEAP_BYTES, rayon::current_num_threads().max(1)).map_err(text_error)?;
+        let writer = text.writer(WRITER_HEAP_BYTES, rayon::current_num_threads().max(1))?;
         for path in &removed {
             writer.delete_path(path);
         }
@@ -315,7 +315,7 @@ impl Indexer {
 
         // 7. Commit the text index, write the store, publish.
         report(progress, "commit", 0, 1);
-        writer.commit().map_err(text_error)?;
+        writer.commit()?;
         crate::failpoint("after-text-commit");
         for entry in &files {
             stats.files += 1;
@@ -578,7 +578,7 @@ fn write_chunks(writer: &TextWriter, path: &str, language: Language, source: &st
             doc: own.and_then(|symbol| symbol.doc.as_deref()).unwrap_or(""),
             content,
         };
-        writer.add(&doc).map_err(text_error)?;
+        writer.add(&doc)?;
     }
     Ok(())
 }
@@ -593,10 +593,6 @@ fn fingerprint(files: &[FileEntry]) -> String {
         hasher.update(b"\n");
     }
     hasher.finalize().to_hex()[..16].to_string()
-}
-
-fn text_error(error: codectx_text::Error) -> Error {
-    Error::Internal(format!("text index: {error}"))
 }
 
 fn report(progress: &(dyn Fn(&IndexProgress) + Sync), phase: &str, done: u64, total: u64) {

@@ -40,17 +40,18 @@ pub use vectors::VectorSearch;
 
 /// Test hook for the crash-safety tests. When the environment variable
 /// `CODECTX_FAILPOINT` equals `name`, the process aborts on the spot, as a crash
-/// would; when it equals `pause:<name>`, the calling thread prints
-/// `codectx: failpoint <name>: paused` to stderr and sleeps for good, so that a
-/// test can `kill -9` the process in the middle of that step.
+/// would; when it equals `pause:<name>`, the calling thread logs
+/// `codectx: failpoint <name>: paused` (at error level, which the default log
+/// filter shows on stderr) and sleeps for good, so that a test can `kill -9` the
+/// process in the middle of that step. The abort is logged the same way first.
 pub fn failpoint(name: &str) {
     let Some(value) = std::env::var_os("CODECTX_FAILPOINT") else { return };
     if value == name {
-        eprintln!("codectx: failpoint {name}: aborting");
+        tracing::error!("codectx: failpoint {name}: aborting");
         std::process::abort();
     }
     if value.to_str().and_then(|value| value.strip_prefix("pause:")) == Some(name) {
-        eprintln!("codectx: failpoint {name}: paused");
+        tracing::error!("codectx: failpoint {name}: paused");
         loop {
             std::thread::sleep(std::time::Duration::from_secs(3600));
         }
