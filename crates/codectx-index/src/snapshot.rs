@@ -123,7 +123,12 @@ impl IndexSnapshot {
     /// when the embedding phase has appended rows since (its progress record
     /// changed), so that a long-lived snapshot sees the vectors as they arrive.
     pub fn vectors(&self) -> Option<Arc<crate::VectorSearch>> {
-        let stamp = crate::vectors::read_progress(&self.index_dir).map(|progress| progress.updated_unix_ms);
+        // The record's modification time, not its content: one `stat` per query.
+        let stamp = std::fs::metadata(self.index_dir.join(crate::vectors::PROGRESS_FILE))
+            .and_then(|metadata| metadata.modified())
+            .ok()
+            .and_then(|time| time.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|since| since.as_nanos() as u64);
         let mut cached = self.vectors.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some((opened_at, vectors)) = cached.as_ref() {
             if *opened_at == stamp {
