@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use codectx_core::{Error, Result, RetrievalMode};
 use codectx_embed::Embedder;
-use codectx_index::IndexSnapshot;
+use codectx_index::{IndexSnapshot, VectorSearch};
 
 use crate::query::{prose, EMBEDDED_PROSE_BYTES};
 use crate::signals::{ChunkRef, RetrieveOptions, HYBRID_VECTOR_FILE_WEIGHT, HYBRID_VECTOR_WEIGHT};
@@ -67,20 +67,22 @@ pub fn plan(
     requested: Option<RetrievalMode>,
     embedder: impl Fn() -> Result<Arc<dyn Embedder>>,
 ) -> Result<QueryPlan> {
-    let mode = resolve_mode(requested, || snapshot.vectors().is_some() && embedder().is_ok());
+    // The table is looked up once per request.
+    let vectors = snapshot.vectors();
+    let mode = resolve_mode(requested, || vectors.is_some() && embedder().is_ok());
     let options = mode_options(served, mode);
     if mode == RetrievalMode::Lexical {
         return Ok(QueryPlan { mode, options, vector_hits: Vec::new() });
     }
-    if snapshot.vectors().is_none() {
+    let Some(vectors) = vectors else {
         return Err(Error::Embedding(format!(
             "the index at {} has no embeddings (mode {}): run `codectx index` with an embedder configured",
             snapshot.index_dir().display(),
             mode.name()
         )));
-    }
+    };
     let embedder = embedder()?;
-    let vector_hits = vector_search(snapshot, embedder.as_ref(), query, options.vector_candidates)?.hits;
+    let vector_hits = search_table(&vectors, snapshot, embedder.as_ref(), query, options.vector_candidates)?.hits;
     Ok(QueryPlan { mode, options, vector_hits })
 }
 
@@ -98,6 +100,17 @@ pub fn vector_search(
     let vectors = snapshot
         .vectors()
         .ok_or_else(|| Error::Embedding(format!("{} has no vector table", snapshot.index_dir().display())))?;
+    search_table(&vectors, snapshot, embedder, query, depth)
+}
+
+/// [`vector_search`] over `vectors`, the embedding table of `snapshot`.
+fn search_table(
+    vectors: &VectorSearch,
+    snapshot: &IndexSnapshot,
+    embedder: &dyn Embedder,
+    query: &str,
+    depth: usize,
+) -> Result<VectorHits> {
     let started = Instant::now();
     let vector = vectors.embed_query(embedder, &embedded_text(query))?;
     let embed_ms = started.elapsed().as_secs_f64() * 1000.0;
